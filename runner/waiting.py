@@ -1,0 +1,32 @@
+"""Poll a condition with a deadline, and say what was awaited when it never came."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class WaitTimeout(TimeoutError):
+    """A condition did not hold before its deadline."""
+
+
+def wait_for(what: str, predicate: Callable[[], T], timeout: float, interval: float = 0.5) -> T:
+    """Call `predicate` until it returns something truthy; return that value.
+
+    Exceptions from the predicate count as "not yet" and the last one is reported on timeout.
+    """
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            last = predicate()
+            if last:
+                return last  # type: ignore[return-value]
+        except Exception as exc:  # noqa: BLE001 - kept and reported on timeout
+            last = exc
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+        time.sleep(interval)
