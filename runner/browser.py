@@ -20,7 +20,11 @@ class BrowserError(RuntimeError):
 
 def chromium_path() -> str:
     """The Chromium binary: $CCCI_CHROMIUM, else Debian's /usr/bin/chromium, else PATH."""
-    for candidate in (os.environ.get("CCCI_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+    for candidate in (
+        os.environ.get("CCCI_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+    ):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     raise BrowserError("no Chromium found: apt-get install chromium (or set CCCI_CHROMIUM)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from dataclasses import dataclass
 
@@ -64,14 +65,12 @@ def named_resources(prefix: str) -> list[Resource]:
 def remove_stack(stack: str, timeout: float = 90) -> list[Resource]:
     """Remove a stack and its volumes, wait until it is gone, return what still remains."""
     docker("stack", "rm", stack, check=False, timeout=60)
-    try:
+    with contextlib.suppress(TimeoutError):  # what remains is returned as leftovers
         wait_for(
             f"services and containers of stack {stack} to stop",
             lambda: not any(r.kind in ("service", "container") for r in stack_resources(stack)),
             timeout=timeout,
         )
-    except TimeoutError:
-        pass  # reported below as leftovers
     remove_volumes([r.name for r in stack_resources(stack) if r.kind == "volume"])
     return stack_resources(stack)
 
@@ -84,7 +83,5 @@ def remove_volumes(names: list[str], timeout: float = 30) -> None:
             docker("volume", "rm", "-f", n, check=False, timeout=30)
             return n not in _ls("volume", [f"name={n}"])
 
-        try:
+        with contextlib.suppress(TimeoutError):  # the caller verifies and names what is left
             wait_for(f"volume {name} to be removed", gone, timeout=timeout)
-        except TimeoutError:
-            pass  # the caller verifies and names what is left

@@ -73,7 +73,11 @@ def rootfs_tar(spec: ImageSpec) -> bytes:
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for d in ("bin", "etc", "tmp", "var", "var/www", "usr", "usr/bin", "data"):
             _add_dir(tar, d, 0o1777 if d == "tmp" else 0o755)
-        _add_bytes(tar, "etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n")
+        _add_bytes(
+            tar,
+            "etc/passwd",
+            b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n",
+        )
         _add_bytes(tar, "etc/group", b"root:x:0:\nnogroup:x:65534:\n")
         if spec.busybox:
             if not BUSYBOX.exists():
@@ -99,7 +103,16 @@ def _ensure_parents(tar: tarfile.TarFile, dest: str, seen: set[str]) -> None:
     parts = dest.strip("/").split("/")[:-1]
     for i in range(1, len(parts) + 1):
         d = "/".join(parts[:i])
-        if d not in seen and d not in ("bin", "etc", "tmp", "var", "var/www", "usr", "usr/bin", "data"):
+        if d not in seen and d not in (
+            "bin",
+            "etc",
+            "tmp",
+            "var",
+            "var/www",
+            "usr",
+            "usr/bin",
+            "data",
+        ):
             _add_dir(tar, d)
         seen.add(d)
 

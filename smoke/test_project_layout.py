@@ -50,7 +50,10 @@ def test_the_stdlib_check_catches_a_third_party_import(tmp_path: Path, monkeypat
 def test_a_bare_pytest_never_collects_recipe_suites():
     r = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     collected = [line for line in r.stdout.splitlines() if "::" in line]
     assert collected, r.stdout + r.stderr

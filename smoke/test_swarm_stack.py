@@ -20,12 +20,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-
-def test_stack_of_local_image_answers_http_on_host_port_and_is_removed_without_trace(tmp_path: Path):
+def test_stack_of_local_image_answers_http_on_host_port_and_is_removed_without_trace(
+    tmp_path: Path,
+):
     assert shutil.which("docker"), "docker is not on PATH: run scripts/bootstrap"
-    assert docker("info", "--format", "{{.Swarm.LocalNodeState}}").strip() == "active", (
-        "this node is not a swarm manager: run scripts/bootstrap"
-    )
+    assert (
+        docker("info", "--format", "{{.Swarm.LocalNodeState}}").strip() == "active"
+    ), "this node is not a swarm manager: run scripts/bootstrap"
     tag = ensure_image(
         ImageSpec(
             name="smoke-httpd",

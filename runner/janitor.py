@@ -1,0 +1,130 @@
+"""Live-run registration, and the janitor that removes what killed runs left behind.
+
+Every run holds an exclusive lock on `<state>/live/<run-id>.lock` for its whole life and
+lists, before each deployment, the app domain it is about to create. A SIGKILLed run loses
+its lock with its process. The janitor then removes exactly the run apps whose run is gone:
+apps of this zone's run-app shape (<recipe[:4]>-<6 hex>.<zone>) that no live run claims.
+Nothing else the operator runs on the swarm is touched.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner import docker as dk
+from runner.abra import LogSink
+from runner.lifecycle import remove_with_docker
+from runner.naming import stack_name
+
+
+@dataclass
+class LiveRun:
+    """This run's claim on its apps; a context manager that holds the lock."""
+
+    state_dir: Path
+    run_id: str
+    workdir: Path
+    domains: list[str] = field(default_factory=list)
+    _fd: int | None = None
+
+    @property
+    def _lock(self) -> Path:
+        return self.state_dir / "live" / f"{self.run_id}.lock"
+
+    @property
+    def _info(self) -> Path:
+        return self.state_dir / "live" / f"{self.run_id}.json"
+
+    def __enter__(self) -> LiveRun:
+        self._lock.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self._lock, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(self._fd)
+            raise RuntimeError(f"run {self.run_id} is already running") from exc
+        self._save()
+        return self
+
+    def claim(self, domain: str) -> None:
+        """Record a domain before it is deployed, so the janitor never takes it for an orphan."""
+        self.domains.append(domain)
+        self._save()
+
+    def _save(self) -> None:
+        tmp = self._info.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps(
+                {
+                    "run_id": self.run_id,
+                    "pid": os.getpid(),
+                    "workdir": str(self.workdir),
+                    "domains": self.domains,
+                }
+            )
+        )
+        os.replace(tmp, self._info)
+
+    def __exit__(self, *exc: object) -> None:
+        self._info.unlink(missing_ok=True)
+        self._lock.unlink(missing_ok=True)
+        if self._fd is not None:
+            os.close(self._fd)
+
+
+def _dead_runs(state_dir: Path) -> tuple[set[str], list[dict]]:
+    """Domains claimed by live runs, and the records of runs that died."""
+    live: set[str] = set()
+    dead: list[dict] = []
+    for info in sorted((state_dir / "live").glob("*.json")):
+        lock = info.with_suffix(".lock")
+        try:
+            data = json.loads(info.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue  # being written by a live run right now
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            live.update(data.get("domains", []))
+            continue
+        finally:
+            os.close(fd)
+        dead.append({**data, "_info": str(info), "_lock": str(lock)})
+    return live, dead
+
+
+def run_app_stack_re(zone: str) -> re.Pattern[str]:
+    return re.compile(r"^([a-z0-9]{1,4}-[0-9a-f]{6})_" + re.escape(stack_name(zone)) + r"(?:_|$)")
+
+
+def janitor(state_dir: Path, zone: str, log: LogSink) -> list[str]:
+    """Remove every run app of `zone` that no live run claims; return what was removed."""
+    live, dead = _dead_runs(state_dir)
+    live_stacks = {stack_name(d) for d in live}
+    pattern = run_app_stack_re(zone)
+    names: set[str] = set()
+    for kind in ("service", "volume", "secret", "config"):
+        for line in dk.docker(kind, "ls", "--format", "{{.Name}}", timeout=60).split():
+            m = pattern.match(line)
+            if m:
+                names.add(f"{m.group(1)}_{stack_name(zone)}")
+    removed = []
+    for stack in sorted(names - live_stacks):
+        log.write(f"janitor: removing orphaned run app {stack}\n")
+        remove_with_docker(stack)
+        removed.append(stack)
+    for run in dead:
+        workdir = Path(run.get("workdir", ""))
+        if workdir.is_dir() and (workdir / "abra").is_dir():
+            shutil.rmtree(workdir, ignore_errors=True)
+        for key in ("_info", "_lock"):
+            Path(run[key]).unlink(missing_ok=True)
+        log.write(f"janitor: cleared state of dead run {run.get('run_id')}\n")
+    return removed

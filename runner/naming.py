@@ -1,0 +1,99 @@
+"""Validation of what a run is given, and the names a run's app gets. Pure functions."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+RECIPE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+SRC_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}/[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# A commit sha (7–40 hex), or a tag/branch name made of safe characters.
+REF_RE = re.compile(r"^(?![-.])[A-Za-z0-9._+/-]{1,200}$")
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ZONE_RE = re.compile(
+    r"^(?=.{1,100}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^[a-z0-9-]+\.local$"
+)
+# Run apps are named <recipe[:4]>-<6 hex>.<zone>: the janitor recognises exactly these.
+APP_LABEL_RE = re.compile(r"^[a-z0-9]{1,4}-[0-9a-f]{6}$")
+STAGES = ("install", "upgrade", "backup", "recipe-local")
+# Docker: config and secret names ≤ 64 characters, service names ≤ 63.
+DOCKER_NAME_MAX = 64
+# The longest "<stack>_<resource>_<version>" suffix a recipe is allowed to need.
+RESOURCE_SUFFIX_BUDGET = 30
+
+
+class InvalidInput(ValueError):
+    """A run input (recipe, source, ref, stages, run id, zone) is malformed."""
+
+
+def validate_recipe(name: str) -> str:
+    if not RECIPE_RE.fullmatch(name or ""):
+        raise InvalidInput(
+            f"recipe {name!r} is not a recipe name (lower-case letters, digits, '-')"
+        )
+    return name
+
+
+def validate_src(src: str) -> str:
+    if not SRC_RE.fullmatch(src or "") or ".." in src:
+        raise InvalidInput(f"source {src!r} is not OWNER/NAME")
+    return src
+
+
+def validate_ref(ref: str) -> str:
+    if not REF_RE.fullmatch(ref or "") or ".." in ref or ref.endswith((".lock", "/")):
+        raise InvalidInput(f"ref {ref!r} is not a commit sha, tag or branch name")
+    return ref
+
+
+def validate_run_id(run_id: str) -> str:
+    if not RUN_ID_RE.fullmatch(run_id or ""):
+        raise InvalidInput(f"run id {run_id!r} must match {RUN_ID_RE.pattern}")
+    return run_id
+
+
+def validate_zone(zone: str) -> str:
+    if not ZONE_RE.fullmatch(zone or ""):
+        raise InvalidInput(f"test zone {zone!r} is not a DNS domain")
+    return zone
+
+
+def parse_stages(text: str | None) -> tuple[str, ...]:
+    """A comma list of stage names in any order → the stages in run order. Empty = all."""
+    if text is None or not text.strip():
+        return STAGES
+    wanted = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in STAGES]
+    if unknown:
+        raise InvalidInput(f"unknown stage(s) {', '.join(unknown)}; valid: {', '.join(STAGES)}")
+    return tuple(s for s in STAGES if s in wanted)
+
+
+def app_domain(recipe: str, zone: str, salt: str | None = None) -> str:
+    """A short, unique domain for one deployment: <recipe[:4]>-<6 hex>.<zone>.
+
+    Docker derives config and secret names from it (<stack>_<name>_<version>, ≤ 64 chars), so
+    it must stay short whatever the recipe is called; the full context lives in the run record.
+    """
+    salt = salt if salt is not None else secrets.token_hex(8)
+    digest = hashlib.sha256(f"{recipe}|{salt}".encode()).hexdigest()[:6]
+    prefix = re.sub(r"[^a-z0-9]", "", recipe)[:4] or "app"
+    domain = f"{prefix}-{digest}.{zone}"
+    if len(stack_name(domain)) + RESOURCE_SUFFIX_BUDGET > DOCKER_NAME_MAX:
+        raise InvalidInput(
+            f"test zone {zone!r} is too long: app stacks would exceed Docker's "
+            f"{DOCKER_NAME_MAX}-character config and secret names"
+        )
+    return domain
+
+
+def stack_name(domain: str) -> str:
+    """abra's stack name for a domain: dots become underscores, hyphens stay."""
+    return domain.replace(".", "_")
+
+
+def is_run_app(domain: str, zone: str) -> bool:
+    """True for domains this harness creates for runs (and nothing else the operator runs)."""
+    suffix = "." + zone
+    return domain.endswith(suffix) and bool(APP_LABEL_RE.fullmatch(domain[: -len(suffix)]))

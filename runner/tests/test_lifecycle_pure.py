@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.janitor import run_app_stack_re
+from runner.lifecycle import read_env, set_env
+from runner.meta import MetaError, load_meta
+from runner.redact import Redactor
+
+
+def test_set_env_replaces_appends_and_never_glues_onto_a_comment():
+    text = "TYPE=demo\nLETS_ENCRYPT_ENV=production\nLETS_ENCRYPT_ENV=again\n# trailing comment"
+    out = set_env(text, {"LETS_ENCRYPT_ENV": "", "NEW": "1"})
+    assert out == "TYPE=demo\nLETS_ENCRYPT_ENV=\n# trailing comment\nNEW=1\n"
+
+
+def test_read_env_ignores_comments_and_strips_quotes(tmp_path: Path):
+    f = tmp_path / "a.env"
+    f.write_text("# x\nA=1\nB='two' # note\nexport C=\"3\"\n")
+    assert read_env(f) == {"A": "1", "B": "two", "C": "3"}
+
+
+def test_janitor_pattern_matches_only_run_apps_of_its_zone():
+    pattern = run_app_stack_re("ci.test")
+    assert pattern.match("demo-1a2b3c_ci_test_app")
+    assert pattern.match("cust-abcdef_ci_test_content")
+    assert not pattern.match("traefik_ci_test_app")
+    assert not pattern.match("demo-1a2b3c_ci_testing_app")
+    assert not pattern.match("cc-ci-proxy_app")
+
+
+def test_recipe_meta_defaults_and_options(tmp_path: Path):
+    assert load_meta(tmp_path).health_path == "/"
+    (tmp_path / "recipe_meta.py").write_text(
+        "HEALTH_PATH='/realms/master'\nHEALTH_OK=(200, 302)\nDEPLOY_TIMEOUT=600\n"
+        "EXTRA_ENV=lambda d: {'SANDBOX_DOMAIN': 'sb-' + d}\n"
+    )
+    meta = load_meta(tmp_path)
+    assert meta.health_ok == (200, 302)
+    assert meta.deploy_timeout == 600.0
+    assert meta.env_for("x.ci.test") == {"SANDBOX_DOMAIN": "sb-x.ci.test"}
+
+
+@pytest.mark.parametrize(
+    "text,complaint",
+    [
+        ("HEALTH_PATH='realms'", "must start with"),
+        ("DEPLOY_TIMEOUT='soon'", "DEPLOY_TIMEOUT"),
+        ("HEALTH_CHEK='/'", "unknown option"),
+        ("EXTRA_ENV={'A': 'x\\ny'}", "EXTRA_ENV"),
+    ],
+)
+def test_a_malformed_recipe_meta_names_the_option(tmp_path: Path, text, complaint):
+    (tmp_path / "recipe_meta.py").write_text(text)
+    with pytest.raises(MetaError, match=complaint):
+        load_meta(tmp_path).env_for("d.ci.test")
+
+
+def test_redactor_masks_every_known_secret():
+    r = Redactor()
+    r.add("s3cr3t-token")
+    assert r("auth: token s3cr3t-token!") == "auth: token [redacted]!"
