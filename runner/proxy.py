@@ -111,7 +111,7 @@ STATIC = {
         "file": {"filename": "/etc/traefik/dynamic.yml"},
     },
     "ping": {},
-    "log": {"level": "INFO"},
+    "log": {"level": "INFO", "noColor": True},
 }
 DYNAMIC = {
     "tls": {

@@ -96,12 +96,13 @@ class Run:
         )
         self.teardowns: list[tuple[float, list[str]]] = []
         self.deploy_timings: list[dict] = []
+        self.phase_timings: list[dict] = []
 
     # -- record keeping -------------------------------------------------------------------
 
     def save(self) -> None:
         data = self.record.to_json()
-        data["deploy_timings"] = self.deploy_timings
+        data["timings"] = {"deployments": self.deploy_timings, "phases": self.phase_timings}
         write_atomic(self.run_dir / "run.json", data)
 
     def set_stage(self, name: str, **changes: object) -> None:
@@ -296,7 +297,12 @@ class Run:
     ) -> PhaseResult:
         ctx = self._context(app, stage, phase)
         junit = self.run_dir / f"{stage}.{phase}.junit.xml"
-        return run_phase(ctx, paths, marker, junit, log, self.meta.stage_timeout, extra_env)
+        t0 = time.monotonic()
+        result = run_phase(ctx, paths, marker, junit, log, self.meta.stage_timeout, extra_env)
+        self.phase_timings.append(
+            {"stage": stage, "phase": phase, "seconds": round(time.monotonic() - t0, 2)}
+        )
+        return result
 
     def _context(self, app: App, stage: str, phase: str) -> SuiteContext:
         s = self.settings
@@ -369,8 +375,13 @@ class Run:
                 phases.append(self._phase(app, name, "seed", [tests], "seed", log))
                 if not phases[-1].failed:
                     rcp.checkout(self.checkout.path, self.checkout.head, log, self.redact)
+                    t_up = time.monotonic()
                     deploy(app, log, timeout=self.meta.deploy_timeout, force=True)
-                    wait_healthy(app, self.settings, self.meta, log, self.meta.deploy_timeout)
+                    healthy_s = wait_healthy(
+                        app, self.settings, self.meta, log, self.meta.deploy_timeout
+                    )
+                    self.deploy_timings[-1]["upgrade_s"] = round(time.monotonic() - t_up, 2)
+                    self.deploy_timings[-1]["upgrade_healthy_s"] = round(healthy_s, 2)
                     log.write(f"upgraded {prev} → {self.checkout.head[:12]}\n")
                     phases.append(
                         self._phase(

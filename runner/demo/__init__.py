@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +119,3 @@ def main(argv: list[str] | None = None) -> int:
     build_images()
     print(build_forge(args.forge.resolve(), args.broken_test))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Harness benchmark on the demo recipe: stage wall times, and the harness's own overhead.
+
+    .venv/bin/python bench/runner_bench.py      (after scripts/bootstrap; uses the local proxy)
+
+It runs cc-ci-run on the demo recipe (install, upgrade, recipe-local), then deploys the same
+stack directly with `docker stack deploy` and times how long Docker takes to converge it and
+serve it through Traefik. The harness's overhead is the run's wall time minus what Docker
+spends converging (direct convergence × the run's convergences) minus the time inside the
+test suites. Prints the figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from runner import proxy  # noqa: E402
+from runner.demo import build_forge, build_images  # noqa: E402
+from runner.docker import docker, remove_stack  # noqa: E402
+from runner.lifecycle import services_converged  # noqa: E402
+from runner.settings import Settings  # noqa: E402
+from runner.waiting import wait_for  # noqa: E402
+from runner.web import request  # noqa: E402
+
+
+def env_for(forge: Path) -> dict[str, str]:
+    state = Path(os.environ.get("CCCI_STATE_DIR", Path.home() / ".local" / "state" / "cc-ci"))
+    abra = (
+        os.environ.get("CCCI_ABRA")
+        or subprocess.run(
+            ["sh", "-c", "command -v abra || true"], capture_output=True, text=True
+        ).stdout.strip()
+    )
+    return {
+        **os.environ,
+        "CCCI_STATE_DIR": str(state),
+        "CCCI_ZONE": "ci.test",
+        "CCCI_CA_FILE": str(state / "pki" / "ca.crt"),
+        "CCCI_FORGE_URL": f"file://{forge}",
+        "CCCI_ABRA": abra or str(Path(sys.executable).parent / "abra-sim"),
+    }
+
+
+def direct_convergence(env: dict[str, str], forge: Path, head: str) -> float:
+    """Deploy the PR head's compose straight with docker, time deploy → healthy via Traefik."""
+    settings = Settings.from_env(env)
+    label = f"bnch-{secrets.token_hex(3)}"
+    domain = f"{label}.{settings.zone}"
+    stack = domain.replace(".", "_")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        subprocess.run(
+            ["git", "clone", "-q", str(forge / "cc-ci" / "demo.git"), str(work)],
+            check=True,
+            timeout=60,
+        )
+        subprocess.run(["git", "-C", str(work), "checkout", "-q", head], check=True, timeout=60)
+        docker("secret", "create", f"{stack}_admin_password_v1", "-", input=secrets.token_hex(12))
+        denv = {
+            **os.environ,
+            "STACK_NAME": stack,
+            "DOMAIN": domain,
+            "LETS_ENCRYPT_ENV": "",
+            "SECRET_ADMIN_PASSWORD_VERSION": "v1",
+            "ENTRYPOINT_VERSION": "v2",
+            "GREETING": "hello",
+        }
+        t0 = time.monotonic()
+        subprocess.run(
+            ["docker", "stack", "deploy", "-c", "compose.yml", stack],
+            cwd=work,
+            env=denv,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        try:
+            wait_for("direct deploy converged", lambda: services_converged(stack), 120, 0.2)
+            wait_for(
+                "direct deploy healthy",
+                lambda: request(
+                    f"https://{domain}/", resolve_to=settings.resolve_to, ca_file=settings.ca_file
+                ).status
+                == 200,
+                120,
+                0.2,
+            )
+            return time.monotonic() - t0
+        finally:
+            remove_stack(stack)
+            for kind in ("secret", "config"):
+                for name in docker(kind, "ls", "--format", "{{.Name}}").split():
+                    if name.startswith(stack + "_"):
+                        docker(kind, "rm", name, check=False)
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        forge, results = Path(tmp) / "forge", Path(tmp) / "results"
+        env = env_for(forge)
+        settings = Settings.from_env(env)
+        proxy.up(settings, settings.state_dir / "pki")
+        build_images()
+        head = build_forge(forge)
+        t0 = time.monotonic()
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "runner.cli",
+                "demo",
+                "--src",
+                "cc-ci/demo",
+                "--ref",
+                head,
+                "--stages",
+                "install,upgrade,recipe-local",
+                "--run-id",
+                "bench",
+                "--results-dir",
+                str(results),
+            ],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        wall = time.monotonic() - t0
+        if r.returncode != 0:
+            print(r.stdout, r.stderr)
+            return 1
+        rec = json.loads((results / "bench" / "run.json").read_text())
+        direct = [direct_convergence(env, forge, head) for _ in range(2)]
+    deployments = rec["timings"]["deployments"]
+    convergences = len(deployments) + sum(1 for d in deployments if "upgrade_s" in d)
+    docker_time = min(direct) * convergences
+    test_time = sum(p["seconds"] for p in rec["timings"]["phases"])
+    overhead = wall - docker_time - test_time
+    print(f"cc-ci-run on the demo recipe (abra: {rec['tools'].get('abra')})")
+    print(f"{'stage':<14}{'status':<9}{'seconds':>8}")
+    for s in rec["stages"]:
+        print(f"{s['name']:<14}{s['status']:<9}{s['duration_s']:>8.1f}")
+    for d in deployments:
+        extra = f", upgrade→healthy {d['upgrade_s']:.1f}s" if "upgrade_s" in d else ""
+        print(
+            f"deployment {d['kind']:<8} deploy {d['deploy_s']:.1f}s, healthy after "
+            f"{d['healthy_s']:.1f}s, teardown {d['teardown_s']:.1f}s{extra}"
+        )
+    print(f"run wall time                 {wall:8.1f} s")
+    print(
+        f"docker convergence, direct    {min(direct):8.1f} s × {convergences} = {docker_time:.1f} s"
+    )
+    print(f"time inside test suites       {test_time:8.1f} s")
+    print(
+        f"harness overhead              {overhead:8.1f} s = {overhead / wall:.1%} of the run "
+        f"(target ≤ 10%)"
+    )
+    print(
+        f"teardown, longest             {max(d['teardown_s'] for d in deployments):8.1f} s "
+        f"(target ≤ 15 s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

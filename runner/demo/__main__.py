@@ -1,0 +1,7 @@
+"""python -m runner.demo"""
+
+import sys
+
+from runner.demo import main
+
+sys.exit(main())

@@ -1,0 +1,253 @@
+"""End to end on the real swarm: cc-ci-run takes the demo recipe through its stages behind
+Traefik, records the run, and leaves nothing behind — even when it is killed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner import proxy
+from runner.demo import build_forge, build_images
+from runner.docker import docker
+from runner.settings import Settings
+from runner.waiting import wait_for
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+ZONE = "ci.test"
+
+
+def which_abra() -> str:
+    """Real abra when installed; otherwise the stand-in (docs/abra-sim.md)."""
+    real = shutil.which("abra")
+    if real:
+        return real
+    sim = Path(sys.executable).parent / "abra-sim"
+    assert sim.exists(), "neither abra nor .venv/bin/abra-sim: run scripts/bootstrap"
+    return str(sim)
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The local proxy for the test zone, the demo forge, and the env cc-ci-run needs."""
+    state = Path(os.environ.get("CCCI_STATE_DIR", Path.home() / ".local" / "state" / "cc-ci"))
+    forge = tmp_path_factory.mktemp("forge")
+    env = {
+        **os.environ,
+        "CCCI_STATE_DIR": str(state),
+        "CCCI_ZONE": ZONE,
+        "CCCI_RESOLVE_TO": "127.0.0.1",
+        "CCCI_CA_FILE": str(state / "pki" / "ca.crt"),
+        "CCCI_FORGE_URL": f"file://{forge}",
+        "CCCI_ABRA": which_abra(),
+    }
+    settings = Settings.from_env(env)
+    proxy.up(settings, state / "pki")
+    build_images()
+    head = build_forge(forge)
+    return {**env, "HEAD": head, "FORGE": str(forge)}
+
+
+def run_ccci(world: dict[str, str], results: Path, *args: str, timeout: float = 600):
+    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runner.cli",
+            "demo",
+            "--src",
+            "cc-ci/demo",
+            *args,
+            "--results-dir",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def demo_leftovers() -> list[str]:
+    """Anything of a demo run app on the swarm (run apps are demo-<6 hex>.ci.test)."""
+    found = []
+    for kind in ("service", "volume", "secret", "config"):
+        out = docker(kind, "ls", "--format", "{{.Name}}", timeout=60).split()
+        found += [f"{kind} {n}" for n in out if n.startswith("demo-") and "_ci_test" in n]
+    return found
+
+
+def record(results: Path, run_id: str) -> dict:
+    return json.loads((results / run_id / "run.json").read_text())
+
+
+def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(world, tmp_path):
+    r = run_ccci(
+        world,
+        tmp_path,
+        "--ref",
+        world["HEAD"],
+        "--run-id",
+        "e2e-full",
+        "--stages",
+        "install,upgrade,recipe-local",
+    )
+    print(r.stdout, r.stderr)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rec = record(tmp_path, "e2e-full")
+    assert rec["status"] == "passed"
+    assert rec["source"]["ref"] == world["HEAD"]
+    assert rec["deployments"] == 2
+    stages = {s["name"]: s for s in rec["stages"]}
+    assert stages["install"]["status"] == "passed" and stages["install"]["tests"]["passed"] >= 5
+    assert stages["upgrade"]["status"] == "passed" and stages["upgrade"]["tests"]["passed"] >= 3
+    assert stages["recipe-local"]["status"] == "passed"
+    assert stages["recipe-local"]["tests"]["passed"] == 2
+    assert "screenshots/install-front.png" in stages["install"]["artifacts"]
+    assert (tmp_path / "e2e-full" / "screenshots" / "install-front.png").stat().st_size > 1000
+    assert (tmp_path / "e2e-full" / "install.junit.xml").exists()
+    assert rec["teardown"] == {
+        "status": "clean",
+        "duration_s": rec["teardown"]["duration_s"],
+        "leftovers": [],
+        "log": "teardown.log",
+    }
+    assert "install" in r.stdout and "PASS" in r.stdout
+    assert demo_leftovers() == []
+
+
+def test_a_failing_recipe_test_exits_1_with_the_failure_in_the_record(world, tmp_path):
+    forge = Path(world["FORGE"]) / "broken"
+    head = build_forge(forge, broken_test=True)
+    env = {**world, "CCCI_FORGE_URL": f"file://{forge}"}
+    r = run_ccci(env, tmp_path, "--ref", head, "--run-id", "e2e-broken", "--stages", "recipe-local")
+    assert r.returncode == 1, r.stdout + r.stderr
+    rec = record(tmp_path, "e2e-broken")
+    stage = rec["stages"][0]
+    assert (rec["status"], stage["status"]) == ("failed", "failed")
+    assert stage["tests"]["failed"] == 1 and stage["tests"]["passed"] == 2
+    assert "a failing recipe test" in (tmp_path / "e2e-broken" / "recipe-local.log").read_text()
+    assert rec["teardown"]["status"] == "clean"
+    assert demo_leftovers() == []
+
+
+def test_backup_without_backup_bot_two_is_a_clear_stage_error(world, tmp_path):
+    r = run_ccci(
+        world, tmp_path, "--ref", world["HEAD"], "--run-id", "e2e-backup", "--stages", "backup"
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    rec = record(tmp_path, "e2e-backup")
+    stage = rec["stages"][0]
+    assert stage["status"] == "error"
+    assert "backupbot" in stage["message"].lower() or "backup" in stage["message"].lower()
+    assert "Traceback" not in r.stderr
+    assert rec["teardown"]["status"] == "clean"
+    assert demo_leftovers() == []
+
+
+def test_sigterm_mid_stage_still_tears_down(world, tmp_path):
+    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runner.cli",
+            "demo",
+            "--src",
+            "cc-ci/demo",
+            "--ref",
+            world["HEAD"],
+            "--stages",
+            "install",
+            "--run-id",
+            "e2e-term",
+            "--results-dir",
+            str(tmp_path),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for("the install stage to start", lambda: _stage_running(tmp_path / "e2e-term"), 120)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=180)
+    assert p.returncode == 2, out + err
+    rec = record(tmp_path, "e2e-term")
+    assert rec["stages"][0]["status"] == "error"
+    assert "interrupted" in rec["stages"][0]["message"]
+    assert rec["teardown"]["status"] == "clean"
+    assert demo_leftovers() == []
+
+
+def test_the_next_runs_janitor_removes_what_a_sigkilled_run_left(world, tmp_path):
+    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runner.cli",
+            "demo",
+            "--src",
+            "cc-ci/demo",
+            "--ref",
+            world["HEAD"],
+            "--stages",
+            "install",
+            "--run-id",
+            "e2e-kill",
+            "--results-dir",
+            str(tmp_path),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for("the install stage to start", lambda: _stage_running(tmp_path / "e2e-kill"), 120)
+    p.kill()
+    p.wait(timeout=30)
+    assert demo_leftovers(), "the killed run should have left its app behind"
+    # The next run starts with the janitor; a run of just an upgrade-less, fast stage set.
+    r = run_ccci(
+        world,
+        tmp_path,
+        "--ref",
+        world["HEAD"],
+        "--run-id",
+        "e2e-after-kill",
+        "--stages",
+        "recipe-local",
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "removing orphaned run app" in (tmp_path / "e2e-after-kill" / "setup.log").read_text()
+    assert demo_leftovers() == []
+
+
+def _stage_running(run_dir: Path) -> bool:
+    try:
+        rec = json.loads((run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        any(s["status"] == "running" for s in rec["stages"])
+        and rec["deployments"] >= 1
+        and any(line.startswith("healthy") for line in _read(run_dir / "install.log"))
+    )
+
+
+def _read(path: Path) -> list[str]:
+    try:
+        return path.read_text().splitlines()
+    except OSError:
+        return []
