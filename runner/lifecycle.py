@@ -76,7 +76,15 @@ def deploy(app: App, log: LogSink, timeout: float, force: bool = False) -> None:
         raise DeployError(str(exc)) from exc
 
 
+UPDATE_FAILED = {"paused", "rollback_started", "rollback_paused", "rollback_completed"}
+
+
 def services_converged(stack: str) -> bool:
+    """Every service of the stack runs all its replicas and no update is still rolling.
+
+    Raises DeployError at once when swarm paused or rolled back an update: waiting longer
+    would not help.
+    """
     lines = dk.docker(
         "service",
         "ls",
@@ -92,6 +100,21 @@ def services_converged(stack: str) -> bool:
         _, replicas = line.split(" ", 1)
         running, _, wanted = replicas.split(" ")[0].partition("/")
         if running != wanted:
+            return False
+    names = [line.split(" ", 1)[0] for line in lines]
+    out = dk.docker(
+        "service",
+        "inspect",
+        "--format",
+        "{{.Spec.Name}} {{if .UpdateStatus}}" "{{.UpdateStatus.State}}{{end}}",
+        *names,
+        timeout=30,
+    )
+    for line in out.splitlines():
+        name, _, state = line.partition(" ")
+        if state in UPDATE_FAILED:
+            raise DeployError(f"swarm stopped the update of {name}: {state}")
+        if state not in ("", "completed"):
             return False
     return True
 
@@ -111,6 +134,7 @@ def wait_healthy(
             lambda: services_converged(app.stack),
             timeout=timeout,
             interval=1,
+            fatal=(DeployError,),
         )
 
         def healthy() -> bool:

@@ -65,8 +65,6 @@ def run_phase(
         "--rootdir",
         str(paths[0].parent),
         "--import-mode=importlib",
-        "-p",
-        "runner.plugin",
         "-rA",
         "--tb=short",
         "-v",
@@ -102,10 +100,10 @@ def run_phase(
             1, junit_counts(junit) + Counts(errors=1), junit if junit.exists() else None
         )
     log.write(r.stdout + r.stderr)
-    if r.returncode in (3, 4):
+    if r.returncode in (3, 4) or (r.returncode in (1, 2) and not junit.exists()):
         raise SuiteError(
             f"pytest could not run the {ctx.stage} suite (exit {r.returncode}): "
-            f"{(r.stderr or r.stdout).strip().splitlines()[-1:]}"
+            f"{_last_line(r.stderr or r.stdout)} (see {ctx.stage}.log)"
         )
     return PhaseResult(r.returncode, junit_counts(junit), junit if junit.exists() else None)
 
@@ -128,3 +126,9 @@ def merge_junit(parts: list[Path], dest: Path) -> Path | None:
         if part != dest:
             part.unlink(missing_ok=True)
     return dest
+
+
+def _last_line(text: str, limit: int = 200) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else "no output"
+    return last if len(last) <= limit else last[: limit - 1] + "…"

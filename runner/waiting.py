@@ -13,10 +13,17 @@ class WaitTimeout(TimeoutError):
     """A condition did not hold before its deadline."""
 
 
-def wait_for(what: str, predicate: Callable[[], T], timeout: float, interval: float = 0.5) -> T:
+def wait_for(
+    what: str,
+    predicate: Callable[[], T],
+    timeout: float,
+    interval: float = 0.5,
+    fatal: tuple[type[BaseException], ...] = (),
+) -> T:
     """Call `predicate` until it returns something truthy; return that value.
 
-    Exceptions from the predicate count as "not yet" and the last one is reported on timeout.
+    Exceptions from the predicate count as "not yet" and the last one is reported on
+    timeout, except those listed in `fatal`, which end the wait at once.
     """
     deadline = time.monotonic() + timeout
     last: object = None
@@ -25,6 +32,8 @@ def wait_for(what: str, predicate: Callable[[], T], timeout: float, interval: fl
             last = predicate()
             if last:
                 return last  # type: ignore[return-value]
+        except fatal:
+            raise
         except Exception as exc:  # noqa: BLE001 - kept and reported on timeout
             last = exc
         if time.monotonic() >= deadline:

@@ -7,4 +7,7 @@ if [ ! -f /data/index.html ]; then
 fi
 cp /etc/demo-version /data/app-version.txt
 test -s /run/secrets/admin_password
-exec httpd -f -p 8080 -h /data
+# As PID 1 httpd would ignore SIGTERM: stop promptly when swarm asks.
+httpd -f -p 8080 -h /data &
+trap 'kill "$!"; exit 0' TERM INT
+wait
