@@ -12,6 +12,7 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -115,6 +116,7 @@ services:
     stop_grace_period: 1s
     environment:
       - GREETING=${{GREETING}}{suffix}
+      - LITERAL=$$notavar
     secrets: [db_password]
     configs:
       - source: app_conf
@@ -181,7 +183,7 @@ def abra_dir(tmp_path: Path, app_image: str) -> Path:
 
 
 @pytest.fixture
-def domain() -> str:
+def domain() -> Iterator[str]:
     """A fresh short domain; whatever its stack left is removed afterwards."""
     name = f"sim-{secrets.token_hex(3)}.test.local"
     yield name
@@ -246,8 +248,9 @@ def test_app_goes_from_new_to_removed_through_deploy_upgrade_and_undeploy_leavin
     git(recipe, "commit", "-qam", "second")
     git(recipe, "tag", "-a", "-m", "release", "0.2.0+1")
     ok(sim("app", "upgrade", domain, "0.2.0+1", "-n", root=abra_dir))
-    greeting = ok(sim("app", "run", domain, "app", "--", "sh", "-c", "echo $GREETING", root=abra_dir))  # fmt: skip
-    assert greeting == "hello-v2\n", "upgrade returned before the new task was running"
+    greeting = ok(sim("app", "run", domain, "app", "--", "sh", "-c", 'echo "$GREETING $LITERAL"', root=abra_dir))  # fmt: skip
+    assert greeting.split()[0] == "hello-v2", "upgrade returned before the new task was running"
+    assert greeting.split()[1:] == ["$notavar"], "`$$` in compose is a literal `$`, once"
     assert listed(abra_dir)["version"] == "0.2.0+1"
     assert env_path.read_text().startswith(f"TYPE={RECIPE}:0.2.0+1\n")
 
