@@ -65,11 +65,11 @@ NO_CONVERGE = Flag("no-converge-checks", "c")
 NO_DOMAIN_CHECKS = Flag("no-domain-checks", "D")
 
 COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec(("server", "add"), "[--local]", (Flag("local", "l"),), 0, 1),
+    CommandSpec(("server", "add"), "", (Flag("local", "l"),), 0, 1),
     CommandSpec(("server", "ls"), "", (MACHINE,), aliases={"list": "ls"}),
     CommandSpec(
         ("app", "new"),
-        "<recipe> -s <server> -D <domain>",
+        "<recipe>",
         (Flag("server", "s", True), Flag("domain", "D", True), Flag("secrets", "S"), CHAOS),
         1,
         2,
@@ -86,9 +86,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),  # fmt: skip
     CommandSpec(("app", "undeploy"), "<domain>", (), 1, 1),
     CommandSpec(("app", "volume", "remove"), "<domain>", (FORCE,), 1, 1, {"rm": "remove"}),
-    CommandSpec(("app", "secret", "remove"), "<domain> --all", (ALL,), 1, 1, {"rm": "remove"}),
+    CommandSpec(("app", "secret", "remove"), "<domain>", (ALL,), 1, 1, {"rm": "remove"}),
     CommandSpec(
-        ("app", "secret", "generate"), "<domain> --all", (ALL,), 1, 1, {"gen": "generate"}
+        ("app", "secret", "generate"), "<domain>", (ALL,), 1, 1, {"gen": "generate"}
     ),  # fmt: skip
     CommandSpec(
         ("app", "ls"),
@@ -214,9 +214,11 @@ def _boolean_short(letter: str, by_short: Mapping[str, Flag]) -> bool:
     return f"-{letter}" in GLOBAL_FLAGS
 
 
-def usage() -> str:
+def usage(path: tuple[str, ...] = ()) -> str:
+    """One line per command under `path`: words, positional arguments, flags."""
     return "\n".join(
         f"  abra {' '.join(s.path)} {s.usage}".rstrip()
-        + "".join(f" [-{f.short}|--{f.long}]" if f.short else f" [--{f.long}]" for f in s.flags)
+        + "".join(f" [-{f.short}|--{f.long}{' <value>' if f.takes_value else ''}]" for f in s.flags)
         for s in COMMANDS
+        if s.path[: len(path)] == path
     )

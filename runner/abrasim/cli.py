@@ -40,7 +40,7 @@ def _help(path: tuple[str, ...]) -> str:
     return (
         f"{BANNER}\n"
         "A test double implementing the subset of abra that cc-ci uses; see docs/abra-sim.md.\n"
-        f"Commands{' under ' + ' '.join(path) if path else ''}:\n{argv.usage()}\n"
+        f"Commands{' under ' + ' '.join(path) if path else ''}:\n{argv.usage(path)}\n"
         "Global flags (ignored): -n/--no-input -o/--offline -d/--debug"
     )
 
