@@ -1,0 +1,266 @@
+"""The compose policy gate: what a recipe's compose files may ask of the CI host.
+
+A `!testme` deploys compose files from a pull request, and the runner holds the Docker
+socket. Before anything is deployed, the gate reads the files abra would assemble (the
+`COMPOSE_FILE` list of the app env) and refuses host access: bind mounts, privileges,
+capabilities, devices, host namespaces, loosened confinement, published ports, host files,
+and anything it cannot parse or resolve. The operator's allow-list (runner/policy_config.py)
+can let named findings through for named recipes. See docs/policy.md.
+
+The core (`findings_for`, `judge`, `check`) is pure; `compose_files` and `gate` read files.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from runner.policy_env import interpolate_tree, split_compose_file
+from runner.policy_rules import ALLOWABLE, FileCheck, Finding, FindingKind, Severity
+
+if TYPE_CHECKING:
+    from runner.policy_config import Allowlist
+
+__all__ = [
+    "ALLOWABLE",
+    "ComposeFileRefused",
+    "Finding",
+    "FindingKind",
+    "PolicyError",
+    "Severity",
+    "Verdict",
+    "check",
+    "compose_files",
+    "findings_for",
+    "gate",
+    "judge",
+]
+
+
+class PolicyError(ValueError):
+    """The gate could not be applied as asked (a refusal is a Verdict, not this)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    findings: tuple[Finding, ...] = ()  # what counts: errors refuse, warnings are reported
+    allowed: tuple[Finding, ...] = ()  # errors the operator's allow-list let through
+
+    @property
+    def refused(self) -> bool:
+        return any(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.WARNING)
+
+    def lines(self) -> list[str]:
+        """One line per finding: refusals, then warnings, then what the allow-list let by."""
+        return (
+            [f.line() for f in self.errors]
+            + [f.line() for f in self.warnings]
+            + [f"{f.line()} (allowed by the operator's policy)" for f in self.allowed]
+        )
+
+    def summary(self) -> str:
+        """One sentence for a stage message."""
+        n = len(self.errors)
+        if n:
+            return f"refused by the compose policy: {n} finding{'s' * (n != 1)}: " + "; ".join(
+                f.line() for f in self.errors
+            )
+        return f"compose policy passed ({len(self.warnings)} warnings, {len(self.allowed)} allowed)"
+
+    def to_json(self) -> dict:
+        return {
+            "refused": self.refused,
+            "findings": [f.to_json() for f in self.findings],
+            "allowed": [f.to_json() for f in self.allowed],
+        }
+
+
+# -- parsing --------------------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """safe_load that refuses duplicate keys: Go's YAML parser rejects or resolves them
+    differently, and a second `privileged:` must not hide behind the first."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+        except TypeError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key is not a scalar", key_node.start_mark
+            ) from exc
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_compose(text: str) -> object:
+    """YAML → data; raises PolicyError naming the problem (the caller knows the file)."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, TypeError, RecursionError) as exc:
+        raise PolicyError(f"invalid YAML: {' '.join(str(exc).split())}") from exc
+
+
+# -- the pure core --------------------------------------------------------------------------
+
+
+def lexically_inside(rel: str) -> bool:
+    """A relative path that stays inside the recipe directory, judged by its text alone."""
+    if not rel or rel.startswith(("/", "~", "\\")) or (len(rel) > 1 and rel[1] == ":"):
+        return False
+    norm = posixpath.normpath(rel.replace("\\", "/"))
+    return norm != ".." and not norm.startswith("../")
+
+
+def findings_for(
+    files: Mapping[str, str | object],
+    env: Mapping[str, str] | None = None,
+    inside: Callable[[str], bool] = lexically_inside,
+) -> list[Finding]:
+    """Every finding in the compose files (name → YAML text or parsed data), allowed or not.
+
+    `env` is the app env used for `${VAR}` interpolation; `inside` says whether a path
+    relative to the recipe directory stays inside it (the shell also resolves symlinks).
+    """
+    env = dict(env or {})
+    out: list[Finding] = []
+    for name, content in files.items():
+        try:
+            doc = parse_compose(content) if isinstance(content, str) else content
+        except PolicyError as exc:
+            out.append(Finding(FindingKind.UNPARSEABLE, name, None, "", str(exc)))
+            continue
+        if not isinstance(doc, dict):
+            what = "empty" if doc is None else f"a {type(doc).__name__}, not a mapping"
+            out.append(Finding(FindingKind.UNPARSEABLE, name, None, "", f"the file is {what}"))
+            continue
+        resolved, missing = interpolate_tree(doc, env)
+        out += FileCheck(name, resolved, missing, env, inside).run()
+    return out
+
+
+def judge(findings: Iterable[Finding], recipe: str, allow: Allowlist | None) -> Verdict:
+    """Split findings into those that count and those the allow-list lets through."""
+    counted: list[Finding] = []
+    allowed: list[Finding] = []
+    for f in findings:
+        ok = f.severity is Severity.ERROR and allow is not None and allow.permits(recipe, f)
+        (allowed if ok else counted).append(f)
+    return Verdict(tuple(counted), tuple(allowed))
+
+
+def check(
+    files: Mapping[str, str | object],
+    recipe: str,
+    allow: Allowlist | None = None,
+    env: Mapping[str, str] | None = None,
+    inside: Callable[[str], bool] = lexically_inside,
+) -> Verdict:
+    """The verdict on a recipe's compose files (name → YAML text or parsed data)."""
+    return judge(findings_for(files, env, inside), recipe, allow)
+
+
+# -- the shell: files on disk ---------------------------------------------------------------
+
+
+class ComposeFileRefused(PolicyError):
+    """COMPOSE_FILE names a file the gate will not read; `.finding` says which and why."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.line())
+        self.finding = finding
+
+
+def compose_files(recipe_dir: Path, env: Mapping[str, str]) -> list[Path]:
+    """The compose files abra would assemble for an app env, in order.
+
+    Raises ComposeFileRefused for an entry that is absolute, climbs out with `..`, resolves
+    through a symlink to outside the recipe, or still holds an unexpanded `$`.
+    """
+    root = recipe_dir.resolve()
+    out: list[Path] = []
+    for entry in split_compose_file(env.get("COMPOSE_FILE")):
+        if "$" in entry:
+            raise ComposeFileRefused(
+                Finding(
+                    FindingKind.UNRESOLVED,
+                    entry,
+                    None,
+                    "COMPOSE_FILE",
+                    "the entry holds an unexpanded variable (read the env with "
+                    "runner.policy_env.parse_env)",
+                )
+            )
+        if not lexically_inside(entry) or not (root / entry).resolve().is_relative_to(root):
+            raise ComposeFileRefused(
+                Finding(
+                    FindingKind.PATH_ESCAPE,
+                    entry,
+                    None,
+                    "COMPOSE_FILE",
+                    "names a file outside the recipe directory",
+                )
+            )
+        out.append(recipe_dir / posixpath.normpath(entry))
+    return out
+
+
+def inside_dir(recipe_dir: Path) -> Callable[[str], bool]:
+    """`lexically_inside`, and the path also resolves (through symlinks) inside the recipe."""
+    root = recipe_dir.resolve()
+
+    def inside(rel: str) -> bool:
+        return lexically_inside(rel) and (root / rel).resolve().is_relative_to(root)
+
+    return inside
+
+
+def gate(
+    recipe_dir: Path, env: Mapping[str, str], recipe: str, allow: Allowlist | None
+) -> Verdict:
+    """Read the compose files of a checked-out recipe as abra would assemble them for `env`
+    (the app env, already evaluated: runner.policy_env.parse_env) and judge them."""
+    try:
+        paths = compose_files(recipe_dir, env)
+    except ComposeFileRefused as exc:
+        return judge([exc.finding], recipe, allow)
+    files: dict[str, str] = {}
+    unreadable: list[Finding] = []
+    for path in paths:
+        name = path.relative_to(recipe_dir).as_posix()
+        try:
+            files[name] = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            detail = "the file does not exist (COMPOSE_FILE names it)"
+            unreadable.append(Finding(FindingKind.UNPARSEABLE, name, None, "", detail))
+        except (OSError, UnicodeDecodeError) as exc:
+            detail = f"the file cannot be read: {exc}"
+            unreadable.append(Finding(FindingKind.UNPARSEABLE, name, None, "", detail))
+    found = findings_for(files, env, inside_dir(recipe_dir))
+    return judge(unreadable + found, recipe, allow)
