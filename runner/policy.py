@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from runner.policy_env import interpolate_tree, split_compose_file
+from runner.policy_env import DocumentError, interpolate_tree, split_compose_file
 from runner.policy_rules import ALLOWABLE, FileCheck, Finding, FindingKind, Severity
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALLOWABLE",
     "ComposeFileRefused",
+    "ComposeParseError",
     "Finding",
     "FindingKind",
     "PolicyError",
@@ -119,12 +120,25 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+class ComposeParseError(PolicyError):
+    """A compose file is not YAML the gate will read; `.where` is "line N" when known."""
+
+    def __init__(self, message: str, where: str = "") -> None:
+        super().__init__(message)
+        self.where = where
+
+
 def parse_compose(text: str) -> object:
-    """YAML → data; raises PolicyError naming the problem (the caller knows the file)."""
+    """YAML → data; raises ComposeParseError naming the problem and its line."""
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}" if mark else ""
+        what = ", ".join(x for x in (exc.context, exc.problem) if x)
+        raise ComposeParseError(f"invalid YAML: {' '.join(what.split())}", where) from exc
     except (yaml.YAMLError, TypeError, RecursionError) as exc:
-        raise PolicyError(f"invalid YAML: {' '.join(str(exc).split())}") from exc
+        raise ComposeParseError(f"invalid YAML: {' '.join(str(exc).split())}") from exc
 
 
 # -- the pure core --------------------------------------------------------------------------
@@ -153,14 +167,18 @@ def findings_for(
     for name, content in files.items():
         try:
             doc = parse_compose(content) if isinstance(content, str) else content
-        except PolicyError as exc:
-            out.append(Finding(FindingKind.UNPARSEABLE, name, None, "", str(exc)))
+        except ComposeParseError as exc:
+            out.append(Finding(FindingKind.UNPARSEABLE, name, None, exc.where, str(exc)))
             continue
         if not isinstance(doc, dict):
             what = "empty" if doc is None else f"a {type(doc).__name__}, not a mapping"
             out.append(Finding(FindingKind.UNPARSEABLE, name, None, "", f"the file is {what}"))
             continue
-        resolved, missing = interpolate_tree(doc, env)
+        try:
+            resolved, missing = interpolate_tree(doc, env)
+        except DocumentError as exc:
+            out.append(Finding(FindingKind.UNPARSEABLE, name, None, "", str(exc)))
+            continue
         out += FileCheck(name, resolved, missing, env, inside).run()
     return out
 
@@ -241,9 +259,7 @@ def inside_dir(recipe_dir: Path) -> Callable[[str], bool]:
     return inside
 
 
-def gate(
-    recipe_dir: Path, env: Mapping[str, str], recipe: str, allow: Allowlist | None
-) -> Verdict:
+def gate(recipe_dir: Path, env: Mapping[str, str], recipe: str, allow: Allowlist | None) -> Verdict:
     """Read the compose files of a checked-out recipe as abra would assemble them for `env`
     (the app env, already evaluated: runner.policy_env.parse_env) and judge them."""
     try:

@@ -47,9 +47,7 @@ class RecipeAllowance:
 
 @dataclass(frozen=True, slots=True)
 class Allowlist:
-    recipes: Mapping[str, RecipeAllowance] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    recipes: Mapping[str, RecipeAllowance] = field(default_factory=lambda: MappingProxyType({}))
 
     def permits(self, recipe: str, finding: Finding) -> bool:
         """Whether the operator lets this finding through for this recipe."""
@@ -100,7 +98,7 @@ def _parse_recipe(entry: dict, where: str) -> RecipeAllowance:
     ports = None
     if "ports" in entry:
         if FindingKind.PUBLISHED_PORT not in allow:
-            raise PolicyConfigError(f"{where}: `ports` needs \"published-port\" in `allow`")
+            raise PolicyConfigError(f'{where}: `ports` needs "published-port" in `allow`')
         raw = entry["ports"]
         if not isinstance(raw, list) or not all(
             isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in raw
@@ -110,7 +108,7 @@ def _parse_recipe(entry: dict, where: str) -> RecipeAllowance:
     sources = None
     if "bind_sources" in entry:
         if FindingKind.BIND_MOUNT not in allow:
-            raise PolicyConfigError(f"{where}: `bind_sources` needs \"bind-mount\" in `allow`")
+            raise PolicyConfigError(f'{where}: `bind_sources` needs "bind-mount" in `allow`')
         paths = _str_list(entry["bind_sources"], f"{where} bind_sources")
         relative = [p for p in paths if not p.startswith("/")]
         if relative:

@@ -163,6 +163,11 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, tuple[str, ...]
 
 
 Path_ = tuple[str | int, ...]
+MAX_NODES = 100_000  # a compose file is hundreds of nodes; aliases can make billions
+
+
+class DocumentError(ValueError):
+    """A parsed document the gate will not walk: it refers to itself, or aliases blow it up."""
 
 
 def interpolate_tree(
@@ -171,20 +176,33 @@ def interpolate_tree(
     """Interpolate every string value (not keys) of a parsed compose document.
 
     Returns the new document and, for each path whose value had unresolved variables, their
-    names, so a check can refuse a security-relevant key it cannot know.
+    names, so a check can refuse a security-relevant key it cannot know. Raises DocumentError
+    for a document that contains itself or expands (through YAML aliases) past MAX_NODES.
     """
     missing: dict[Path_, tuple[str, ...]] = {}
+    count = 0
+    open_: set[int] = set()
 
     def walk(value: object, at: Path_) -> object:
+        nonlocal count
+        count += 1
+        if count > MAX_NODES:
+            raise DocumentError(f"more than {MAX_NODES} values once YAML aliases are expanded")
         if isinstance(value, str):
             text, names = interpolate(value, env)
             if names:
                 missing[at] = names
             return text
-        if isinstance(value, dict):
-            return {k: walk(v, (*at, str(k))) for k, v in value.items()}
-        if isinstance(value, list):
+        if not isinstance(value, dict | list):
+            return value
+        if id(value) in open_:
+            raise DocumentError("a YAML alias refers to a value that contains it")
+        open_.add(id(value))
+        try:
+            if isinstance(value, dict):
+                return {k: walk(v, (*at, str(k))) for k, v in value.items()}
             return [walk(v, (*at, i)) for i, v in enumerate(value)]
-        return value
+        finally:
+            open_.discard(id(value))
 
     return walk(node, path), missing

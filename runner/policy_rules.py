@@ -168,7 +168,9 @@ class FileCheck:
         if names:
             kind = K.UNPINNED_IMAGE if warn else K.UNRESOLVED
             listed = ", ".join(dict.fromkeys(names))
-            self.emit(kind, service, key, f"depends on variables the app env does not set: {listed}")
+            self.emit(
+                kind, service, key, f"depends on variables the app env does not set: {listed}"
+            )
         return bool(names)
 
     def shape(self, value: object, want: type | tuple[type, ...], service: str | None, key: str):
@@ -232,10 +234,13 @@ class FileCheck:
                         rule(svc, where, item)
             elif not self.unresolved(("services", svc, key), svc, key):
                 rule(svc, key, value)
-        image = spec.get("image")
-        if image is not None and not self.unresolved(("services", svc, "image"), svc, "image", True):
-            if self.shape(image, str, svc, "image") and not image_is_pinned(image):
-                self.emit(K.UNPINNED_IMAGE, svc, "image", f"{image} is pinned to no version")
+        self.image(svc, spec.get("image"))
+
+    def image(self, svc: str, image: object) -> None:
+        if image is None or self.unresolved(("services", svc, "image"), svc, "image", warn=True):
+            return
+        if self.shape(image, str, svc, "image") and not image_is_pinned(image):
+            self.emit(K.UNPINNED_IMAGE, svc, "image", f"{image} is pinned to no version")
 
     # -- service keys (a list key's rule is called once per entry) -------------------------------
 
@@ -347,9 +352,9 @@ class FileCheck:
 
     def top_file(self, where: str, spec: dict) -> None:
         path = spec.get("file")
-        if path is not None and self.shape(path, str, None, f"{where}.file") is not None:
-            if not self.inside(path):
-                self.emit(K.HOST_FILE, None, f"{where}.file", f"reads {path} from the host")
+        readable = path is not None and self.shape(path, str, None, f"{where}.file") is not None
+        if readable and not self.inside(path):
+            self.emit(K.HOST_FILE, None, f"{where}.file", f"reads {path} from the host")
         if spec.get("environment") is not None:
             detail = f"reads {spec['environment']} from the deploying process's environment"
             self.emit(K.HOST_FILE, None, f"{where}.environment", detail)
