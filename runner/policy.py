@@ -117,7 +117,19 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     return loader.construct_mapping(node, deep=deep)
 
 
+def _construct_number(loader: _StrictLoader, node: yaml.ScalarNode) -> object:
+    """YAML 1.1 reads `22:22` as the base-60 number 1342; Go's YAML 1.2 parser, like every
+    compose tool, reads a string. Keep it a string, so `ports: [22:22]` means port 22."""
+    if ":" in node.value:
+        return loader.construct_scalar(node)
+    if node.tag.endswith(":int"):
+        return loader.construct_yaml_int(node)
+    return loader.construct_yaml_float(node)
+
+
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_number)
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _construct_number)
 
 
 class ComposeParseError(PolicyError):

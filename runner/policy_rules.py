@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import posixpath
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -97,6 +98,8 @@ NAMESPACES = {
     "userns_mode": (K.HOST_USERNS, "user"),
 }
 MOUNT_TYPES_OK = {"volume", "tmpfs", "image"}
+MOUNT_FS_OK = {"nfs", "nfs4", "cifs", "tmpfs"}  # driver_opts types that are no host path
+WINDOWS_DRIVE = re.compile(r"^([A-Za-z]:[\\/][^:]*):")
 
 
 def is_set(value: object) -> bool:
@@ -221,6 +224,8 @@ class FileCheck:
             "networks": self.networks,
             "privileged": self.privileged,
             "extends": self.extends,
+            "device_cgroup_rules": self.device_rule,
+            "volumes_from": self.volumes_from,
             **{k: self.namespace for k in NAMESPACES},
         }
         for key, rule in rules.items():
@@ -246,7 +251,8 @@ class FileCheck:
 
     def volumes(self, svc: str, key: str, entry: object) -> None:
         if isinstance(entry, str):
-            source = entry.split(":", 2)[0] if ":" in entry else ""
+            drive = WINDOWS_DRIVE.match(entry)
+            source = drive.group(1) if drive else entry.split(":", 2)[0] if ":" in entry else ""
             if ":" in entry and not source:
                 self.emit(K.UNPARSEABLE, svc, key, f"volume {entry!r} has an empty source")
             elif source and is_host_path(source):
@@ -284,6 +290,12 @@ class FileCheck:
         if isinstance(entry, dict):
             entry = entry.get("source", entry)
         self.emit(K.DEVICES, svc, key, f"passes the host device {entry} through")
+
+    def device_rule(self, svc: str, key: str, entry: object) -> None:
+        self.emit(K.DEVICES, svc, key, f"allows host devices by the cgroup rule {entry}")
+
+    def volumes_from(self, svc: str, key: str, entry: object) -> None:
+        self.emit(K.EXTERNAL_VOLUME, svc, key, f"mounts the volumes of {entry}")
 
     def security_opt(self, svc: str, key: str, entry: object) -> None:
         if self.shape(entry, str, svc, key) is None:
@@ -343,8 +355,16 @@ class FileCheck:
         if opts is None or self.shape(opts, dict, None, f"{where}.driver_opts") is None:
             return
         device = str(opts.get("device") or "")
-        if "bind" in str(opts.get("o") or "") or is_host_path(device):
-            self.bind(None, f"{where}.driver_opts", device or "(no device given)")
+        fs, o = str(opts.get("type") or ""), str(opts.get("o") or "")
+        # The local driver mounts what the options say: only a network or memory file system
+        # is not a path on the host (`type: none, o: bind` and overlay `lowerdir=` are).
+        if fs in MOUNT_FS_OK and "bind" not in o and "dir=" not in o:
+            return
+        if is_host_path(device) and "dir=" not in o:
+            self.bind(None, f"{where}.driver_opts", device)
+        else:
+            detail = f"mounts {device or '(no device)'} as {fs or '(no type)'} with o={o!r}"
+            self.emit(K.BIND_MOUNT, None, f"{where}.driver_opts", f"{detail}: a host mount")
 
     def top_network(self, where: str, spec: dict) -> None:
         if network_name(where.split(".", 1)[1], spec) == "host" or spec.get("driver") == "host":

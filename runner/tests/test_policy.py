@@ -130,6 +130,35 @@ def test_every_form_of_bind_mount_is_refused(volumes, top, source):
     assert f"bind mount of host path {source}" in verdict.lines()[0]
 
 
+def test_volume_driver_options_that_mount_the_host_are_refused_and_nfs_is_not():
+    yml = """
+    volumes:
+      overlay:
+        driver_opts: {type: overlay, device: overlay, o: "lowerdir=/etc,upperdir=/u,workdir=/w"}
+      share:
+        driver_opts: {type: nfs, device: ":/export", o: "addr=10.0.0.1,rw"}
+    """
+    assert verdict_of(yml).lines() == [
+        "compose.yml: volumes.overlay.driver_opts: mounts overlay as overlay with "
+        "o='lowerdir=/etc,upperdir=/u,workdir=/w': a host mount"
+    ]
+
+
+def test_a_windows_drive_path_is_a_bind_mount():
+    assert kinds(verdict_of(service("volumes: ['C:/data:/data']"))) == ["bind-mount"]
+
+
+def test_devices_by_cgroup_rule_and_volumes_of_another_container_are_refused():
+    yml = service("device_cgroup_rules: ['c 1:3 mr']\nvolumes_from: ['container:traefik']")
+    assert kinds(verdict_of(yml)) == ["devices", "external-volume"]
+
+
+def test_a_port_written_as_yaml_base_60_is_read_as_compose_reads_it(allow):
+    verdict = check({"compose.yml": service("ports: [80:80]")}, "traefik", allow)
+    assert not verdict.refused
+    assert "publishes container port 80 on port 80" in verdict.lines()[0]
+
+
 def test_named_volumes_tmpfs_and_anonymous_volumes_pass():
     yml = service(
         "volumes:\n  - data:/data\n  - /cache\n  - {type: tmpfs, target: /tmp}\n"
