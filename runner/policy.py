@@ -12,6 +12,7 @@ The core (`findings_for`, `judge`, `check`) is pure; `compose_files` and `gate` 
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from runner.policy_env import DocumentError, interpolate_tree, split_compose_file
+from runner.policy_env import DocumentError, interpolate_tree, parse_env, split_compose_file
 from runner.policy_rules import ALLOWABLE, FileCheck, Finding, FindingKind, Severity
 
 if TYPE_CHECKING:
@@ -37,9 +38,11 @@ __all__ = [
     "Verdict",
     "check",
     "compose_files",
+    "escaping_symlinks",
     "findings_for",
     "gate",
     "judge",
+    "sample_env",
 ]
 
 
@@ -271,13 +274,46 @@ def inside_dir(recipe_dir: Path) -> Callable[[str], bool]:
     return inside
 
 
+def escaping_symlinks(recipe_dir: Path) -> list[Finding]:
+    """Symlinks anywhere in the recipe (but .git) that lead outside it.
+
+    abra copies `.env.sample` into the app env, Docker reads config files, and the harness
+    copies `tests/`: each would follow such a link to a file on the CI host.
+    """
+    root = recipe_dir.resolve()
+    out: list[Finding] = []
+    for dirpath, dirnames, filenames in os.walk(recipe_dir):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                rel = path.relative_to(recipe_dir).as_posix()
+                detail = f"is a symlink to {os.readlink(path)}, outside the recipe directory"
+                out.append(Finding(FindingKind.PATH_ESCAPE, rel, None, "", detail))
+    return out
+
+
+def sample_env(recipe_dir: Path, overrides: Mapping[str, str]) -> dict[str, str]:
+    """The env a new app of this recipe would get before `abra app new` has run: the
+    recipe's `.env.sample`, evaluated as abra does, with the harness's values on top."""
+    sample = recipe_dir / ".env.sample"
+    try:
+        # A symlink out of the recipe is never read (the gate refuses it: escaping_symlinks).
+        readable = sample.is_file() and inside_dir(recipe_dir)(".env.sample")
+        text = sample.read_text(encoding="utf-8") if readable else ""
+    except (OSError, UnicodeDecodeError):
+        text = ""  # then COMPOSE_FILE is compose.yml, and every variable is unset
+    return {**parse_env(text), **overrides}
+
+
 def gate(recipe_dir: Path, env: Mapping[str, str], recipe: str, allow: Allowlist | None) -> Verdict:
     """Read the compose files of a checked-out recipe as abra would assemble them for `env`
     (the app env, already evaluated: runner.policy_env.parse_env) and judge them."""
     try:
         paths = compose_files(recipe_dir, env)
     except ComposeFileRefused as exc:
-        return judge([exc.finding], recipe, allow)
+        links = [f for f in escaping_symlinks(recipe_dir) if f.file != exc.finding.file]
+        return judge([*links, exc.finding], recipe, allow)
     files: dict[str, str] = {}
     unreadable: list[Finding] = []
     for path in paths:
@@ -291,4 +327,4 @@ def gate(recipe_dir: Path, env: Mapping[str, str], recipe: str, allow: Allowlist
             detail = f"the file cannot be read: {exc}"
             unreadable.append(Finding(FindingKind.UNPARSEABLE, name, None, "", detail))
     found = findings_for(files, env, inside_dir(recipe_dir))
-    return judge(unreadable + found, recipe, allow)
+    return judge(escaping_symlinks(recipe_dir) + unreadable + found, recipe, allow)

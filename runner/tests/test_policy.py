@@ -15,6 +15,7 @@ from runner.policy import (
     check,
     compose_files,
     gate,
+    sample_env,
 )
 from runner.policy_config import (
     Allowlist,
@@ -94,6 +95,13 @@ def test_each_hostile_recipe_is_refused_naming_the_file_service_and_key(kind):
 def test_every_refusal_kind_has_a_hostile_recipe():
     refusals = {str(k) for k in FindingKind} - {"unpinned-image"}
     assert {p.name for p in HOSTILE.iterdir() if p.is_dir()} == refusals == set(EXPECTED)
+
+
+def test_the_env_before_app_new_is_the_sample_with_the_harness_values_on_top():
+    env = sample_env(HOSTILE / "bind-mount", {"DOMAIN": "bind-abc123.ci.test"})
+    assert env["COMPOSE_FILE"] == "compose.yml:compose.socket.yml"
+    assert env["DOMAIN"] == "bind-abc123.ci.test"
+    assert sample_env(HOSTILE / "privileged", {"STACK_NAME": STACK}) == {"STACK_NAME": STACK}
 
 
 def test_a_hostile_overlay_is_reached_only_through_compose_file():
@@ -236,7 +244,7 @@ def test_a_config_that_is_a_symlink_out_of_the_recipe_is_a_host_file(tmp_path):
     recipe.mkdir()
     (recipe / "entrypoint.sh").symlink_to("/etc/hostname")
     (recipe / "compose.yml").write_text(service("", "configs:\n  e: {file: entrypoint.sh}"))
-    assert kinds(gate(recipe, {}, "demo", NO_ALLOW)) == ["host-file"]
+    assert kinds(gate(recipe, {}, "demo", NO_ALLOW)) == ["path-escape", "host-file"]
 
 
 # -- clean recipes and warnings ---------------------------------------------------------------
@@ -450,6 +458,23 @@ def test_a_compose_file_that_is_a_symlink_out_of_the_recipe_is_refused(tmp_path)
     (recipe / "compose.yml").unlink()
     (recipe / "compose.yml").write_text("services: {app: {image: 'x:1'}}\n")
     assert compose_files(recipe, {"COMPOSE_FILE": "compose.inner.yml"})
+
+
+def test_any_symlink_out_of_the_recipe_is_refused_and_never_read(tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text("COMPOSE_FILE=/etc/leak.yml\n")
+    recipe = tmp_path / "recipe"
+    (recipe / "tests").mkdir(parents=True)
+    (recipe / "compose.yml").write_text("services: {app: {image: 'x:1'}}\n")
+    (recipe / ".env.sample").symlink_to(secret)
+    (recipe / "tests" / "data.txt").symlink_to(secret)
+    (recipe / "README.md").symlink_to("compose.yml")  # inside: fine
+    env = sample_env(recipe, {})
+    assert "COMPOSE_FILE" not in env
+    assert gate(recipe, env, "demo", NO_ALLOW).lines() == [
+        f".env.sample: is a symlink to {secret}, outside the recipe directory",
+        f"tests/data.txt: is a symlink to {secret}, outside the recipe directory",
+    ]
 
 
 def test_a_compose_file_that_does_not_exist_is_unparseable(tmp_path):
