@@ -46,6 +46,9 @@ __all__ = [
 ]
 
 
+MAX_COMPOSE_BYTES = 1_000_000  # real compose files are a few kilobytes
+
+
 class PolicyError(ValueError):
     """The gate could not be applied as asked (a refusal is a Verdict, not this)."""
 
@@ -319,6 +322,10 @@ def gate(recipe_dir: Path, env: Mapping[str, str], recipe: str, allow: Allowlist
     for path in paths:
         name = path.relative_to(recipe_dir).as_posix()
         try:
+            if path.stat().st_size > MAX_COMPOSE_BYTES:
+                detail = f"the file is larger than {MAX_COMPOSE_BYTES} bytes"
+                unreadable.append(Finding(FindingKind.UNPARSEABLE, name, None, "", detail))
+                continue
             files[name] = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             detail = "the file does not exist (COMPOSE_FILE names it)"

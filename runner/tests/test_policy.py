@@ -477,6 +477,13 @@ def test_any_symlink_out_of_the_recipe_is_refused_and_never_read(tmp_path):
     ]
 
 
+def test_a_huge_compose_file_is_not_read(tmp_path):
+    (tmp_path / "compose.yml").write_text("# padding\n" * 200_000)
+    assert gate(tmp_path, {}, "demo", NO_ALLOW).lines() == [
+        "compose.yml: the file is larger than 1000000 bytes"
+    ]
+
+
 def test_a_compose_file_that_does_not_exist_is_unparseable(tmp_path):
     (tmp_path / "compose.yml").write_text("services: {}\n")
     verdict = gate(tmp_path, {"COMPOSE_FILE": "compose.yml:compose.nope.yml"}, "d", NO_ALLOW)
