@@ -32,7 +32,20 @@ class Abra:
     server: str = "default"
 
     def _env(self) -> dict[str, str]:
-        return {**os.environ, "ABRA_DIR": str(self.abra_dir), "NO_COLOR": "1"}
+        """A minimal environment: nothing of the runner's (tokens, settings) reaches abra,
+        and so nothing of it can be interpolated into a PR's compose files."""
+        keep = (
+            "PATH",
+            "HOME",
+            "LANG",
+            "LC_ALL",
+            "TZ",
+            "DOCKER_HOST",
+            "DOCKER_CONFIG",
+            "ABRA_SIM_CONVERGE_TIMEOUT",
+        )
+        env = {k: os.environ[k] for k in keep if k in os.environ}
+        return {**env, "ABRA_DIR": str(self.abra_dir), "NO_COLOR": "1"}
 
     def run(
         self, args: list[str], log: LogSink, timeout: float, check: bool = True, tty: bool = False

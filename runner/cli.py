@@ -21,6 +21,7 @@ from runner.naming import (
     validate_run_id,
     validate_src,
 )
+from runner.policy_config import PolicyConfigError, allowlist_from_env
 from runner.record import RunRecord
 from runner.settings import Settings, SettingsError
 
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         stages = parse_stages(args.stages)
         run_id = validate_run_id(args.run_id or default_run_id(env))
         settings = Settings.from_env(env)
-    except (InvalidInput, SettingsError) as exc:
+        allow = allowlist_from_env(env)
+    except (InvalidInput, SettingsError, PolicyConfigError) as exc:
         print(f"cc-ci-run: {exc}", file=sys.stderr)
         return 2
     from runner.run import Run, RunRequest, install_signal_handlers
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     restore = install_signal_handlers()
     try:
-        record = Run(req, settings).execute()
+        record = Run(req, settings, allow).execute()
     except FileExistsError as exc:
         print(f"cc-ci-run: {exc}", file=sys.stderr)
         return 2

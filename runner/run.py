@@ -24,6 +24,9 @@ from runner.lifecycle import App, DeployError, create_app, deploy, teardown, wai
 from runner.meta import MetaError, RecipeMeta, load_meta
 from runner.naming import app_domain, stack_name
 from runner.plan import DeployKind, Deployment, plan_run
+from runner.policy import Verdict, gate, sample_env
+from runner.policy_config import Allowlist
+from runner.policy_env import parse_env
 from runner.record import (
     RunRecord,
     Source,
@@ -42,6 +45,14 @@ from runner.suite import BUILTIN, PhaseResult, SuiteError, merge_junit, run_phas
 
 class Interrupted(BaseException):
     """SIGTERM arrived: unwind through every `finally` so teardown runs."""
+
+
+class PolicyRefused(Exception):
+    """The compose policy gate refused what was about to be deployed."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.summary())
+        self.verdict = verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +88,11 @@ def event(msg: str, **kv: object) -> None:
 
 
 class Run:
-    def __init__(self, req: RunRequest, settings: Settings) -> None:
+    def __init__(self, req: RunRequest, settings: Settings, allow: Allowlist | None = None) -> None:
         self.req = req
         self.settings = settings
+        self.allow = allow
+        self.policy_checks: list[dict] = []
         self.run_dir = req.results_dir / req.run_id
         self.workdir = settings.state_dir / "runs" / req.run_id
         self.redact = Redactor()
@@ -103,6 +116,7 @@ class Run:
     def save(self) -> None:
         data = self.record.to_json()
         data["timings"] = {"deployments": self.deploy_timings, "phases": self.phase_timings}
+        data["policy"] = self.policy_checks
         write_atomic(self.run_dir / "run.json", data)
 
     def set_stage(self, name: str, **changes: object) -> None:
@@ -155,7 +169,7 @@ class Run:
         # abra may move the checkout later: keep the PR's own tests as fetched.
         self.recipe_tests = self.workdir / "recipe-tests"
         if (dest / "tests").is_dir():
-            shutil.copytree(dest / "tests", self.recipe_tests)
+            shutil.copytree(dest / "tests", self.recipe_tests, symlinks=True)
         self.suite_dir = s.suites_dir / self.req.recipe
         self.meta: RecipeMeta = load_meta(self.suite_dir)
         self.spki = _spki(s)
@@ -177,6 +191,16 @@ class Run:
     @contextmanager
     def _deployed(self, kind: DeployKind, live: LiveRun, log: FileLog) -> Iterator[App]:
         domain = app_domain(self.req.recipe, self.settings.zone)
+        env = sample_env(
+            self.checkout.path,
+            {
+                "LETS_ENCRYPT_ENV": "",
+                **self.meta.env_for(domain),
+                "DOMAIN": domain,
+                "STACK_NAME": stack_name(domain),
+            },
+        )
+        self._gate(env, f"{kind} deployment", log)
         live.claim(domain)
         self.record = replace(self.record, deployments=self.record.deployments + 1)
         self.save()
@@ -193,6 +217,17 @@ class Run:
             yield app
         finally:
             self._teardown(domain, timing)
+
+    def _gate(self, env: dict[str, str], what: str, log: FileLog) -> None:
+        """Check the compose files about to be deployed; refuse before anything is created."""
+        verdict = gate(self.checkout.path, env, self.req.recipe, self.allow)
+        self.policy_checks.append({"before": what, **verdict.to_json()})
+        self.save()
+        for line in verdict.lines():
+            log.write(f"policy: {line}\n")
+        if verdict.refused:
+            log.write(f"policy: refused the {what}; nothing was deployed\n")
+            raise PolicyRefused(verdict)
 
     def _teardown(self, domain: str, timing: dict) -> None:
         previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -224,6 +259,8 @@ class Run:
                     self._stage(name, app)
         except DeployError as exc:
             self._fail_open_stages(Status.FAILED, f"deployment failed: {exc}", only=dep.stages)
+        except PolicyRefused as exc:
+            self._fail_open_stages(Status.FAILED, str(exc), only=dep.stages)
         except (AbraError, rcp.FetchError, SuiteError, MetaError) as exc:
             self._fail_open_stages(Status.ERROR, self.redact(str(exc)), only=dep.stages)
 
@@ -375,6 +412,9 @@ class Run:
                 phases.append(self._phase(app, name, "seed", [tests], "seed", log))
                 if not phases[-1].failed:
                     rcp.checkout(self.checkout.path, self.checkout.head, log, self.redact)
+                    # the head deploys with the env made from the previous release's sample
+                    app_env = parse_env(app.abra.env_file(app.domain).read_text())
+                    self._gate({**app_env, "STACK_NAME": app.stack}, "upgrade to the PR head", log)
                     t_up = time.monotonic()
                     deploy(app, log, timeout=self.meta.deploy_timeout, force=True)
                     healthy_s = wait_healthy(
@@ -390,6 +430,9 @@ class Run:
                     )
         except DeployError as exc:
             self._close_stage(name, t0, phases, Status.FAILED, f"upgrade from {prev}: {exc}")
+            return
+        except PolicyRefused as exc:
+            self._close_stage(name, t0, phases, Status.FAILED, str(exc))
             return
         self._close_stage(name, t0, phases, None, "")
 

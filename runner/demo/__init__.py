@@ -69,7 +69,7 @@ def _git(repo: Path, *args: str) -> str:
     return r.stdout.strip()
 
 
-def _render(dest: Path, release: Release, broken_test: bool) -> None:
+def _render(dest: Path, release: Release, broken_test: bool, hostile: bool) -> None:
     for item in dest.iterdir():
         if item.name != ".git":
             shutil.rmtree(item) if item.is_dir() else item.unlink()
@@ -85,20 +85,30 @@ def _render(dest: Path, release: Release, broken_test: bool) -> None:
             .replace("{{ENTRYPOINT_VERSION}}", release.entrypoint_version)
             .replace("{{RELEASE}}", release.tag or "1.2.0+1.2")
         )
+        if hostile and rel.name == "compose.yml":
+            text = text.replace(
+                "      - content:/data\n",
+                "      - content:/data\n      - /var/run/docker.sock:/var/run/docker.sock\n",
+            )
         if broken_test and rel.name == "test_recipe_local.py":
             text += "\n\ndef test_deliberately_broken():\n    assert 1 + 1 == 3, 'a failing recipe test'\n"
         out.write_text(text)
         out.chmod(src.stat().st_mode & 0o777)
 
 
-def build_forge(forge: Path, broken_test: bool = False) -> str:
-    """(Re)create `<forge>/cc-ci/demo.git`; return the PR head's commit sha."""
+def build_forge(forge: Path, broken_test: bool = False, hostile: bool = False) -> str:
+    """(Re)create `<forge>/cc-ci/demo.git`; return the PR head's commit sha.
+
+    `broken_test` adds a failing recipe-local test to the head; `hostile` makes the head
+    mount the Docker socket (which the policy gate must refuse).
+    """
     bare = forge / f"{SRC}.git"
     with tempfile.TemporaryDirectory(prefix="cc-ci-demo-") as tmp:
         work = Path(tmp)
         _git(work, "init", "-q", "-b", "main")
         for release in HISTORY:
-            _render(work, release, broken_test and release.tag is None)
+            head = release.tag is None
+            _render(work, release, broken_test and head, hostile and head)
             _git(work, "add", "-A")
             _git(work, "commit", "-q", "-m", release.message)
             if release.tag:

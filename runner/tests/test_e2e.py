@@ -251,3 +251,22 @@ def _read(path: Path) -> list[str]:
         return path.read_text().splitlines()
     except OSError:
         return []
+
+
+def test_a_pr_that_mounts_the_docker_socket_is_refused_before_anything_is_deployed(world, tmp_path):
+    forge = Path(world["FORGE"]) / "hostile"
+    head = build_forge(forge, hostile=True)
+    env = {**world, "CCCI_FORGE_URL": f"file://{forge}"}
+    r = run_ccci(
+        env, tmp_path, "--ref", head, "--run-id", "e2e-hostile", "--stages", "install,recipe-local"
+    )
+    assert r.returncode == 1, r.stdout + r.stderr
+    rec = record(tmp_path, "e2e-hostile")
+    install = rec["stages"][0]
+    assert install["status"] == "failed"
+    assert "/var/run/docker.sock" in install["message"]
+    assert rec["stages"][1]["status"] == "skipped"
+    assert rec["deployments"] == 0
+    assert rec["teardown"]["status"] == "not-needed"
+    assert rec["policy"][0]["refused"] is True
+    assert demo_leftovers() == []
