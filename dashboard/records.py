@@ -158,9 +158,11 @@ def decode_record(raw: bytes, folder: str) -> RunRecord:
     if len(raw) > MAX_RECORD_BYTES:
         raise RecordError(f"run.json is {len(raw)} bytes, more than {MAX_RECORD_BYTES}")
     try:
-        data = json.loads(raw)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise RecordError(f"run.json is not UTF-8: {e.reason}") from e
+        raise RecordError(f"run.json is not UTF-8: {e.reason} at byte {e.start}") from e
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         what = (
             "empty"
