@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from dashboard import api, badge, style
 from dashboard.eventlog import log
@@ -236,6 +236,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "cc-ci-dashboard"
     timeout = 60  # seconds an idle keep-alive connection is kept
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     app: App  # set by `serve`
 
     _csp = CSP
@@ -266,6 +267,12 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as e:  # the process edge: log it, answer 500, keep serving
             log("error", path=self.path, error=type(e).__name__, detail=e)
             resp = Response(500, TEXT, b"internal error: see the dashboard's log\n")
+        opened = None
+        if resp.file is not None:
+            try:
+                opened = open(resp.file, "rb")  # noqa: SIM115 - closed in _send_file
+            except OSError:
+                resp = self.app.respond("/404")
         status = resp.status
         if resp.etag and etag_matches(self.headers.get("If-None-Match"), resp.etag):
             status = 304
@@ -279,28 +286,28 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in resp.headers:
             self.send_header(k, v)
         self.send_header("Server-Timing", f"app;dur={elapsed_ms:.3f}")
-        sent = 0
+        if opened is not None and status == 304:
+            opened.close()
         if status == 304:
             self.end_headers()
-        elif resp.file is not None:
-            sent = self._send_file(resp.file, head)
+            self._log(status, 0, elapsed_ms)
+        elif opened is not None:
+            self._send_file(opened, head, status, elapsed_ms)
         else:
             self.send_header("Content-Length", str(len(resp.body)))
             self.end_headers()
+            self._log(status, 0 if head else len(resp.body), elapsed_ms)
             if not head:
                 self.wfile.write(resp.body)
-                sent = len(resp.body)
-        self._log(status, sent, elapsed_ms)
 
-    def _send_file(self, path: Path, head: bool) -> int:
-        with open(path, "rb") as f:
+    def _send_file(self, opened: BinaryIO, head: bool, status: int, elapsed_ms: float) -> None:
+        with opened as f:
             size = os.fstat(f.fileno()).st_size
             self.send_header("Content-Length", str(size))
             self.end_headers()
-            if head:
-                return 0
-            shutil.copyfileobj(f, self.wfile, 256 * 1024)
-            return size
+            self._log(status, 0 if head else size, elapsed_ms)
+            if not head:
+                shutil.copyfileobj(f, self.wfile, 256 * 1024)
 
     def end_headers(self) -> None:
         # Every response, the error pages http.server makes itself included.
@@ -310,6 +317,7 @@ class Handler(BaseHTTPRequestHandler):
         super().end_headers()
 
     def _log(self, status: int, sent: int, ms: float) -> None:
+        """One line per request, written before the body goes out."""
         log(
             "request",
             method=self.command,

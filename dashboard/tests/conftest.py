@@ -57,7 +57,7 @@ def serve() -> Iterator[Callable[..., str]]:
         server = make_server(app, "127.0.0.1", 0)
         host, port = server.server_address[:2]
         app.fallback_base = f"http://{host}:{port}"
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         servers.append(server)
         return app.fallback_base
 
