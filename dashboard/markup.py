@@ -175,6 +175,7 @@ def page(
         '<meta name="referrer" content="no-referrer">'
         f"<title>{esc(title)} · cc-ci</title>"
         f'<link rel="stylesheet" href="{esc(stylesheet)}">'
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
         "</head><body>"
         f'<header><nav aria-label="breadcrumb"><a href="/" class="home">cc-ci</a>{trail}</nav></header>'
         f"<main>{body}</main>"

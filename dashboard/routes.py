@@ -25,6 +25,7 @@ class Page(StrEnum):
     API_RUN = "api-run"
     HEALTH = "health"
     STYLE = "style"
+    FAVICON = "favicon"
     NOT_FOUND = "not-found"
 
 
@@ -58,6 +59,8 @@ def route(target: str) -> Route:
             return Route(Page.HEALTH)
         case ["static", "style.css"]:
             return Route(Page.STYLE)
+        case ["static", "favicon.svg"]:
+            return Route(Page.FAVICON)
         case ["recipes", name] if RECIPE.fullmatch(name):
             return Route(Page.RECIPE, name)
         case ["runs", run_id] if RUN_ID.fullmatch(run_id):

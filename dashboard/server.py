@@ -119,6 +119,8 @@ class App:
         r = route(target)
         if r.page is Page.STYLE:
             return Response(200, "text/css; charset=utf-8", style.CSS_BYTES, cache="max-age=86400")
+        if r.page is Page.FAVICON:
+            return Response(200, SVG, style.FAVICON, cache="max-age=86400").with_etag()
         snap = self.index.snapshot()
         handler = getattr(self, "_" + r.page.value.replace("-", "_"))
         return handler(r, snap, host).with_etag()

@@ -1,4 +1,4 @@
-"""The one stylesheet, served from /static/style.css (no inline styles: the CSP forbids them)."""
+"""Static assets: the one stylesheet (no inline styles: the CSP forbids them) and the icon."""
 
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ table.runs { width: 100%; border-collapse: collapse; }
 .runs .recipe { font-weight: 600; white-space: nowrap; }
 .runs time, .runs td[data-label="took"] { white-space: nowrap; }
 .runs .pr { overflow-wrap: anywhere; }
+.runs .pr a { white-space: nowrap; }
 .reason { overflow-wrap: anywhere; }
 img.badge { height: 20px; vertical-align: middle; }
 
@@ -119,3 +120,9 @@ ul.leftovers code { overflow-wrap: anywhere; }
 CSS_BYTES = CSS.encode()
 VERSION = hashlib.sha256(CSS_BYTES).hexdigest()[:12]
 HREF = f"/static/style.css?v={VERSION}"
+
+FAVICON = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    b'<rect width="16" height="16" rx="3" fill="#1a7f37"/>'
+    b'<path d="M4 8.5l2.5 2.5L12 5.5" fill="none" stroke="#fff" stroke-width="2"/></svg>'
+)

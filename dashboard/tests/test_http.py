@@ -30,6 +30,7 @@ PAGES = [
     "/api/runs/drone-103",
     "/healthz",
     "/static/style.css",
+    "/static/favicon.svg",
     "/runs/drone-103/install.log",
     "/runs/drone-103/screenshots/install-front.png",
 ]
