@@ -91,6 +91,7 @@ class Index:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
+        self._live: set[str] = set()  # run ids whose entry is live (see _Entry.live)
         self._dir_mtime: int | None = None
         self._last_full = float("-inf")
         self._summaries: dict[str, RecipeSummary] = {}
@@ -111,6 +112,7 @@ class Index:
             if self._snapshot.present or self._entries:
                 log("results_dir_missing", path=self.root)
                 self._entries.clear()
+                self._live.clear()
                 self._dir_mtime = None
                 self._publish(set(self._summaries), present=False)
             return
@@ -125,7 +127,7 @@ class Index:
             self._last_full = now
             to_check = list(self._entries)
         else:
-            to_check = [run_id for run_id, e in self._entries.items() if e.live]
+            to_check = list(self._live)
         for run_id in to_check:
             self._check(run_id, changed)
         if changed or not self._snapshot.present:
@@ -140,8 +142,10 @@ class Index:
                     names.add(entry.name)
         for gone in self._entries.keys() - names:
             _note(self._entries.pop(gone).item, changed)
+            self._live.discard(gone)
         for new in names - self._entries.keys():
             self._entries[new] = _Entry()
+            self._live.add(new)
 
     def _check(self, run_id: str, changed: set[str | None]) -> None:
         entry = self._entries[run_id]
@@ -152,6 +156,7 @@ class Index:
             if entry.key is not None or entry.item is not None:
                 _note(entry.item, changed)
                 entry.key, entry.item = None, None
+            self._live.add(run_id)
             return
         key = (st.st_mtime_ns, st.st_size, st.st_ino)
         if key == entry.key:
@@ -160,6 +165,10 @@ class Index:
         entry.key = key
         entry.item = self._load(run_id, path, st)
         _note(entry.item, changed)
+        if entry.live:
+            self._live.add(run_id)
+        else:
+            self._live.discard(run_id)
 
     def _load(self, run_id: str, path: Path, st: os.stat_result) -> Item:
         self.stats.parsed += 1

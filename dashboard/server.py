@@ -114,6 +114,7 @@ class App:
         self.forge_url = forge_url
         self.fallback_base = fallback_base
         self.now = now
+        self._overview_cache: tuple[tuple[int, int], Response] | None = None
 
     def respond(self, target: str, host: str | None = None) -> Response:
         r = route(target)
@@ -128,10 +129,18 @@ class App:
     # --- pages ---------------------------------------------------------------------------
 
     def _overview(self, r: Route, snap: Snapshot, host: str | None) -> Response:
+        # Rendered again when the index changed or a minute passed (it shows "5 min ago").
+        now = self.now()
+        key = (snap.generation, int(now.timestamp() // 60))
+        cached = self._overview_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
         html = overview_page(
-            snap.rows, snap.counts, self.now(), forge=self.forge_url, stylesheet=style.HREF
+            snap.rows, snap.counts, now, forge=self.forge_url, stylesheet=style.HREF
         )
-        return _html(html)
+        resp = _html(html).with_etag()
+        self._overview_cache = (key, resp)
+        return resp
 
     def _recipe(self, r: Route, snap: Snapshot, host: str | None) -> Response:
         summary = snap.summaries.get(r.name or "")

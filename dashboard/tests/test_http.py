@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -298,3 +299,11 @@ def test_the_command_refuses_bad_options_with_exit_code_2(args: list[str], tmp_p
         timeout=30,
     )
     assert r.returncode == 2 and r.stderr.strip()
+
+
+def test_the_overviews_relative_times_move_on_without_any_new_run(world: World, serve):
+    clock = {"now": world.now}
+    url = serve(world.results, now=lambda: clock["now"])
+    assert ">5 min ago</time>" in fetch(url, "/").text  # nextcloud's run
+    clock["now"] = world.now + timedelta(minutes=2)
+    assert ">7 min ago</time>" in fetch(url, "/").text

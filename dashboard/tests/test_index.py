@@ -157,3 +157,15 @@ def test_each_change_publishes_a_new_generation(tmp_path: Path):
     write_run(tmp_path, record("r1", "app"))
     g1 = index.snapshot().generation
     assert g1 > g0 and index.snapshot().generation == g1
+
+
+def test_a_record_deleted_from_its_folder_goes_away_and_comes_back_when_rewritten(tmp_path: Path):
+    clock = Clock()
+    write_run(tmp_path, record("r1", "app"))
+    index = Index(tmp_path, full_rescan_s=30, clock=clock)
+    assert "r1" in index.snapshot().runs
+    (tmp_path / "r1" / "run.json").unlink()
+    clock.now += 31  # a finished run is only looked at again by the periodic rescan
+    assert "r1" not in index.snapshot().runs
+    write_run(tmp_path, record("r1", "app", status="failed"))
+    assert index.snapshot().runs["r1"].status is RunStatus.FAILED  # watched closely meanwhile
