@@ -115,17 +115,12 @@ def overview_page(
 
 def _overview_row(row: Row, now: datetime, forge: str | None) -> str:
     if row.broken is not None:
-        return _broken_row(row.broken, now, first=row.broken.recipe or "—", overview=True)
+        return _broken_row(row.broken, now, overview=True)
     summary = row.summary
     assert summary is not None
     name = a(local("recipes", summary.recipe), summary.recipe, cls="recipe")
     run = summary.latest
-    if run is None:
-        return (
-            f'<tr class="a-none"><th scope="row" data-label="recipe">{name}</th>'
-            f'<td data-label="status">{pill("error", "unreadable")}</td>'
-            f'<td colspan="{len(LIFECYCLE) + 4}">only unreadable run records</td></tr>'
-        )
+    assert run is not None  # overview_rows lists only recipes with a readable run
     return (
         f'<tr class="a-{esc(row.attention)}"><th scope="row" data-label="recipe">{name}</th>'
         f'<td data-label="status">{a(local("runs", run.run_id), run.status.value, cls="pill s-" + run.status.value)}</td>'
@@ -137,13 +132,15 @@ def _overview_row(row: Row, now: datetime, forge: str | None) -> str:
     )
 
 
-def _broken_row(broken: BrokenRecord, now: datetime, *, first: str, overview: bool) -> str:
+def _broken_row(broken: BrokenRecord, now: datetime, *, overview: bool) -> str:
+    """An unreadable record: on the overview under its recipe (if it names one), else its run."""
     run_link = a(local("runs", broken.run_id), broken.run_id)
-    lead = (
-        f'<th scope="row" data-label="recipe">{esc(first)}</th>'
-        if overview
-        else f'<th scope="row" data-label="run">{run_link}</th>'
-    )
+    if overview:
+        recipe = a(local("recipes", broken.recipe), broken.recipe) if broken.recipe else "—"
+        lead = f'<th scope="row" data-label="recipe">{recipe}</th>'
+    else:
+        lead = f'<th scope="row" data-label="run">{run_link}</th>'
+
     reason = f"{run_link}: {esc(broken.reason)}" if overview else esc(broken.reason)
     tail = '<td data-label="tested"></td>' + ('<td data-label="badge"></td>' if overview else "")
     return (
@@ -211,7 +208,7 @@ def _history_section(summary: RecipeSummary, now: datetime, forge: str | None) -
     rows = []
     for item in history(summary):
         if isinstance(item, BrokenRecord):
-            rows.append(_broken_row(item, now, first=item.run_id, overview=False))
+            rows.append(_broken_row(item, now, overview=False))
             continue
         rows.append(
             f'<tr class="a-{esc(item.status.value)}">'
