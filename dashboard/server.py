@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -117,14 +118,26 @@ class App:
         self._overview_cache: tuple[tuple[int, int], Response] | None = None
 
     def respond(self, target: str, host: str | None = None) -> Response:
+        """The response to a GET of `target`; `host` is the request's Host header."""
         r = route(target)
         if r.page is Page.STYLE:
-            return Response(200, "text/css; charset=utf-8", style.CSS_BYTES, cache="max-age=86400")
+            css = "text/css; charset=utf-8"
+            return Response(200, css, style.CSS_BYTES, cache="max-age=86400").with_etag()
         if r.page is Page.FAVICON:
             return Response(200, SVG, style.FAVICON, cache="max-age=86400").with_etag()
-        snap = self.index.snapshot()
-        handler = getattr(self, "_" + r.page.value.replace("-", "_"))
-        return handler(r, snap, host).with_etag()
+        pages = {
+            Page.OVERVIEW: self._overview,
+            Page.RECIPE: self._recipe,
+            Page.RUN: self._run,
+            Page.ARTIFACT: self._artifact,
+            Page.BADGE: self._badge,
+            Page.API_RECIPES: self._api_recipes,
+            Page.API_RECIPE: self._api_recipe,
+            Page.API_RUN: self._api_run,
+            Page.HEALTH: self._health,
+            Page.NOT_FOUND: self._not_found,
+        }
+        return pages[r.page](r, self.index.snapshot(), host).with_etag()
 
     # --- pages ---------------------------------------------------------------------------
 
@@ -360,6 +373,11 @@ def parse_listen(listen: str) -> tuple[str, int]:
 class DashboardServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-answer, say: one log line, not a traceback.
+        error = sys.exc_info()[1]
+        log("connection_error", client=client_address[0], error=type(error).__name__, detail=error)
 
 
 class DashboardServer6(DashboardServer):
