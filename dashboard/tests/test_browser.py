@@ -152,7 +152,11 @@ def test_the_overview_fits_a_phone_screen(browser, base: str, artifacts_dir: Pat
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     pg = context.new_page()
     try:
-        for path, name in (("/", "overview"), ("/runs/drone-103", "run")):
+        for path, name in (
+            ("/", "overview"),
+            ("/recipes/custom-html", "recipe"),
+            ("/runs/drone-103", "run"),
+        ):
             pg.goto(base + path)
             width = pg.evaluate("() => document.documentElement.scrollWidth")
             assert width <= 390, f"{path} is {width}px wide on a 390px screen"
