@@ -64,9 +64,7 @@ def forge(tmp_path: Path) -> dict:
     git(work, "config", "user.name", "ci")
     (work / "tests" / "marker").write_text("first")
     test_script = work / "scripts" / "test"
-    test_script.write_text(
-        f'#!/bin/sh\ngit rev-parse HEAD > {tmp_path / "self-test.out"}\n'
-    )
+    test_script.write_text(f'#!/bin/sh\ngit rev-parse HEAD > {tmp_path / "self-test.out"}\n')
     test_script.chmod(0o755)
     git(work, "add", "-A")
     git(work, "commit", "-qm", "first")

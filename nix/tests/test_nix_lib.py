@@ -52,7 +52,7 @@ def test_lib_test_reports_a_broken_lib():
     # The same facts against a lib whose envFile forgets the final newline must fail.
     broken = (
         f"let l = import {LIB}; in l // {{ envFile = a: "
-        f"builtins.concatStringsSep \"\\n\" (map (k: k + \"=\" + toString a.${{k}}) "
+        f'builtins.concatStringsSep "\\n" (map (k: k + "=" + toString a.${{k}}) '
         f"(builtins.attrNames a)); }}"
     )
     result = nix_eval(f"import {LIB_TEST} {{ lib = {broken}; }}")
