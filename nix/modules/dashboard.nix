@@ -43,7 +43,6 @@ in
         Restart = "on-failure";
         RestartSec = 5;
         DynamicUser = mkDefault true;
-        ReadOnlyPaths = [ top.resultsDir ];
         UMask = mkDefault "0077";
         ProtectSystem = mkDefault "strict";
         ProtectHome = mkDefault true;

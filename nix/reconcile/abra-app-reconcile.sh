@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # abra-app-reconcile: converge one abra app on the local swarm; a no-op when it is right.
 #
 #   abra-app-reconcile --recipe R --domain D --env FILE [--version V]

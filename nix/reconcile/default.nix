@@ -4,6 +4,12 @@
 let
   ccLib = import ../lib.nix;
 
+  # A secret given as a Nix path would be copied into the world-readable store: refuse it.
+  credential = s:
+    if builtins.isPath s.file || lib.hasPrefix builtins.storeDir (toString s.file)
+    then throw "cc-ci: the ${s.name} file must be a runtime path such as /run/secrets/…, not a file in the Nix store"
+    else "${s.name}:${s.file}";
+
   script = pkgs.writeShellApplication {
     name = "abra-app-reconcile";
     runtimeInputs = [ abra pkgs.coreutils pkgs.docker pkgs.gawk pkgs.gnugrep pkgs.gnused ];
@@ -37,7 +43,7 @@ in
       serviceConfig = {
         Type = "oneshot";
         RemainAfterExit = true;
-        LoadCredential = map (s: "${s.name}:${s.file}") secrets;
+        LoadCredential = map credential secrets;
         ExecStart = lib.escapeShellArgs ([
           (lib.getExe script)
           "--recipe"
