@@ -1,0 +1,133 @@
+# The comment bridge: polls the enrolled repositories for `!testme`, creates Drone builds and
+# reports back. A hardened service; its TOML is rendered from these options.
+{ config, lib, pkgs, ... }:
+let
+  inherit (lib) mkDefault mkEnableOption mkIf mkOption types;
+  ccLib = import ../lib.nix;
+  top = config.services.cc-ci;
+  cfg = top.bridge;
+  toml = pkgs.formats.toml { };
+  creds = "/run/credentials/cc-ci-bridge.service";
+
+  settings = ccLib.bridgeSettings
+    {
+      giteaUrl = top.gitea.url;
+      giteaTokenFile = "${creds}/gitea-token";
+      droneUrl = "https://${(ccLib.appDomains top.domain).drone}";
+      droneTokenFile = "${creds}/drone-token";
+      droneRepo = top.drone.repo;
+      droneBranch = top.drone.branch;
+      inherit (cfg) command allow repos pollInterval recipes;
+      inherit (top.gitea) org;
+      statePath = "/var/lib/cc-ci-bridge/state.sqlite";
+      webhook = if cfg.webhook.enable then { inherit (cfg.webhook) listen; secretFile = "${creds}/webhook-secret"; } else null;
+      dashboardUrl = if top.dashboard.enable then "https://${top.dashboard.host}" else null;
+    } // cfg.settings;
+in
+{
+  options.services.cc-ci.bridge = {
+    enable = mkEnableOption "the comment bridge" // {
+      default = top.enable;
+      defaultText = lib.literalExpression "config.services.cc-ci.enable";
+    };
+    repos = mkOption {
+      type = types.listOf types.str;
+      example = [ "recipe-maintainers/custom-html" ];
+      description = "Enrolled recipe repositories (owner/name) whose PRs are watched.";
+    };
+    recipes = mkOption {
+      type = types.attrsOf types.str;
+      default = { };
+      example = { "recipe-maintainers/keycloak-fork" = "keycloak"; };
+      description = "Recipe name of a repository whose name is not the recipe's.";
+    };
+    allow = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      description = "Logins allowed to trigger besides the org's members.";
+    };
+    command = mkOption {
+      type = types.str;
+      default = "!testme";
+      description = "The comment that starts a run (optionally followed by stage names).";
+    };
+    pollInterval = mkOption {
+      type = types.ints.unsigned;
+      default = 30;
+      description = "Seconds between polls of each repository; 0 turns polling off (then the webhook is required).";
+    };
+    webhook = {
+      enable = mkEnableOption "the optional signed Gitea webhook endpoint (POST /hook)";
+      listen = mkOption {
+        type = types.str;
+        default = "0.0.0.0:8471";
+        description = "host:port the webhook endpoint listens on (reached through services.cc-ci.ingress).";
+      };
+      secretFile = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        description = "File holding the webhook's HMAC secret.";
+      };
+    };
+    settings = mkOption {
+      inherit (toml) type;
+      default = { };
+      description = "Merged over the generated configuration (top-level sections replace).";
+    };
+  };
+
+  config = mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = cfg.repos != [ ] && ccLib.unique cfg.repos;
+        message = "services.cc-ci.bridge.repos must list each enrolled repository once.";
+      }
+      {
+        assertion = !cfg.webhook.enable || cfg.webhook.secretFile != null;
+        message = "services.cc-ci.bridge.webhook.enable needs webhook.secretFile.";
+      }
+    ];
+
+    networking.firewall.interfaces.docker_gwbridge.allowedTCPPorts =
+      lib.optional cfg.webhook.enable (ccLib.portOf cfg.webhook.listen);
+
+    systemd.services.cc-ci-bridge = {
+      description = "cc-ci: comment bridge";
+      wantedBy = [ "multi-user.target" ];
+      wants = [ "network-online.target" ];
+      after = [ "network-online.target" "cc-ci-drone.service" ];
+      serviceConfig = {
+        ExecStart = "${lib.getExe' top.package "cc-ci-bridge"} --config ${toml.generate "cc-ci-bridge.toml" settings}";
+        LoadCredential = [
+          "gitea-token:${top.gitea.tokenFile}"
+          "drone-token:${top.drone.tokenFile}"
+        ] ++ lib.optional cfg.webhook.enable "webhook-secret:${cfg.webhook.secretFile}";
+        Restart = "on-failure";
+        RestartSec = 10;
+        DynamicUser = mkDefault true;
+        StateDirectory = "cc-ci-bridge";
+        StateDirectoryMode = "0700";
+        UMask = mkDefault "0077";
+        ProtectSystem = mkDefault "strict";
+        ProtectHome = mkDefault true;
+        PrivateTmp = mkDefault true;
+        PrivateDevices = mkDefault true;
+        NoNewPrivileges = mkDefault true;
+        CapabilityBoundingSet = mkDefault "";
+        RestrictAddressFamilies = mkDefault [ "AF_INET" "AF_INET6" "AF_UNIX" ];
+        RestrictNamespaces = mkDefault true;
+        RestrictRealtime = mkDefault true;
+        RestrictSUIDSGID = mkDefault true;
+        LockPersonality = mkDefault true;
+        ProtectClock = mkDefault true;
+        ProtectHostname = mkDefault true;
+        ProtectKernelLogs = mkDefault true;
+        ProtectKernelModules = mkDefault true;
+        ProtectKernelTunables = mkDefault true;
+        ProtectControlGroups = mkDefault true;
+        SystemCallArchitectures = mkDefault "native";
+        SystemCallFilter = mkDefault [ "@system-service" "~@privileged" ];
+      };
+    };
+  };
+}

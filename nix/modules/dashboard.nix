@@ -1,0 +1,69 @@
+# The dashboard: a read-only web view of the run records in the results directory.
+{ config, lib, ... }:
+let
+  inherit (lib) mkDefault mkEnableOption mkIf mkOption types;
+  ccLib = import ../lib.nix;
+  top = config.services.cc-ci;
+  cfg = top.dashboard;
+in
+{
+  options.services.cc-ci.dashboard = {
+    enable = mkEnableOption "the dashboard" // {
+      default = top.enable;
+      defaultText = lib.literalExpression "config.services.cc-ci.enable";
+    };
+    listen = mkOption {
+      type = types.str;
+      default = "0.0.0.0:8470";
+      description = "host:port the dashboard listens on (the firewall opens it only to the swarm's bridge).";
+    };
+    host = mkOption {
+      type = types.str;
+      default = top.domain;
+      defaultText = lib.literalExpression "config.services.cc-ci.domain";
+      description = "Public host name of the dashboard, routed by Traefik (services.cc-ci.ingress).";
+    };
+  };
+
+  config = mkIf cfg.enable {
+    networking.firewall.interfaces.docker_gwbridge.allowedTCPPorts = [ (ccLib.portOf cfg.listen) ];
+
+    systemd.services.cc-ci-dashboard = {
+      description = "cc-ci: dashboard";
+      wantedBy = [ "multi-user.target" ];
+      after = [ "network.target" "systemd-tmpfiles-setup.service" ];
+      serviceConfig = {
+        ExecStart = lib.escapeShellArgs [
+          (lib.getExe' top.package "cc-ci-dashboard")
+          "--results-dir"
+          top.resultsDir
+          "--listen"
+          cfg.listen
+        ];
+        Restart = "on-failure";
+        RestartSec = 5;
+        DynamicUser = mkDefault true;
+        UMask = mkDefault "0077";
+        ProtectSystem = mkDefault "strict";
+        ProtectHome = mkDefault true;
+        PrivateTmp = mkDefault true;
+        PrivateDevices = mkDefault true;
+        NoNewPrivileges = mkDefault true;
+        CapabilityBoundingSet = mkDefault "";
+        RestrictAddressFamilies = mkDefault [ "AF_INET" "AF_INET6" "AF_UNIX" ];
+        RestrictNamespaces = mkDefault true;
+        RestrictRealtime = mkDefault true;
+        RestrictSUIDSGID = mkDefault true;
+        LockPersonality = mkDefault true;
+        ProtectClock = mkDefault true;
+        ProtectHostname = mkDefault true;
+        ProtectKernelLogs = mkDefault true;
+        ProtectKernelModules = mkDefault true;
+        ProtectKernelTunables = mkDefault true;
+        ProtectControlGroups = mkDefault true;
+        SystemCallArchitectures = mkDefault "native";
+        SystemCallFilter = mkDefault [ "@system-service" "~@privileged" ];
+      };
+    };
+  };
+}

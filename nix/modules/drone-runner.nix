@@ -1,0 +1,138 @@
+# Drone's exec runner as a host service: pipeline steps run on this host, where cc-ci-run
+# drives docker and abra. Its capacity is the most test apps live at once; Drone queues the
+# rest of the builds.
+{ config, lib, pkgs, ... }:
+let
+  inherit (lib) mkDefault mkEnableOption mkIf mkOption mkPackageOption types;
+  ccLib = import ../lib.nix;
+  top = config.services.cc-ci;
+  cfg = top.runner;
+  unit = "cc-ci-drone-runner";
+
+  # Every pipeline step gets these (DRONE_RUNNER_ENVFILE). Build parameters come on top.
+  stepEnv = pkgs.writeText "cc-ci-runner.env" (ccLib.envFile (ccLib.runnerEnv
+    {
+      zone = top.domain;
+      inherit (top) resultsDir;
+      stateDir = "${top.stateDir}/runner";
+      toolsDir = "${top.stateDir}/tools";
+      forgeUrl = top.gitea.url;
+      inherit (cfg) resolveTo httpsPort caFile;
+      gitTokenFile = if cfg.gitTokenFile == null then null else "/run/credentials/${unit}.service/git-token";
+    } // cfg.environment));
+
+  start = pkgs.writeShellApplication {
+    name = "cc-ci-drone-runner";
+    runtimeInputs = [ cfg.package ];
+    text = ''
+      DRONE_RPC_SECRET=$(cat "$CREDENTIALS_DIRECTORY/rpc-secret")
+      export DRONE_RPC_SECRET
+      exec drone-runner-exec daemon
+    '';
+  };
+in
+{
+  options.services.cc-ci.runner = {
+    enable = mkEnableOption "the Drone exec runner on this host" // {
+      default = top.enable;
+      defaultText = lib.literalExpression "config.services.cc-ci.enable";
+    };
+    package = mkPackageOption pkgs "drone-runner-exec" { };
+    capacity = mkOption {
+      type = types.ints.positive;
+      default = 1;
+      description = ''
+        Builds run at once, which is the most test apps live at once. At 1 no two runs ever
+        share the host; raise it only on a host with room for that many apps.
+      '';
+    };
+    gitTokenFile = mkOption {
+      type = types.nullOr types.path;
+      default = null;
+      description = "File holding a read token for private recipe repositories (CCCI_GIT_TOKEN_FILE); null for public ones.";
+    };
+    resolveTo = mkOption {
+      type = types.str;
+      default = "127.0.0.1";
+      description = "Address test apps' domains are reached at from this host (its own Traefik).";
+    };
+    httpsPort = mkOption {
+      type = types.port;
+      default = 443;
+      description = "Port of that address's HTTPS.";
+    };
+    caFile = mkOption {
+      type = types.nullOr types.path;
+      default = null;
+      description = "CA that signed the wildcard certificate, when it is not publicly trusted.";
+    };
+    environment = mkOption {
+      type = types.attrsOf types.str;
+      default = { };
+      example = { CCCI_DEPLOY_TIMEOUT = "900"; };
+      description = "More variables for every pipeline step (cc-ci-run's CCCI_* settings).";
+    };
+    extraPackages = mkOption {
+      type = types.listOf types.package;
+      default = [ ];
+      description = "More programs on the pipeline steps' PATH.";
+    };
+  };
+
+  config = mkIf cfg.enable {
+    assertions = [{
+      assertion = config.virtualisation.docker.enable;
+      message = "services.cc-ci.runner needs Docker: enable services.cc-ci.swarm (or virtualisation.docker).";
+    }];
+
+    systemd.tmpfiles.settings."10-cc-ci-runner" = {
+      "${top.stateDir}/runner".d = { mode = "0700"; user = "root"; group = "root"; };
+      "${top.stateDir}/tools".d = { mode = "0700"; user = "root"; group = "root"; };
+    };
+
+    # Runs as root, like the swarm it drives (docker access is root access). Only builds of
+    # the cc-ci repository are accepted (DRONE_LIMIT_REPOS), so only its .drone.yml runs here.
+    systemd.services.${unit} = {
+      description = "cc-ci: Drone exec runner";
+      wantedBy = [ "multi-user.target" ];
+      wants = [ "network-online.target" ];
+      requires = [ "docker.service" ];
+      after = [ "network-online.target" "docker.service" "cc-ci-drone.service" ];
+      # The daemon's PATH is the steps' PATH.
+      path = [
+        top.package
+        top.abraPackage
+        pkgs.bash
+        pkgs.coreutils
+        pkgs.docker
+        pkgs.git
+        pkgs.gnugrep
+        pkgs.openssl
+        pkgs.util-linux
+      ] ++ cfg.extraPackages;
+      environment = {
+        DRONE_RPC_PROTO = "https";
+        DRONE_RPC_HOST = (ccLib.appDomains top.domain).drone;
+        DRONE_RUNNER_CAPACITY = toString cfg.capacity;
+        DRONE_RUNNER_NAME = config.networking.hostName;
+        DRONE_RUNNER_ENVFILE = "${stepEnv}";
+        DRONE_LIMIT_REPOS = top.drone.repo;
+        DRONE_HTTP_BIND = "127.0.0.1:3000";
+        HOME = "${top.stateDir}/runner";
+      };
+      serviceConfig = {
+        ExecStart = lib.getExe start;
+        LoadCredential = [ "rpc-secret:${top.drone.rpcSecretFile}" ]
+          ++ lib.optional (cfg.gitTokenFile != null) "git-token:${cfg.gitTokenFile}";
+        Restart = "always";
+        RestartSec = 10;
+        # A build's processes belong to the runner: stopping it stops them (the next run's
+        # janitor removes what they deployed).
+        KillMode = "control-group";
+        PrivateTmp = mkDefault true;
+        ProtectHome = mkDefault true;
+        UMask = mkDefault "0022";
+      };
+    };
+  };
+}

@@ -1,0 +1,163 @@
+"""The pipelines of .drone.yml run for real by Drone's exec runner (`drone-runner-exec exec`).
+
+drone-runner-exec is not served by the Go module proxy (403 for every version); the binary
+is looked up as $DRONE_RUNNER_EXEC, on PATH, or in $CCCI_TOOLS/bin, and the tests skip
+without it (docs/install.md says how it was built here).
+
+The runner's local `exec` command has no flag for build parameters, which the Drone server
+normally exports to every step beneath the step's own `environment:`. The tests hand them
+over the same way: each recipe-ci step gets them as its `environment:` (the file itself sets
+none, which test_drone_yml.py checks), and nothing else in the pipeline is changed. A stub
+`cc-ci-run` on PATH records what it was given.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS = Path(os.environ.get("CCCI_TOOLS", Path.home() / ".cache" / "cc-ci"))
+RUNNER = (
+    os.environ.get("DRONE_RUNNER_EXEC")
+    or shutil.which("drone-runner-exec")
+    or str(TOOLS / "bin" / "drone-runner-exec")
+)
+
+pytestmark = pytest.mark.skipif(
+    not os.access(RUNNER, os.X_OK), reason="drone-runner-exec is not built on this machine"
+)
+
+STUB = """#!/bin/sh
+python3 - "$@" <<'EOF'
+import json, os, subprocess, sys
+head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+marker = open("tests/marker").read() if os.path.exists("tests/marker") else None
+keys = ["RECIPE", "SRC", "REF", "PR", "STAGES", "CCCI_SUITES_DIR", "DRONE_BUILD_NUMBER", "HOME"]
+json.dump({"argv": sys.argv[1:], "env": {k: os.environ.get(k) for k in keys},
+           "cwd": os.getcwd(), "head": head.strip(), "marker": marker}, open(%(out)r, "w"))
+EOF
+exit %(code)d
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=60
+    ).stdout.strip()
+
+
+@pytest.fixture
+def forge(tmp_path: Path) -> dict:
+    """A cc-ci repository with two commits on main, served from a bare repository."""
+    work = tmp_path / "cc-ci"
+    (work / "tests").mkdir(parents=True)
+    (work / "scripts").mkdir()
+    git(work, "init", "-q", "-b", "main")
+    git(work, "config", "user.email", "ci@example.org")
+    git(work, "config", "user.name", "ci")
+    (work / "tests" / "marker").write_text("first")
+    test_script = work / "scripts" / "test"
+    test_script.write_text(f'#!/bin/sh\ngit rev-parse HEAD > {tmp_path / "self-test.out"}\n')
+    test_script.chmod(0o755)
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "first")
+    first = git(work, "rev-parse", "HEAD")
+    (work / "tests" / "marker").write_text("second")
+    git(work, "commit", "-qam", "second")
+    second = git(work, "rev-parse", "HEAD")
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    return {"url": f"file://{bare}", "first": first, "second": second, "tmp": tmp_path}
+
+
+def run_pipeline(
+    forge: dict, stage: str, event: str, commit: str, params: dict[str, str], code: int = 0
+) -> tuple[subprocess.CompletedProcess, dict | None]:
+    tmp: Path = forge["tmp"]
+    out = tmp / f"stub-{stage}.json"
+    stubs = tmp / "bin"
+    stubs.mkdir(exist_ok=True)
+    stub = stubs / "cc-ci-run"
+    stub.write_text(STUB % {"out": str(out), "code": code})
+    stub.chmod(0o755)
+    docs = [d for d in yaml.safe_load_all((ROOT / ".drone.yml").read_text()) if d]
+    for doc in docs:
+        if doc["name"] == stage and params:
+            for step in doc["steps"]:
+                assert not step.get("environment")
+                step["environment"] = dict(params)
+    # the runner opens its `source` argument's default (.drone.yml) in its working directory
+    # even when a source is given, so the derived pipeline is written under that name
+    pipeline = tmp / ".drone.yml"
+    pipeline.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    root = tmp / "root"
+    root.mkdir(exist_ok=True)
+    argv = [
+        RUNNER, "exec", "--no-pretty",
+        f"--stage-name={stage}", f"--build-event={event}", "--build-number=42",
+        f"--repo-http={forge['url']}", f"--commit-after={commit}",
+        "--commit-target=main", "--commit-ref=refs/heads/main", "--repo-timeout=5",
+        str(root), str(pipeline),
+    ]  # fmt: skip
+    env = {"PATH": f"{stubs}:{os.environ['PATH']}", "USER": os.environ.get("USER", "root")}
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env, cwd=tmp)
+    return r, (json.loads(out.read_text()) if out.exists() else None)
+
+
+PARAMS = {
+    "RECIPE": "custom-html",
+    "SRC": "alice/custom-html",
+    "REF": "0123456789abcdef0123456789abcdef01234567",
+    "PR": "7",
+    "STAGES": "install,upgrade",
+}
+
+
+def test_recipe_ci_hands_every_parameter_to_cc_ci_run_at_the_build_commit(forge):
+    params = {**PARAMS, "CCCI_RESULTS_DIR": str(forge["tmp"] / "results")}
+    r, seen = run_pipeline(forge, "recipe-ci", "custom", forge["first"], params)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert seen is not None, "cc-ci-run never ran:\n" + r.stdout + r.stderr
+    assert seen["argv"] == [
+        "custom-html",
+        "--src", "alice/custom-html",
+        "--ref", PARAMS["REF"],
+        "--stages", "install,upgrade",
+        "--run-id", "drone-42",
+        "--results-dir", str(forge["tmp"] / "results"),
+    ]  # fmt: skip
+    assert seen["env"]["PR"] == "7"
+    # this repository at the build's commit, not the tip of the branch
+    assert seen["head"] == forge["first"] != forge["second"]
+    assert seen["marker"] == "first"
+    assert seen["env"]["CCCI_SUITES_DIR"] == os.path.join(seen["cwd"], "tests")
+    # the exec runner gives every build a fresh HOME: nothing may rely on the daemon's HOME
+    assert seen["env"]["HOME"].endswith("/home/drone")
+
+
+def test_recipe_ci_writes_to_the_default_results_dir_when_the_runner_sets_none(forge):
+    params = {**PARAMS, "STAGES": ""}
+    r, seen = run_pipeline(forge, "recipe-ci", "custom", forge["second"], params)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert seen["argv"][-2:] == ["--results-dir", "/var/lib/cc-ci/results"]
+    assert seen["argv"][seen["argv"].index("--stages") + 1] == ""
+    assert seen["marker"] == "second"
+
+
+def test_a_failed_run_fails_the_build(forge):
+    r, seen = run_pipeline(forge, "recipe-ci", "custom", forge["first"], PARAMS, code=1)
+    assert seen is not None
+    assert r.returncode != 0
+
+
+def test_self_test_clones_the_pushed_commit_and_runs_scripts_test(forge):
+    r, _ = run_pipeline(forge, "self-test", "push", forge["second"], {})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (forge["tmp"] / "self-test.out").read_text().strip() == forge["second"]
