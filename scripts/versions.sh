@@ -3,7 +3,7 @@
 # shellcheck disable=SC2034
 DEBIAN_PACKAGES=(
   docker.io chromium nix-bin age git openssl shellcheck yamllint
-  busybox-static util-linux ca-certificates
+  busybox-static util-linux ca-certificates debootstrap
 )
 SOPS_VERSION=v3.13.3
 # The newest Traefik whose every dependency the Go module proxy here serves (v3.7.x lacks some).

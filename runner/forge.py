@@ -1,0 +1,93 @@
+"""A local forge folder: recipe templates turned into git repositories with release tags.
+
+`scripts/demo` and `scripts/replica` serve recipes to `cc-ci-run` from such a folder
+(`CCCI_FORGE_URL=file://<forge>`), so a run fetches, checks out and upgrades exactly as it
+would from Gitea. A template is a recipe folder whose files may hold `{{KEY}}` placeholders;
+each commit of the history fills them from its release's values.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GIT_ID = [
+    "-c",
+    "user.name=cc-ci",
+    "-c",
+    "user.email=forge@cc-ci.invalid",
+    "-c",
+    "commit.gpgsign=false",
+    "-c",
+    "tag.gpgsign=false",
+]
+# rewrite(relative path, text, is_head) -> text: how a test variant changes the PR head
+Rewrite = Callable[[Path, str, bool], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    tag: str | None  # None: an untagged commit (the PR head)
+    message: str
+    values: Mapping[str, str] = field(default_factory=dict)
+
+
+def _git(repo: Path, *args: str) -> str:
+    r = subprocess.run(
+        ["git", *GIT_ID, *args], cwd=repo, capture_output=True, text=True, timeout=120
+    )
+    if r.returncode != 0:
+        raise RuntimeError(f"git {args[0]} failed: {r.stderr.strip()}")
+    return r.stdout.strip()
+
+
+def render(
+    template: Path, dest: Path, release: Release, is_head: bool, rewrite: Rewrite | None = None
+) -> None:
+    """Replace `dest`'s files (all but .git) with the template filled for `release`."""
+    for item in dest.iterdir():
+        if item.name != ".git":
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+    for src in sorted(template.rglob("*")):
+        if src.is_dir() or "__pycache__" in src.parts:
+            continue
+        rel = src.relative_to(template)
+        text = src.read_text()
+        for key, value in release.values.items():
+            text = text.replace("{{" + key + "}}", value)
+        if rewrite is not None:
+            text = rewrite(rel, text, is_head)
+        out = dest / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        out.chmod(src.stat().st_mode & 0o777)
+
+
+def build_forge(
+    template: Path,
+    history: Sequence[Release],
+    forge: Path,
+    src: str,
+    rewrite: Rewrite | None = None,
+) -> str:
+    """(Re)create `<forge>/<src>.git` from `history`; return the last commit's sha."""
+    bare = forge / f"{src}.git"
+    with tempfile.TemporaryDirectory(prefix="cc-ci-forge-") as tmp:
+        work = Path(tmp)
+        _git(work, "init", "-q", "-b", "main")
+        for i, release in enumerate(history):
+            render(template, work, release, i == len(history) - 1, rewrite)
+            _git(work, "add", "-A")
+            _git(work, "commit", "-q", "--allow-empty", "-m", release.message)
+            if release.tag:
+                _git(work, "tag", "-a", release.tag, "-m", f"release {release.tag}")
+        head = _git(work, "rev-parse", "HEAD")
+        if bare.exists():
+            shutil.rmtree(bare)
+        bare.parent.mkdir(parents=True, exist_ok=True)
+        _git(work, "clone", "-q", "--bare", str(work), str(bare))
+    return head
