@@ -24,11 +24,14 @@ def test_sops_encrypts_yaml_for_a_generated_age_key_and_decrypts_it(tmp_path: Pa
     )
     plain = tmp_path / "secrets.yaml"
     plain.write_text("drone_token: canary-7f3a\n")
-    encrypted = run("sops", "--encrypt", "--age", recipient, str(plain))
+    # cwd outside the repository: sops would otherwise apply the project's .sops.yaml rules
+    encrypted = run("sops", "--encrypt", "--age", recipient, str(plain), cwd=tmp_path)
     assert "canary-7f3a" not in encrypted
     assert "ENC[" in encrypted
     enc = tmp_path / "secrets.enc.yaml"
     enc.write_text(encrypted)
     env = {**os.environ, "SOPS_AGE_KEY_FILE": str(key)}
-    value = run("sops", "--decrypt", "--extract", '["drone_token"]', str(enc), env=env)
+    value = run(
+        "sops", "--decrypt", "--extract", '["drone_token"]', str(enc), env=env, cwd=tmp_path
+    )
     assert value == "canary-7f3a"
