@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     except (InvalidInput, SettingsError, PolicyConfigError) as exc:
         print(f"cc-ci-run: {exc}", file=sys.stderr)
         return 2
-    from runner.run import Run, RunRequest, install_signal_handlers
+    from runner.interrupt import install_signal_handlers
+    from runner.run import Run, RunRequest
 
     ci = None
     if env.get("DRONE_BUILD_NUMBER", "").isdigit():

@@ -10,6 +10,7 @@ certificate for the test zone from a generated CA — no ACME anywhere.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -228,3 +229,24 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def cert_spki(cert: Path) -> str | None:
+    """base64(sha256(SubjectPublicKeyInfo)) of a certificate, for Chromium's
+    --ignore-certificate-errors-spki-list (trusting exactly the test zone's certificate)."""
+    if not cert.exists():
+        return None
+    pub = subprocess.run(
+        ["openssl", "x509", "-pubkey", "-noout", "-in", str(cert)],
+        capture_output=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    der = subprocess.run(
+        ["openssl", "pkey", "-pubin", "-outform", "der"],
+        input=pub,
+        capture_output=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 from runner import recipe as rcp
 from runner.abra import Abra, AbraError
 from runner.context import SuiteContext
+from runner.interrupt import Interrupted
 from runner.janitor import LiveRun, janitor
 from runner.lifecycle import App, DeployError, create_app, deploy, teardown, wait_healthy
 from runner.meta import MetaError, RecipeMeta, load_meta
@@ -27,6 +26,7 @@ from runner.plan import DeployKind, Deployment, plan_run
 from runner.policy import Verdict, gate, sample_env
 from runner.policy_config import Allowlist
 from runner.policy_env import parse_env
+from runner.proxy import cert_spki
 from runner.record import (
     RunRecord,
     Source,
@@ -39,12 +39,9 @@ from runner.record import (
     write_atomic,
 )
 from runner.redact import Redactor
+from runner.runlog import FileLog, event
 from runner.settings import Settings
 from runner.suite import BUILTIN, PhaseResult, SuiteError, merge_junit, run_phase
-
-
-class Interrupted(BaseException):
-    """SIGTERM arrived: unwind through every `finally` so teardown runs."""
 
 
 class PolicyRefused(Exception):
@@ -66,25 +63,6 @@ class RunRequest:
     pr: int | None = None
     ci: dict | None = None
     trigger: dict | None = None
-
-
-class FileLog:
-    """A stage log: appends redacted text to a file in the run folder."""
-
-    def __init__(self, path: Path, redact: Redactor) -> None:
-        self.path = path
-        self._redact = redact
-        path.parent.mkdir(parents=True, exist_ok=True)
-
-    def write(self, text: str) -> None:
-        with self.path.open("a") as f:
-            f.write(self._redact(text))
-
-
-def event(msg: str, **kv: object) -> None:
-    """One line per event, key=value, to stderr."""
-    fields = " ".join(f"{k}={v}" for k, v in kv.items())
-    print(f"cc-ci-run: {msg} {fields}".rstrip(), file=sys.stderr, flush=True)
 
 
 class Run:
@@ -172,7 +150,7 @@ class Run:
             shutil.copytree(dest / "tests", self.recipe_tests, symlinks=True)
         self.suite_dir = s.suites_dir / self.req.recipe
         self.meta: RecipeMeta = load_meta(self.suite_dir)
-        self.spki = _spki(s)
+        self.spki = cert_spki(s.state_dir / "pki" / f"{s.zone}.crt")
         self.save()
         event(
             "recipe fetched",
@@ -479,35 +457,3 @@ class Run:
         )
         self.save()
         return self.record
-
-
-def _spki(settings: Settings) -> str | None:
-    """base64(sha256(SubjectPublicKeyInfo)) of the wildcard certificate, for Chromium."""
-    cert = settings.state_dir / "pki" / f"{settings.zone}.crt"
-    if not cert.exists():
-        return None
-    pub = subprocess.run(
-        ["openssl", "x509", "-pubkey", "-noout", "-in", str(cert)],
-        capture_output=True,
-        timeout=30,
-        check=True,
-    ).stdout
-    der = subprocess.run(
-        ["openssl", "pkey", "-pubin", "-outform", "der"],
-        input=pub,
-        capture_output=True,
-        timeout=30,
-        check=True,
-    ).stdout
-    import base64
-    import hashlib
-
-    return base64.b64encode(hashlib.sha256(der).digest()).decode()
-
-
-def install_signal_handlers() -> Callable[[], None]:
-    def on_term(signum: int, frame: object) -> None:
-        raise Interrupted(f"signal {signum}")
-
-    old = signal.signal(signal.SIGTERM, on_term)
-    return lambda: signal.signal(signal.SIGTERM, old)
