@@ -4,8 +4,6 @@ Traefik, records the run, and leaves nothing behind — even when it is killed."
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,45 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from runner import proxy
-from runner.demo import build_forge, build_images
+from runner.demo import build_forge
+from runner.demo.world import demo_world
 from runner.docker import docker
-from runner.settings import Settings
 from runner.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-ZONE = "ci.test"
-
-
-def which_abra() -> str:
-    """Real abra when installed; otherwise the stand-in (docs/abra-sim.md)."""
-    real = shutil.which("abra")
-    if real:
-        return real
-    sim = Path(sys.executable).parent / "abra-sim"
-    assert sim.exists(), "neither abra nor .venv/bin/abra-sim: run scripts/bootstrap"
-    return str(sim)
 
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The local proxy for the test zone, the demo forge, and the env cc-ci-run needs."""
-    state = Path(os.environ.get("CCCI_STATE_DIR", Path.home() / ".local" / "state" / "cc-ci"))
     forge = tmp_path_factory.mktemp("forge")
-    env = {
-        **os.environ,
-        "CCCI_STATE_DIR": str(state),
-        "CCCI_ZONE": ZONE,
-        "CCCI_RESOLVE_TO": "127.0.0.1",
-        "CCCI_CA_FILE": str(state / "pki" / "ca.crt"),
-        "CCCI_FORGE_URL": f"file://{forge}",
-        "CCCI_ABRA": which_abra(),
-    }
-    settings = Settings.from_env(env)
-    proxy.up(settings, state / "pki")
-    build_images()
-    head = build_forge(forge)
+    env, head = demo_world(forge)
     return {**env, "HEAD": head, "FORGE": str(forge)}
 
 
