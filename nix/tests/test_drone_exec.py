@@ -186,7 +186,9 @@ def test_recipe_ci_runs_the_demo_recipe_for_real(tmp_path):
 
     head = git(ROOT, "rev-parse", "HEAD")
     bare = tmp_path / "cc-ci.git"
-    git(tmp_path, "clone", "-q", "--bare", str(ROOT), str(bare))
+    # the build's commit on the branch the pipeline fetches, whatever this checkout is on
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(ROOT, "push", "-q", str(bare), "HEAD:refs/heads/main")
     env, recipe_head = demo_world(tmp_path / "forge")
     settings = {k: v for k, v in env.items() if k.startswith("CCCI_")}
     results = tmp_path / "results"
