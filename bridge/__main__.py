@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
                 log,
             )
         except OSError as e:
-            log("failed", error=f"cannot listen on {config.webhook.host}:{config.webhook.port}: {e.strerror}")
+            log(
+                "failed",
+                error=f"cannot listen on {config.webhook.host}:{config.webhook.port}: {e.strerror}",
+            )
             return 2
         threading.Thread(target=server.serve_forever, args=(0.2,), daemon=True).start()
         log("listening", url=server.url, paths="/hook /healthz")

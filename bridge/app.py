@@ -133,7 +133,9 @@ class Bridge:
                 login=comment.login,
                 comment_url=comment.html_url,
                 stages=parsed.stages_param if isinstance(parsed, Command) else "",
-                unknown_stages=",".join(parsed.unknown) if isinstance(parsed, UnknownStages) else "",
+                unknown_stages=",".join(parsed.unknown)
+                if isinstance(parsed, UnknownStages)
+                else "",
                 phase=Phase.RECEIVED,
                 received_at=int(self.clock()),
                 recipe=self.config.recipe_for(comment.repo),
@@ -194,7 +196,11 @@ class Bridge:
         try:
             comment = parse_comment(repo, payload.get("comment"))
             issue = payload.get("issue") or {}
-            if comment.pr is None and payload.get("is_pull") and isinstance(issue.get("number"), int):
+            if (
+                comment.pr is None
+                and payload.get("is_pull")
+                and isinstance(issue.get("number"), int)
+            ):
                 comment = replace(comment, pr=issue["number"])
             self.identify()
         except Unavailable as e:
@@ -374,7 +380,11 @@ class Bridge:
             return None
         try:
             reply = self.dashboard.request("GET", f"/api/runs/drone-{c.build}", ok=(200, 404))
-            return summarize_record(self.dashboard.decode(reply, "run record")) if reply.status == 200 else None
+            return (
+                summarize_record(self.dashboard.decode(reply, "run record"))
+                if reply.status == 200
+                else None
+            )
         except ApiError as e:
             if c.failures + 1 < RECORD_TRIES:
                 raise Unavailable(f"the run record of build {c.build}: {e}") from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -100,8 +99,10 @@ class JsonClient:
             resp = conn.getresponse()
             raw = resp.read()
             reply = Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, raw)
-        except (OSError, http.client.HTTPException, socket.timeout) as e:
-            raise self._fail(Unavailable, what, f"no answer ({e.__class__.__name__})", None) from None
+        except (OSError, http.client.HTTPException) as e:
+            raise self._fail(
+                Unavailable, what, f"no answer ({e.__class__.__name__})", None
+            ) from None
         finally:
             conn.close()
         if reply.status in ok:

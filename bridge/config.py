@@ -166,7 +166,9 @@ def parse_config(raw: dict[str, Any]) -> Config:
     if len(set(repos_t)) != len(repos_t):
         raise ConfigError("trigger.repos lists a repository twice")
     allow = t.get("allow", [])
-    if not isinstance(allow, list) or not all(isinstance(x, str) and LOGIN.fullmatch(x) for x in allow):
+    if not isinstance(allow, list) or not all(
+        isinstance(x, str) and LOGIN.fullmatch(x) for x in allow
+    ):
         raise ConfigError("trigger.allow must be a list of logins")
     interval = t.get("poll_interval", 30)
     if isinstance(interval, bool) or not isinstance(interval, int) or interval < 0:

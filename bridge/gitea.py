@@ -106,7 +106,9 @@ class Gitea:
         items = self.http.decode(reply, f"GET {path}")
         expect(isinstance(items, list), "Gitea", f"GET {path} is not a list")
         total = reply.header("X-Total-Count")
-        return [parse_comment(repo, c) for c in items], int(total) if total and total.isdigit() else None
+        return [parse_comment(repo, c) for c in items], int(
+            total
+        ) if total and total.isdigit() else None
 
     def issue_comments(self, repo: str, number: int, since: datetime) -> list[Comment]:
         path = f"{_repo_path(repo)}/issues/{number}/comments"

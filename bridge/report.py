@@ -206,7 +206,10 @@ def final_body(
         _links(build_url, run_link),
     ]
     if run is None:
-        lines += ["", f"Drone says `{text(c.build_status or 'unknown', 40)}`; no run record was read."]
+        lines += [
+            "",
+            f"Drone says `{text(c.build_status or 'unknown', 40)}`; no run record was read.",
+        ]
         return "\n".join(lines)
     if run.stages:
         lines += ["", "| stage | status | duration | note |", "|---|---|---|---|"]

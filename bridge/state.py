@@ -193,9 +193,7 @@ class State:
     def advance(self, repo: str, since: int, floor: int) -> None:
         """Move the cursor forward (never back) and forget seen ids created before `floor`."""
         with self._lock, self._db:
-            self._db.execute(
-                "UPDATE cursors SET since=max(since, ?) WHERE repo=?", (since, repo)
-            )
+            self._db.execute("UPDATE cursors SET since=max(since, ?) WHERE repo=?", (since, repo))
             self._db.execute("DELETE FROM seen WHERE repo=? AND created < ?", (repo, floor))
 
     # --- comments -----------------------------------------------------------------------
