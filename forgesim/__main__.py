@@ -4,7 +4,7 @@
     python -m forgesim comment BODY [--pr 1] [--login alice] [--repo R]
     python -m forgesim edit COMMENT-ID BODY
     python -m forgesim finish BUILD [--status success] [--record FILE | --demo-record]
-    python -m forgesim fault SERVICE KIND [--times N]   (gitea|drone|dashboard, 500|malformed|down)
+    python -m forgesim fault SERVICE KIND [--times N]   (gitea|drone|dashboard, 500|malformed|down|lost)
     python -m forgesim clear-faults
     python -m forgesim state
 
@@ -101,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--no-record", action="store_true", help="serve no run record")
     t = sub.add_parser("fault", help="make a service fail")
     t.add_argument("service", choices=("gitea", "drone", "dashboard"))
-    t.add_argument("kind", choices=("500", "malformed", "down"))
-    t.add_argument("--times", type=int)
+    t.add_argument("kind", choices=("500", "malformed", "down", "lost"))
+    t.add_argument("--times", type=int, help="how many requests fail (default: all until cleared)")
+    t.add_argument("--path", default="", help="only requests whose path contains this")
     sub.add_parser("clear-faults", help="end every fault")
     sub.add_parser("state", help="print comments, statuses, builds and request counts")
     args = p.parse_args(argv)

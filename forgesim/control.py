@@ -132,7 +132,12 @@ class ControlApi:
     def fault(self, req: Request) -> Response:
         d = self._body(req)
         times = d.get("times")
-        self.sim.fault(str(d["service"]), str(d["kind"]), int(times) if times is not None else None)
+        self.sim.fault(
+            str(d["service"]),
+            str(d["kind"]),
+            int(times) if times is not None else None,
+            str(d.get("path", "")),
+        )
         return Response(204)
 
     def clear(self, req: Request) -> Response:

@@ -6,8 +6,11 @@ One ThreadingHTTPServer on a loopback port (port 0: any free one) serves
   /dashboard/api/runs/<run-id>   run records set by `finish_build(..., record=…)`
   /_sim/…              the control API the command line uses (no authentication: loopback
                        test tooling only)
-Faults can be injected per service: "500", "malformed" (a 200 whose body is not JSON) and
-"down" (the connection is closed without an answer).
+Faults can be injected per service (optionally only for paths containing a string): "500"
+(whose message echoes the request's Authorization header, as a careless proxy might: a
+canary for redaction), "malformed" (a 200 whose body is not JSON), "down" (the connection is
+closed without an answer) and "lost" (the request is carried out, then the connection is
+closed: the client cannot know it succeeded).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from forgesim.routing import Response, error
 from forgesim.world import Comment, SimError, World
 
 SERVICES = ("gitea", "drone", "dashboard")
-FAULTS = ("500", "malformed", "down")
+FAULTS = ("500", "malformed", "down", "lost")
 
 
 @dataclass(frozen=True)
@@ -103,29 +106,32 @@ class Sim:
 
     # --- faults and the request log ----------------------------------------------------
 
-    def fault(self, service: str, kind: str, times: int | None = None) -> None:
-        """Make the next `times` requests to `service` (every one when None) fail as `kind`."""
+    def fault(self, service: str, kind: str, times: int | None = None, path: str = "") -> None:
+        """Make the next `times` requests to `service` (every one when None) whose path
+        contains `path` fail as `kind`."""
         if service not in SERVICES or kind not in FAULTS:
             raise SimError(f"fault: service one of {SERVICES}, kind one of {FAULTS}")
         with self._lock:
-            self._faults[service].append([kind, times])
+            self._faults[service].append([kind, times, path])
 
     def clear_faults(self) -> None:
         with self._lock:
             for f in self._faults.values():
                 f.clear()
 
-    def _take_fault(self, service: str) -> str | None:
+    def _take_fault(self, service: str, path: str) -> str | None:
         with self._lock:
             faults = self._faults.get(service) or []
-            if not faults:
-                return None
-            kind, times = faults[0]
-            if times is not None:
-                faults[0][1] = times - 1
-                if times - 1 <= 0:
-                    faults.pop(0)
-            return kind
+            for f in faults:
+                kind, times, where = f
+                if where not in path:
+                    continue
+                if times is not None:
+                    f[1] = times - 1
+                    if times - 1 <= 0:
+                        faults.remove(f)
+                return kind
+            return None
 
     def requests(self, service: str | None = None) -> list[Logged]:
         with self._lock:
@@ -202,11 +208,12 @@ class Sim:
             return self.control.router.dispatch(method, path, parts.query, headers, body)
         if service not in SERVICES:
             return error(404, "not found")
-        kind = self._take_fault(service)
+        kind = self._take_fault(service, path)
         if kind == "down":
             response = None
         elif kind == "500":
-            response = error(500, "simulated failure")
+            echo = headers.get("authorization", "")
+            response = error(500, f"simulated failure (request had Authorization: {echo})")
         elif kind == "malformed":
             response = Response(200, b'{"this is": not json')
         elif service == "gitea":
@@ -216,7 +223,7 @@ class Sim:
         else:
             response = self._dashboard(path)
         self._logged(Logged(service, method, path, parts.query, response.status if response else 0))
-        return response
+        return None if kind == "lost" else response
 
     def _dashboard(self, path: str) -> Response:
         segments = path.strip("/").split("/")
