@@ -9,12 +9,11 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from bridge.app import Bridge, health_status
+from bridge.app import Bridge, webhook_server
 from bridge.config import ConfigError, load_config, load_secrets
 from bridge.eventlog import EventLog
 from bridge.redact import Redactor
 from bridge.state import StateError
-from bridge.webhook import HookServer
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,13 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     if config.webhook is not None:
         try:
-            server = HookServer(
-                (config.webhook.host, config.webhook.port),
-                secrets.webhook_secret,
-                bridge.hook,
-                lambda: health_status(bridge),
-                log,
-            )
+            server = webhook_server(bridge)
         except OSError as e:
             log(
                 "failed",

@@ -38,6 +38,7 @@ from bridge.report import (
     summarize_record,
 )
 from bridge.state import OPEN_PHASES, CommandRow, Outcome, Phase, State
+from bridge.webhook import HookServer
 
 REPORT_INTERVAL = 10.0
 """Seconds between two looks at the running builds."""
@@ -478,3 +479,15 @@ def health_status(bridge: Bridge) -> tuple[int, dict[str, Any]]:
     doc = bridge.health.document(polling=bridge.config.trigger.poll_interval > 0)
     doc["open_commands"] = len(bridge.state.commands(*OPEN_PHASES))
     return (200 if doc["status"] == "ok" else 503), doc
+
+
+def webhook_server(bridge: Bridge) -> HookServer:
+    """The `[webhook]` endpoint for this bridge, bound but not yet serving."""
+    assert bridge.config.webhook is not None
+    return HookServer(
+        (bridge.config.webhook.host, bridge.config.webhook.port),
+        bridge.secrets.webhook_secret,
+        bridge.hook,
+        lambda: health_status(bridge),
+        bridge.log,
+    )

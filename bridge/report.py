@@ -38,7 +38,9 @@ def text(value: object, limit: int = 200) -> str:
     s = " ".join(str(value).split())
     if len(s) > limit:
         s = s[: limit - 1] + "…"
-    return _UNSAFE.sub(r"\\\1", s)
+    # A backslash makes markdown, HTML and link syntax literal text; a word joiner after
+    # "@" keeps Gitea from turning a name into a mention.
+    return _UNSAFE.sub(r"\\\1", s).replace("\\@", "@\u2060")
 
 
 def build_message(c: CommandRow) -> str:

@@ -107,7 +107,11 @@ class _Handler(BaseHTTPRequestHandler):
         except (UnicodeDecodeError, json.JSONDecodeError):
             self._send(400, {"message": "the body is not JSON"})
             return
-        status, what = self.server.hook(event, payload)
+        try:
+            status, what = self.server.hook(event, payload)
+        except Exception as e:  # noqa: BLE001 - answer 500 and log rather than drop the line
+            self.server.log("hook-failed", error=f"{e.__class__.__name__}: {e}")
+            status, what = 500, "the bridge could not record this delivery"
         delivery = self.headers.get("X-Gitea-Delivery", "")
-        self.server.log("hook", delivery=delivery, event=event, status=status, result=what)
+        self.server.log("hook", delivery=delivery, gitea_event=event, status=status, result=what)
         self._send(status, {"message": what})

@@ -51,7 +51,13 @@ class World:
         for b in self.bridges:
             b.state.close()
         self.bridges.clear()
-        b = Bridge(config, load_secrets(config), clock=self.sim.world.now, log=EventLog(stream=stream), timeout=5)
+        b = Bridge(
+            config,
+            load_secrets(config),
+            clock=self.sim.world.now,
+            log=EventLog(stream=stream),
+            timeout=5,
+        )
         self.bridges.append(b)
         return b
 
@@ -61,7 +67,15 @@ class World:
     def tick(self, seconds: float = 1) -> None:
         self.sim.world.advance(seconds)
 
-    def comment(self, body: str, *, login: str = MEMBER, pr: int = 1, repo: str | None = None, at: float | None = None):
+    def comment(
+        self,
+        body: str,
+        *,
+        login: str = MEMBER,
+        pr: int = 1,
+        repo: str | None = None,
+        at: float | None = None,
+    ):
         return self.sim.world.add_comment(repo or self.repo, pr, login, body, at=at)
 
     def builds(self):
