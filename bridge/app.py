@@ -41,7 +41,7 @@ from bridge.state import OPEN_PHASES, CommandRow, Outcome, Phase, State
 from bridge.webhook import HookServer
 
 REPORT_INTERVAL = 10.0
-"""Seconds between two looks at the running builds."""
+"""Seconds between two looks at the running builds (or the poll interval, when shorter)."""
 RECORD_TRIES = 3
 """How often the run record is asked for before the report goes out without its table."""
 
@@ -445,6 +445,7 @@ class Bridge:
 
     def run(self, stop: threading.Event) -> None:
         interval = self.config.trigger.poll_interval
+        report_every = min(REPORT_INTERVAL, interval) if interval else REPORT_INTERVAL
         next_poll = next_report = self.clock()
         self.log(
             "started",
@@ -461,7 +462,7 @@ class Bridge:
                     next_poll = now + interval
                 if now >= next_report:
                     self.report_once()
-                    next_report = now + REPORT_INTERVAL
+                    next_report = now + report_every
                 else:
                     self.advance_due()
             except Exception as e:  # noqa: BLE001 - the loop must outlive one bad cycle
