@@ -10,12 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from bridge.client import ApiError, JsonClient, Refused, Unavailable
-from bridge.command import Command, UnknownStages
+from bridge.command import Command, UnknownStages, parse_command
 from bridge.config import Config, Secrets
 from bridge.drone import Build, Drone, NoPipeline
 from bridge.eventlog import EventLog
@@ -195,15 +195,20 @@ class Bridge:
         if repo not in self.config.trigger.repos:
             return 200, "ignored: repository not enrolled"
         try:
-            comment = parse_comment(repo, payload.get("comment"))
-            issue = payload.get("issue") or {}
-            if (
-                comment.pr is None
-                and payload.get("is_pull")
-                and isinstance(issue.get("number"), int)
-            ):
-                comment = replace(comment, pr=issue["number"])
+            hinted = parse_comment(repo, payload.get("comment"))
+        except Unavailable as e:
+            return 400, str(e)
+        if self.state.is_seen(hinted.id):
+            return 200, "ignored: seen before"
+        if parse_command(hinted.body, self.config.trigger.command) is None:
+            return 200, "ignored: not a command"
+        # The payload is only a hint: the comment is read back from Gitea, so a forged or
+        # replayed delivery can at most make the bridge act sooner on a real comment.
+        try:
             self.identify()
+            comment = self.gitea.comment(repo, hinted.id)
+        except Refused as e:
+            return 200, f"ignored: {e}"
         except Unavailable as e:
             return 503, str(e)
         if self.ingest(comment):

@@ -110,6 +110,12 @@ class Gitea:
             total
         ) if total and total.isdigit() else None
 
+    def comment(self, repo: str, comment_id: int) -> Comment:
+        """One comment, as Gitea has it now (204: not a plain comment, refused like 404)."""
+        path = f"{_repo_path(repo)}/issues/comments/{comment_id}"
+        reply = self.http.request("GET", path)
+        return parse_comment(repo, self.http.decode(reply, f"GET {path}"))
+
     def issue_comments(self, repo: str, number: int, since: datetime) -> list[Comment]:
         path = f"{_repo_path(repo)}/issues/{number}/comments"
         items = self.http.json("GET", path, query={"since": format_time(since)})

@@ -56,6 +56,8 @@ def serve(args: argparse.Namespace) -> int:
         world = demo.seed(sim, folder / "secrets", repos=args.repos, pulls=args.pulls)
         config = folder / "bridge.toml"
         config.write_text(world.config(folder / "bridge.sqlite3", poll_interval=args.poll_interval))
+        url_file = folder / "url"
+        url_file.unlink(missing_ok=True)
         print(f"forgesim: serving at {sim.url}", flush=True)
         print(f"  gitea      {sim.gitea_url}   (token file {world.gitea_token_file})")
         print(f"  drone      {sim.drone_url}   (token file {world.drone_token_file})")
@@ -65,6 +67,9 @@ def serve(args: argparse.Namespace) -> int:
         print(f"  enrolled: {', '.join(world.repos)}; org {demo.ORG}: {demo.BOT}, {demo.MEMBER}")
         print(f"  not a member: {demo.OUTSIDER}; PR #1 of {world.repos[0]} is from a fork")
         print(f"export FORGESIM_URL={sim.url}", flush=True)
+        tmp = url_file.with_suffix(".tmp")
+        tmp.write_text(sim.url + "\n")
+        tmp.replace(url_file)  # last: a script can wait for this file
         stop = threading.Event()
 
         def _stop(signum: int, frame: FrameType | None) -> None:
@@ -82,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("serve", help="serve a seeded demo world until stopped")
     s.add_argument("--port", type=int, default=0)
-    s.add_argument("--dir", help="where the token files and bridge.toml go (default: a temp dir)")
+    s.add_argument(
+        "--dir", help="where the token files, bridge.toml and url go (default: a temp dir)"
+    )
     s.add_argument("--repos", type=int, default=1)
     s.add_argument("--pulls", type=int, default=1)
     s.add_argument("--poll-interval", type=int, default=5)

@@ -169,3 +169,25 @@ def test_healthz_tells_the_state_of_the_last_poll(world, hooked):
     assert world.repo in doc["last_poll"]["errors"]
     assert world.demo.gitea_token not in json.dumps(doc)
     assert get(server, "/nope")[0] == 404
+
+
+def test_a_signed_payload_that_lies_about_the_comment_is_checked_against_gitea(world, hooked):
+    # Someone holding the webhook secret claims alice wrote "!testme" where mallory did,
+    # and invents a comment that does not exist: the bridge reads both back from Gitea.
+    bridge, server = hooked
+    world.tick()
+    real = world.comment("just chatting", login=OUTSIDER)
+    body, headers = world.sim.signed_delivery(real, world.demo.webhook_secret)
+    payload = json.loads(body)
+    payload["comment"]["body"] = "!testme"
+    payload["comment"]["user"]["login"] = "alice"
+    for comment_id in (real.id, 999_999):
+        payload["comment"]["id"] = comment_id
+        forged = json.dumps(payload).encode()
+        headers["X-Gitea-Signature"] = hmac.new(
+            world.demo.webhook_secret.encode(), forged, hashlib.sha256
+        ).hexdigest()
+        assert post(server, forged, headers)[0] == 200
+    bridge.advance_due()
+    bridge.poll_once()
+    assert world.builds() == []
