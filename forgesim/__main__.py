@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     s.add_argument("--repos", type=int, default=1)
     s.add_argument("--pulls", type=int, default=1)
-    s.add_argument("--poll-interval", type=int, default=5)
+    s.add_argument("--poll-interval", type=int, default=2, help="for the bridge config")
     c = sub.add_parser("comment", help="post a comment on a PR as a user")
     c.add_argument("body")
     c.add_argument("--repo", default=f"{demo.ORG}/custom-html")
