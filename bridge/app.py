@@ -159,12 +159,18 @@ class Bridge:
         except ApiError as e:
             health.errors["*"] = str(e)
         if not health.errors:
-            for repo in self.config.trigger.repos:
+            for i, repo in enumerate(self.config.trigger.repos):
                 try:
                     health.new_commands += self._poll_repo(repo)
                 except ApiError as e:
                     health.errors[repo] = str(e)
                     self.log("poll-failed", repo=repo, error=e)
+                    if e.status is None:
+                        # No answer at all (down, a timeout): the other repositories are on
+                        # the same server; the next cycle tries again.
+                        for rest in self.config.trigger.repos[i + 1 :]:
+                            health.errors[rest] = "skipped: Gitea did not answer this cycle"
+                        break
         health.requests = self.gitea.http.requests - before
         health.ok = not health.errors
         health.at = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -231,6 +237,8 @@ class Bridge:
                 build = self.drone.build(c.build)
             except Unavailable as e:
                 self.log("watch-failed", build=c.build, error=e)
+                if e.status is None:
+                    break  # Drone did not answer: the next look tries every build again
                 continue
             except Refused as e:
                 self.log("watch-refused", build=c.build, error=e)

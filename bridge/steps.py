@@ -208,7 +208,7 @@ class Steps:
         may have posted (creating a comment is not idempotent either)."""
         body = self.redact(body)
         if c.comment_attempts > 0:
-            since = datetime.fromtimestamp(c.received_at - 60, UTC)
+            since = datetime.fromtimestamp(c.received_at - 3600, UTC)  # any clock skew
             for existing in self.gitea.issue_comments(c.repo, c.pr, since):
                 if existing.login == self.identify() and marker(c.comment_id) in existing.body:
                     self.gitea.edit_comment(c.repo, existing.id, body)

@@ -188,3 +188,18 @@ def test_gitea_down_at_start_delays_the_first_cycle_only(world):
     assert bridge.poll_once().ok
     assert len(world.builds()) == 1
     assert bridge.state.commands()[0].phase is Phase.BUILDING
+
+
+def test_when_gitea_does_not_answer_the_rest_of_the_cycle_is_skipped(tmp_path):
+    with Sim() as sim:
+        sim.world.set_time(1_800_000_000)
+        world = World(sim, seed(sim, tmp_path / "s", repos=4, pulls=1), tmp_path)
+        bridge = world.bridge()
+        bridge.poll_once()
+        sim.fault("gitea", "down", times=1)
+        sim.reset_requests()
+        health = bridge.poll_once()
+        assert len(sim.requests("gitea")) == 1
+        assert len(health.errors) == 4 and "skipped" in health.errors[world.demo.repos[3]]
+        assert bridge.poll_once().ok
+        bridge.state.close()
