@@ -33,7 +33,7 @@ from bridge.report import (
 )
 from bridge.state import CommandRow, Outcome, Phase, State
 
-RECORD_TRIES = 3
+RECORD_TRIES = 5
 """How often the run record is asked for before the report goes out without its table."""
 
 
