@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from forgesim.routing import Request, Response, Router, error
+from forgesim.routing import Request, Response, Router
 from forgesim.world import SimError
 
 if TYPE_CHECKING:
@@ -151,6 +151,3 @@ class ControlApi:
         else:
             self.sim.world.set_time(d.get("at"))
         return Response(200, {"now": self.sim.world.iso(self.sim.world.now())})
-
-
-__all__ = ["ControlApi", "error"]
