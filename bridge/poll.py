@@ -29,6 +29,8 @@ class Listing:
     """Every page was read and the list did not change under the reading (X-Total-Count
     stayed the same): the cursor may move past it."""
     requests: int
+    truncated: bool = False
+    """MAX_PAGES were read and there is more: the rest was created after what was read."""
 
 
 def floor(baseline: int, since: int) -> int:
@@ -46,10 +48,16 @@ def is_new(comment: Comment, baseline: int, since: int) -> bool:
 
 
 def next_since(since: int, listing: Listing) -> int:
-    """The cursor after a listing: the newest updated_at in it, when it was complete."""
-    if not listing.complete or not listing.comments:
+    """The cursor after a listing: the newest updated_at in it, when it was complete. When
+    it stopped at MAX_PAGES, the newest created_at read: the list is in creation order, so
+    everything unread was created (and updated) at or after that."""
+    if not listing.comments:
         return since
-    return max(since, max(int(c.updated_at.timestamp()) for c in listing.comments))
+    if listing.complete:
+        return max(since, max(int(c.updated_at.timestamp()) for c in listing.comments))
+    if listing.truncated:
+        return max(since, max(int(c.created_at.timestamp()) for c in listing.comments))
+    return since
 
 
 def list_comments(gitea: Gitea, repo: str, since: int, limit: int = PAGE_LIMIT) -> Listing:
@@ -72,5 +80,5 @@ def list_comments(gitea: Gitea, repo: str, since: int, limit: int = PAGE_LIMIT) 
         if not more:
             break
     else:
-        return Listing(tuple(found.values()), False, MAX_PAGES)
+        return Listing(tuple(found.values()), False, MAX_PAGES, truncated=stable)
     return Listing(tuple(found.values()), stable, page)

@@ -213,6 +213,7 @@ def test_the_cursor_moves_only_after_a_complete_listing():
     assert next_since(5, Listing(listing.comments, False, 3)) == 5
     assert next_since(60, listing) == 60
     assert next_since(5, Listing((), True, 1)) == 5
+    assert next_since(5, Listing(listing.comments, False, 20, truncated=True)) == 20
 
 
 def test_the_record_decides_the_commit_state_before_drone():

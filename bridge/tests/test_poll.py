@@ -203,3 +203,16 @@ def test_when_gitea_does_not_answer_the_rest_of_the_cycle_is_skipped(tmp_path):
         assert len(health.errors) == 4 and "skipped" in health.errors[world.demo.repos[3]]
         assert bridge.poll_once().ok
         bridge.state.close()
+
+
+def test_a_backlog_longer_than_one_cycle_reads_is_worked_through_over_cycles(world, monkeypatch):
+    monkeypatch.setattr("bridge.poll.MAX_PAGES", 2)
+    bridge = world.bridge()
+    world.tick()
+    for i in range(230):  # 5 pages of 50, read 2 pages per cycle
+        world.comment(f"chatter {i}")
+        world.tick(1)
+    world.comment("!testme")
+    for _ in range(5):
+        bridge.poll_once()
+    assert len(world.builds()) == 1
