@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from forgesim.control import ControlApi
 from forgesim.drone import DroneApi
-from forgesim.gitea import GiteaApi
+from forgesim.gitea_api import GiteaApi
 from forgesim.gitea_shapes import hook_body
 from forgesim.routing import Response, error
 from forgesim.world import Comment, SimError, World

@@ -142,7 +142,7 @@ def test_more_comments_than_fit_a_page_are_all_read(world):
 
 
 def test_a_server_page_size_below_the_asked_limit_still_reads_everything(world, monkeypatch):
-    monkeypatch.setattr("forgesim.gitea.MAX_RESPONSE_ITEMS", 20)
+    monkeypatch.setattr("forgesim.gitea_api.MAX_RESPONSE_ITEMS", 20)
     bridge = world.bridge()
     world.tick()
     for i in range(45):
