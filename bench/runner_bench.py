@@ -23,31 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from runner import proxy  # noqa: E402
-from runner.demo import build_forge, build_images  # noqa: E402
+from runner.demo.world import demo_world  # noqa: E402
 from runner.docker import docker, remove_stack  # noqa: E402
 from runner.lifecycle import services_converged  # noqa: E402
 from runner.settings import Settings  # noqa: E402
 from runner.waiting import wait_for  # noqa: E402
 from runner.web import request  # noqa: E402
-
-
-def env_for(forge: Path) -> dict[str, str]:
-    state = Path(os.environ.get("CCCI_STATE_DIR", Path.home() / ".local" / "state" / "cc-ci"))
-    abra = (
-        os.environ.get("CCCI_ABRA")
-        or subprocess.run(
-            ["sh", "-c", "command -v abra || true"], capture_output=True, text=True
-        ).stdout.strip()
-    )
-    return {
-        **os.environ,
-        "CCCI_STATE_DIR": str(state),
-        "CCCI_ZONE": "ci.test",
-        "CCCI_CA_FILE": str(state / "pki" / "ca.crt"),
-        "CCCI_FORGE_URL": f"file://{forge}",
-        "CCCI_ABRA": abra or str(Path(sys.executable).parent / "abra-sim"),
-    }
 
 
 def direct_lifecycle(env: dict[str, str], forge: Path, prev: str, head: str) -> dict[str, float]:
@@ -112,11 +93,7 @@ def direct_lifecycle(env: dict[str, str], forge: Path, prev: str, head: str) -> 
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         forge, results = Path(tmp) / "forge", Path(tmp) / "results"
-        env = env_for(forge)
-        settings = Settings.from_env(env)
-        proxy.up(settings, settings.state_dir / "pki")
-        build_images()
-        head = build_forge(forge)
+        env, head = demo_world(forge)
         t0 = time.monotonic()
         r = subprocess.run(
             [

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,8 +79,17 @@ def forge(tmp_path: Path) -> dict:
 
 
 def run_pipeline(
-    forge: dict, stage: str, event: str, commit: str, params: dict[str, str], code: int = 0
+    forge: dict,
+    stage: str,
+    event: str,
+    commit: str,
+    params: dict[str, str],
+    code: int = 0,
+    path: str | None = None,
+    timeout: float = 300,
 ) -> tuple[subprocess.CompletedProcess, dict | None]:
+    """Run one pipeline of .drone.yml; `cc-ci-run` is a recording stub unless `path` (the
+    steps' PATH) is given, as the runner's service gives it on the server."""
     tmp: Path = forge["tmp"]
     out = tmp / f"stub-{stage}.json"
     stubs = tmp / "bin"
@@ -106,8 +116,11 @@ def run_pipeline(
         "--commit-target=main", "--commit-ref=refs/heads/main", "--repo-timeout=5",
         str(root), str(pipeline),
     ]  # fmt: skip
-    env = {"PATH": f"{stubs}:{os.environ['PATH']}", "USER": os.environ.get("USER", "root")}
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env, cwd=tmp)
+    env = {
+        "PATH": path or f"{stubs}:{os.environ['PATH']}",
+        "USER": os.environ.get("USER", "root"),
+    }
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp)
     return r, (json.loads(out.read_text()) if out.exists() else None)
 
 
@@ -161,3 +174,38 @@ def test_self_test_clones_the_pushed_commit_and_runs_scripts_test(forge):
     r, _ = run_pipeline(forge, "self-test", "push", forge["second"], {})
     assert r.returncode == 0, r.stdout + r.stderr
     assert (forge["tmp"] / "self-test.out").read_text().strip() == forge["second"]
+
+
+@pytest.mark.e2e
+def test_recipe_ci_runs_the_demo_recipe_for_real(tmp_path):
+    """The pipeline as the server runs it: this repository at its HEAD commit, the real
+    cc-ci-run on the steps' PATH, its CCCI_* settings as the runner's env file gives them
+    (DRONE_RUNNER_ENVFILE), and the demo recipe's build parameters: a green build and a run
+    record under the Drone run id."""
+    from runner.demo.world import demo_world
+
+    head = git(ROOT, "rev-parse", "HEAD")
+    bare = tmp_path / "cc-ci.git"
+    git(tmp_path, "clone", "-q", "--bare", str(ROOT), str(bare))
+    env, recipe_head = demo_world(tmp_path / "forge")
+    settings = {k: v for k, v in env.items() if k.startswith("CCCI_")}
+    results = tmp_path / "results"
+    params = {
+        **settings,
+        "RECIPE": "demo",
+        "SRC": "cc-ci/demo",
+        "REF": recipe_head,
+        "PR": "3",
+        "STAGES": "install,recipe-local",
+        "CCCI_RESULTS_DIR": str(results),
+    }
+    forge = {"url": f"file://{bare}", "tmp": tmp_path}
+    steps_path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    r, _ = run_pipeline(forge, "recipe-ci", "custom", head, params, path=steps_path, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    record = json.loads((results / "drone-42" / "run.json").read_text())
+    assert record["status"] == "passed"
+    assert record["source"]["ref"] == recipe_head
+    assert record["source"]["pr"] == 3
+    assert [s["name"] for s in record["stages"]] == ["install", "recipe-local"]
+    assert record["teardown"]["status"] == "clean"

@@ -4,8 +4,6 @@ Traefik, records the run, and leaves nothing behind — even when it is killed."
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,45 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from runner import proxy
-from runner.demo import build_forge, build_images
+from runner.demo import build_forge
+from runner.demo.world import demo_world
 from runner.docker import docker
-from runner.settings import Settings
 from runner.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-ZONE = "ci.test"
-
-
-def which_abra() -> str:
-    """Real abra when installed; otherwise the stand-in (docs/abra-sim.md)."""
-    real = shutil.which("abra")
-    if real:
-        return real
-    sim = Path(sys.executable).parent / "abra-sim"
-    assert sim.exists(), "neither abra nor .venv/bin/abra-sim: run scripts/bootstrap"
-    return str(sim)
 
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The local proxy for the test zone, the demo forge, and the env cc-ci-run needs."""
-    state = Path(os.environ.get("CCCI_STATE_DIR", Path.home() / ".local" / "state" / "cc-ci"))
     forge = tmp_path_factory.mktemp("forge")
-    env = {
-        **os.environ,
-        "CCCI_STATE_DIR": str(state),
-        "CCCI_ZONE": ZONE,
-        "CCCI_RESOLVE_TO": "127.0.0.1",
-        "CCCI_CA_FILE": str(state / "pki" / "ca.crt"),
-        "CCCI_FORGE_URL": f"file://{forge}",
-        "CCCI_ABRA": which_abra(),
-    }
-    settings = Settings.from_env(env)
-    proxy.up(settings, state / "pki")
-    build_images()
-    head = build_forge(forge)
+    env, head = demo_world(forge)
     return {**env, "HEAD": head, "FORGE": str(forge)}
 
 
@@ -270,3 +243,71 @@ def test_a_pr_that_mounts_the_docker_socket_is_refused_before_anything_is_deploy
     assert rec["teardown"]["status"] == "not-needed"
     assert rec["policy"][0]["refused"] is True
     assert demo_leftovers() == []
+
+
+def test_a_volume_that_cannot_be_removed_fails_the_run_naming_it(world, tmp_path):
+    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runner.cli",
+            "demo",
+            "--src",
+            "cc-ci/demo",
+            "--ref",
+            world["HEAD"],
+            "--stages",
+            "install",
+            "--run-id",
+            "e2e-pinned",
+            "--results-dir",
+            str(tmp_path),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for("the install stage to start", lambda: _stage_running(tmp_path / "e2e-pinned"), 120)
+    domain = record(tmp_path, "e2e-pinned")["timings"]["deployments"][0]["domain"]
+    volume = f"{domain.replace('.', '_')}_content"
+    # Something outside the app holds its volume: teardown cannot remove it.
+    holder = docker(
+        "run", "-d", "-v", f"{volume}:/held", "cc-ci/demo-app:1.0", "sleep", "600"
+    ).strip()
+    try:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 2, out + err
+        rec = record(tmp_path, "e2e-pinned")
+        assert rec["teardown"]["status"] == "leftover"
+        assert f"volume {volume}" in rec["teardown"]["leftovers"]
+        assert rec["status"] == "error"
+        assert volume in out
+    finally:
+        docker("rm", "-f", holder, check=False)
+        docker("volume", "rm", "-f", volume, check=False)
+    assert demo_leftovers() == []
+
+
+def test_the_git_token_never_reaches_logs_or_the_record(world, tmp_path):
+    canary = "canary-token-4f1d9e2b7c"
+    token = tmp_path / "token"
+    token.write_text(canary + "\n")
+    env = {**world, "CCCI_GIT_TOKEN_FILE": str(token)}
+    r = run_ccci(
+        env,
+        tmp_path / "results",
+        "--ref",
+        world["HEAD"],
+        "--run-id",
+        "e2e-token",
+        "--stages",
+        "recipe-local",
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert canary not in r.stdout + r.stderr
+    for f in (tmp_path / "results").rglob("*"):
+        if f.is_file():
+            assert canary.encode() not in f.read_bytes(), f"the token leaked into {f}"
