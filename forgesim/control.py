@@ -105,7 +105,8 @@ class ControlApi:
 
     def hook(self, req: Request) -> Response:
         d = self._body(req)
-        self.sim.world.add_hook(str(d["repo"]), str(d["url"]), str(d["secret"]))
+        events = d.get("events") or ("issue_comment", "pull_request_comment")
+        self.sim.world.add_hook(str(d["repo"]), str(d["url"]), str(d["secret"]), tuple(events))
         return Response(204)
 
     def _drone_repo(self, d: dict[str, Any]) -> str:

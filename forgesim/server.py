@@ -180,7 +180,11 @@ class Sim:
         while (item := self._outbox.get()) is not None:
             action, comment = item
             with self.world.lock:
-                hooks = [h for h in self.world.hooks if h.repo == comment.repo]
+                is_pull = self.world.issues[(comment.repo, comment.number)].is_pull
+                event = "pull_request_comment" if is_pull else "issue_comment"
+                hooks = [
+                    h for h in self.world.hooks if h.repo == comment.repo and event in h.events
+                ]
             for h in hooks:
                 body, headers = self.signed_delivery(comment, h.secret, action)
                 status: int | None

@@ -77,6 +77,9 @@ class Hook:
     repo: str
     url: str
     secret: str
+    events: tuple[str, ...] = ("issue_comment", "pull_request_comment")
+    """Gitea files a comment on a PR under `pull_request_comment`, on an issue under
+    `issue_comment`; a hook gets only the events it was registered for."""
 
 
 @dataclass
@@ -288,9 +291,15 @@ class World:
                 notify("edited", c)
             return c
 
-    def add_hook(self, repo: str, url: str, secret: str) -> None:
+    def add_hook(
+        self,
+        repo: str,
+        url: str,
+        secret: str,
+        events: tuple[str, ...] = ("issue_comment", "pull_request_comment"),
+    ) -> None:
         with self.lock:
-            self.hooks.append(Hook(repo, url, secret))
+            self.hooks.append(Hook(repo, url, secret, tuple(events)))
 
     def add_drone_repo(
         self,

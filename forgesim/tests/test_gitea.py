@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.server
 import json
+import threading
 
 from forgesim.demo import BOT, MEMBER, ORG, OUTSIDER
 from forgesim.tests.conftest import call
+from runner.waiting import wait_for
 
 REPO = f"{ORG}/custom-html"
 
@@ -156,3 +159,34 @@ def test_webhook_deliveries_carry_gitea_headers_and_signatures(sim, demo):
     assert payload["action"] == "created" and payload["is_pull"] is True
     assert payload["comment"]["id"] == c.id and payload["repository"]["full_name"] == REPO
     assert "pull_request" in payload
+
+
+def test_a_hook_gets_only_the_comment_events_it_was_registered_for(sim, demo):
+    received: list[str] = []
+
+    class Sink(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(self.headers["X-Gitea-Event-Type"])
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        sim.world.add_hook(REPO, url, "k", events=("issue_comment",))
+        sim.world.add_issue(REPO, MEMBER)  # number 3
+        sim.world.add_comment(REPO, 1, MEMBER, "on a PR")
+        sim.world.add_comment(REPO, 3, MEMBER, "on an issue")
+        wait_for("one delivery", lambda: received, timeout=5, interval=0.01)
+        sim.world.add_comment(REPO, 3, MEMBER, "again")
+        wait_for("two deliveries", lambda: len(received) == 2, timeout=5, interval=0.01)
+        assert received == ["issue_comment", "issue_comment"]
+    finally:
+        server.shutdown()
+        server.server_close()
