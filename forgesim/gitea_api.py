@@ -15,7 +15,7 @@ from typing import Any
 
 from forgesim.gitea_shapes import GiteaShapes
 from forgesim.routing import Request, Response, Router, error
-from forgesim.world import Comment, Repo, World
+from forgesim.world import Comment, Issue, Repo, World
 
 DEFAULT_PAGING_NUM = 30
 MAX_RESPONSE_ITEMS = 50
@@ -58,6 +58,12 @@ class GiteaApi(GiteaShapes):
 
     def _repo(self, req: Request) -> Repo | None:
         return self.world.repos.get(f"{req.params['o']}/{req.params['r']}")
+
+    def _issue(self, req: Request) -> Issue | None:
+        """The issue or PR `{o}/{r}` number `{n}` names (they share one index)."""
+        return self.world.issues.get(
+            (f"{req.params['o']}/{req.params['r']}", _int(req.params["n"]))
+        )
 
     @staticmethod
     def _time(value: str | None) -> datetime | None | Response:
@@ -128,8 +134,7 @@ class GiteaApi(GiteaShapes):
 
     def issue_comments(self, req: Request) -> Response:
         with self.world.lock:
-            repo = self._repo(req)
-            issue = self.world.issues.get((repo.full_name, _int(req.params["n"]))) if repo else None
+            issue = self._issue(req)
             if issue is None:
                 return error(404, "not found", SWAGGER)
             times = self._since_before(req)
@@ -147,8 +152,7 @@ class GiteaApi(GiteaShapes):
         if not isinstance(data, dict) or not isinstance(data.get("body"), str):
             return error(422, "[Body]: Required", SWAGGER)
         with self.world.lock:
-            repo = self._repo(req)
-            issue = self.world.issues.get((repo.full_name, _int(req.params["n"]))) if repo else None
+            issue = self._issue(req)
             if issue is None:
                 return error(404, "not found", SWAGGER)
             c = self.world.add_comment(issue.repo, issue.number, login, data["body"])
@@ -213,16 +217,14 @@ class GiteaApi(GiteaShapes):
 
     def get_issue(self, req: Request) -> Response:
         with self.world.lock:
-            repo = self._repo(req)
-            issue = self.world.issues.get((repo.full_name, _int(req.params["n"]))) if repo else None
+            issue = self._issue(req)
             if issue is None:
                 return error(404, "not found", SWAGGER)
             return Response(200, self.issue_json(issue))
 
     def get_pull(self, req: Request) -> Response:
         with self.world.lock:
-            repo = self._repo(req)
-            issue = self.world.issues.get((repo.full_name, _int(req.params["n"]))) if repo else None
+            issue = self._issue(req)
             if issue is None or not issue.is_pull:
                 return error(404, "not found", SWAGGER)
             return Response(200, self.pull_json(issue))
