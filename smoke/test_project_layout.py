@@ -39,6 +39,10 @@ def test_dashboard_imports_only_the_standard_library():
     assert third_party_imports("dashboard") == []
 
 
+def test_forgesim_imports_only_the_standard_library():
+    assert third_party_imports("forgesim") == []
+
+
 def test_the_stdlib_check_catches_a_third_party_import(tmp_path: Path, monkeypatch):
     pkg = tmp_path / "bridge"
     pkg.mkdir()

@@ -1,0 +1,260 @@
+"""The bridge's SQLite state: poll cursors, seen comment ids, and one row per command.
+
+Every change is one transaction, so a crash leaves each command in a state it can be
+resumed from (see `Phase` and docs/bridge.md, "The state file"). The connection is shared
+by the main loop and the webhook thread under one lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors (
+  repo TEXT PRIMARY KEY,
+  baseline INTEGER NOT NULL,   -- unix seconds: comments created before it are never acted on
+  since INTEGER NOT NULL       -- the newest updated_at of a complete listing
+);
+CREATE TABLE IF NOT EXISTS seen (
+  comment_id INTEGER PRIMARY KEY,
+  repo TEXT NOT NULL,
+  created INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS seen_by_repo ON seen (repo, created);
+CREATE TABLE IF NOT EXISTS commands (
+  comment_id INTEGER PRIMARY KEY,
+  repo TEXT NOT NULL,
+  pr INTEGER NOT NULL,
+  login TEXT NOT NULL,
+  comment_url TEXT NOT NULL,
+  stages TEXT NOT NULL,
+  unknown_stages TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  recipe TEXT NOT NULL,
+  head_sha TEXT,
+  head_repo TEXT,
+  intent_at INTEGER,
+  create_attempts INTEGER NOT NULL DEFAULT 0,
+  build INTEGER,
+  build_status TEXT,
+  reacted INTEGER NOT NULL DEFAULT 0,
+  bot_comment INTEGER,
+  comment_attempts INTEGER NOT NULL DEFAULT 0,
+  pending_posted INTEGER NOT NULL DEFAULT 0,
+  outcome TEXT,
+  reason TEXT NOT NULL DEFAULT '',
+  result TEXT,
+  final_posted INTEGER NOT NULL DEFAULT 0,
+  final_status_posted INTEGER NOT NULL DEFAULT 0,
+  failures INTEGER NOT NULL DEFAULT 0,
+  next_at REAL NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS commands_open ON commands (phase);
+"""
+
+
+class Phase(StrEnum):
+    """Where a command is. RECEIVED → (DENIED | REQUESTING → BUILDING → FINISHED → REPORTED);
+    an unknown stage or a build Drone would not start goes RECEIVED/REQUESTING → FINISHED."""
+
+    RECEIVED = "received"
+    """Seen and parsed; not yet authorized."""
+    DENIED = "denied"
+    """The commenter may not trigger: nothing was started (terminal)."""
+    REQUESTING = "requesting"
+    """Authorized, the PR head resolved; the Drone build is about to be created. Drone's
+    create is not idempotent: a retry first looks for the build by its message."""
+    BUILDING = "building"
+    """The build exists (its number is recorded); acknowledging, then watching."""
+    FINISHED = "finished"
+    """The outcome is known; the report (comment, status) is being written."""
+    REPORTED = "reported"
+    """Done (terminal)."""
+
+
+OPEN_PHASES = (Phase.RECEIVED, Phase.REQUESTING, Phase.BUILDING, Phase.FINISHED)
+
+
+class Outcome(StrEnum):
+    REJECTED = "rejected"
+    """Unknown stage names: answered with the valid ones."""
+    NO_BUILD = "no-build"
+    """Drone started nothing (`null`, refused), or the PR head could not be resolved."""
+    BUILT = "built"
+    """The build ran to its end (`build_status`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRow:
+    comment_id: int
+    repo: str
+    pr: int
+    login: str
+    comment_url: str
+    stages: str
+    unknown_stages: str
+    phase: Phase
+    received_at: int
+    recipe: str
+    head_sha: str | None = None
+    head_repo: str | None = None
+    intent_at: int | None = None
+    create_attempts: int = 0
+    build: int | None = None
+    build_status: str | None = None
+    reacted: bool = False
+    bot_comment: int | None = None
+    comment_attempts: int = 0
+    pending_posted: bool = False
+    outcome: Outcome | None = None
+    reason: str = ""
+    result: str | None = None
+    final_posted: bool = False
+    final_status_posted: bool = False
+    failures: int = 0
+    next_at: float = 0.0
+    last_error: str = ""
+
+
+_COLUMNS = tuple(f.name for f in fields(CommandRow))
+_BOOLS = {"reacted", "pending_posted", "final_posted", "final_status_posted"}
+
+
+def _row(values: tuple[Any, ...]) -> CommandRow:
+    d = dict(zip(_COLUMNS, values, strict=True))
+    for k in _BOOLS:
+        d[k] = bool(d[k])
+    d["phase"] = Phase(d["phase"])
+    d["outcome"] = Outcome(d["outcome"]) if d["outcome"] else None
+    return CommandRow(**d)
+
+
+class StateError(RuntimeError):
+    """The state file cannot be opened or is from a newer bridge."""
+
+
+class State:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+            # WAL with a full sync: each commit is one fsync of the log, and survives a
+            # crash or a power cut.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            with self._db:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                )
+            (version,) = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except (OSError, sqlite3.Error) as e:
+            raise StateError(f"state file {path}: {e}") from None
+        if int(version) > SCHEMA_VERSION:
+            raise StateError(f"state file {path} has schema {version}, newer than this bridge")
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- cursors ------------------------------------------------------------------------
+
+    def ensure_repos(self, repos: tuple[str, ...], now: int) -> list[str]:
+        """Give each repository without a cursor one starting at `now`; returns those."""
+        added = []
+        with self._lock, self._db:
+            for repo in repos:
+                cur = self._db.execute(
+                    "INSERT OR IGNORE INTO cursors VALUES (?, ?, ?)", (repo, now, now)
+                )
+                if cur.rowcount:
+                    added.append(repo)
+        return added
+
+    def cursor(self, repo: str) -> tuple[int, int]:
+        """(baseline, since) of a repository."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT baseline, since FROM cursors WHERE repo=?", (repo,)
+            ).fetchone()
+        if row is None:
+            raise KeyError(repo)
+        return row[0], row[1]
+
+    def advance(self, repo: str, since: int, floor: int) -> None:
+        """Move the cursor forward (never back) and forget seen ids created before `floor`."""
+        with self._lock, self._db:
+            self._db.execute("UPDATE cursors SET since=max(since, ?) WHERE repo=?", (since, repo))
+            self._db.execute("DELETE FROM seen WHERE repo=? AND created < ?", (repo, floor))
+
+    # --- comments -----------------------------------------------------------------------
+
+    def is_seen(self, comment_id: int) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM seen WHERE comment_id=?", (comment_id,))
+            return row.fetchone() is not None
+
+    def record(self, comment_id: int, repo: str, created: int, command: CommandRow | None) -> bool:
+        """Mark a comment seen and, when it is a command, record it: in one transaction,
+        exactly once. False when it was seen before (by the poll or the webhook)."""
+        with self._lock, self._db:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO seen VALUES (?, ?, ?)", (comment_id, repo, created)
+            )
+            if not cur.rowcount:
+                return False
+            if command is not None:
+                marks = ",".join("?" * len(_COLUMNS))
+                values = tuple(getattr(command, c) for c in _COLUMNS)
+                self._db.execute(f"INSERT INTO commands VALUES ({marks})", values)
+        return True
+
+    # --- commands -----------------------------------------------------------------------
+
+    def command(self, comment_id: int) -> CommandRow:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {','.join(_COLUMNS)} FROM commands WHERE comment_id=?", (comment_id,)
+            ).fetchone()
+        if row is None:
+            raise KeyError(comment_id)
+        return _row(row)
+
+    def commands(self, *phases: Phase) -> list[CommandRow]:
+        """Commands in these phases (all when none given), oldest first."""
+        query = f"SELECT {','.join(_COLUMNS)} FROM commands"
+        args: tuple[str, ...] = ()
+        if phases:
+            query += f" WHERE phase IN ({','.join('?' * len(phases))})"
+            args = tuple(p.value for p in phases)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY comment_id", args).fetchall()
+        return [_row(r) for r in rows]
+
+    def update(self, comment_id: int, **changes: Any) -> CommandRow:
+        """Change some fields of a command in one transaction; returns the new row."""
+        unknown = set(changes) - set(_COLUMNS)
+        if unknown:
+            raise KeyError(f"no such command field: {sorted(unknown)}")
+        values = [v.value if isinstance(v, StrEnum) else v for v in changes.values()]
+        sets = ",".join(f"{k}=?" for k in changes)
+        with self._lock, self._db:
+            cur = self._db.execute(
+                f"UPDATE commands SET {sets} WHERE comment_id=?", (*values, comment_id)
+            )
+            if not cur.rowcount:
+                raise KeyError(comment_id)
+        return self.command(comment_id)

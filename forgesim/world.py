@@ -1,0 +1,401 @@
+"""The simulated forge's state: users, organisations, repositories, PRs, comments,
+reactions, commit statuses, webhooks, and Drone's repositories and builds.
+
+All of it sits behind one lock; the HTTP handlers and the Python API both go through the
+methods here. Times are unix seconds from a clock tests can set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+
+class SimError(Exception):
+    """A request to the Python or control API that the world cannot satisfy."""
+
+
+@dataclass
+class User:
+    id: int
+    login: str
+    full_name: str = ""
+    is_admin: bool = False
+
+
+@dataclass
+class Repo:
+    id: int
+    full_name: str
+    writers: set[str] = field(default_factory=set)
+    fork_of: str | None = None
+    private: bool = False
+
+    @property
+    def owner(self) -> str:
+        return self.full_name.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.full_name.split("/", 1)[1]
+
+
+@dataclass
+class Issue:
+    repo: str
+    number: int
+    title: str
+    login: str
+    created: float
+    is_pull: bool = False
+    state: str = "open"
+    head_repo: str | None = None
+    """A PR's head repository (None: it was deleted)."""
+    head_ref: str = ""
+    head_sha: str = ""
+    base_ref: str = "main"
+
+
+@dataclass
+class Comment:
+    id: int
+    repo: str
+    number: int
+    login: str
+    body: str
+    created: float
+    updated: float
+
+
+@dataclass
+class Hook:
+    repo: str
+    url: str
+    secret: str
+    events: tuple[str, ...] = ("issue_comment", "pull_request_comment")
+    """Gitea files a comment on a PR under `pull_request_comment`, on an issue under
+    `issue_comment`; a hook gets only the events it was registered for."""
+
+
+@dataclass
+class Build:
+    id: int
+    repo: str
+    number: int
+    status: str
+    trigger: str
+    branch: str
+    sha: str
+    message: str
+    params: dict[str, str]
+    created: int
+    updated: int
+    started: int = 0
+    finished: int = 0
+    parent: int = 0
+    event: str = "custom"
+    action: str = ""
+    stage_statuses: list[str] = field(default_factory=lambda: ["pending", "pending"])
+    logs: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass
+class DroneRepo:
+    full_name: str
+    branches: set[str]
+    """Branches whose .drone.yml has a pipeline triggered by `custom` (else create → null)."""
+    writers: set[str] = field(default_factory=set)
+    readers: set[str] = field(default_factory=set)
+    branch_heads: dict[str, str] = field(default_factory=dict)
+
+
+def demo_record(b: Build, status: str) -> dict[str, Any]:
+    """A run record (docs/run-record.md) for a finished build: the stages it asked for, each
+    passed, failed or errored as the build did."""
+    verdict = {"success": "passed", "failure": "failed"}.get(status, "error")
+    names = [s for s in b.params.get("STAGES", "").split(",") if s] or [
+        "install",
+        "upgrade",
+        "backup",
+        "recipe-local",
+    ]
+    return {
+        "schema": 1,
+        "run_id": f"drone-{b.number}",
+        "recipe": b.params.get("RECIPE", "custom-html"),
+        "source": {
+            "repo": b.params.get("SRC"),
+            "ref": b.params.get("REF"),
+            "pr": b.params.get("PR"),
+        },
+        "status": verdict,
+        "stages": [
+            {"name": name, "status": verdict, "duration_s": 12.5 + 3 * i, "message": ""}
+            for i, name in enumerate(names)
+        ],
+        "teardown": {"status": "clean", "duration_s": 4.0, "leftovers": [], "log": "teardown.log"},
+        "policy": [],
+    }
+
+
+def fake_sha(*parts: object) -> str:
+    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()
+
+
+class World:
+    def __init__(self, clock: Callable[[], float] | None = None, utc_offset_h: int = 2) -> None:
+        self.lock = threading.RLock()
+        self._clock = clock or time.time
+        self._fixed: float | None = None
+        self.tz = timezone(timedelta(hours=utc_offset_h))
+        self.users: dict[str, User] = {}
+        self.orgs: dict[str, set[str]] = {}
+        self.repos: dict[str, Repo] = {}
+        self.issues: dict[tuple[str, int], Issue] = {}
+        self.comments: dict[int, Comment] = {}
+        self.reactions: dict[int, list[dict[str, Any]]] = {}
+        self.statuses: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.hooks: list[Hook] = []
+        self.gitea_tokens: dict[str, str] = {}
+        self.drone_tokens: dict[str, str] = {}
+        self.drone_repos: dict[str, DroneRepo] = {}
+        self.builds: list[Build] = []
+        self.records: dict[str, Any] = {}
+        """Run records the dashboard stand-in serves, by run id."""
+        self._ids = 1000
+        self.observers: list[Callable[[str, Comment], None]] = []
+        """Called with ("created" | "edited", comment) after every change to a comment."""
+
+    # --- time -----------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self._fixed if self._fixed is not None else self._clock()
+
+    def set_time(self, at: float | None) -> None:
+        """Freeze the clock at `at` (None: follow real time again)."""
+        with self.lock:
+            self._fixed = at
+
+    def advance(self, seconds: float) -> None:
+        with self.lock:
+            self._fixed = self.now() + seconds
+
+    def iso(self, t: float) -> str:
+        """RFC 3339, whole seconds, in the server's offset (as Gitea renders times)."""
+        return datetime.fromtimestamp(int(t), UTC).astimezone(self.tz).isoformat()
+
+    def next_id(self) -> int:
+        with self.lock:
+            self._ids += 1
+            return self._ids
+
+    # --- building the world ---------------------------------------------------------------
+
+    def add_user(self, login: str, *, token: str | None = None, admin: bool = False) -> User:
+        with self.lock:
+            user = self.users.get(login) or User(self.next_id(), login, login.title(), admin)
+            self.users[login] = user
+            if token:
+                self.gitea_tokens[token] = login
+            return user
+
+    def add_org(self, org: str, members: list[str] | tuple[str, ...] = ()) -> None:
+        with self.lock:
+            self.orgs.setdefault(org, set()).update(members)
+            for m in members:
+                self.add_user(m)
+
+    def add_member(self, org: str, login: str) -> None:
+        self.add_org(org, [login])
+
+    def add_repo(
+        self, full_name: str, *, writers: tuple[str, ...] = (), fork_of: str | None = None
+    ) -> Repo:
+        with self.lock:
+            repo = self.repos.get(full_name) or Repo(self.next_id(), full_name, fork_of=fork_of)
+            repo.writers.update(writers)
+            self.repos[full_name] = repo
+            return repo
+
+    def _next_index(self, repo: str) -> int:
+        return 1 + max((n for (r, n) in self.issues if r == repo), default=0)
+
+    def add_issue(self, repo: str, login: str, title: str = "An issue") -> Issue:
+        with self.lock:
+            self._repo(repo)
+            issue = Issue(repo, self._next_index(repo), title, login, self.now())
+            self.issues[(repo, issue.number)] = issue
+            return issue
+
+    def add_pull(
+        self,
+        repo: str,
+        login: str,
+        *,
+        head_repo: str | None = None,
+        head_ref: str = "feature",
+        title: str = "A change",
+        sha: str | None = None,
+    ) -> Issue:
+        with self.lock:
+            self._repo(repo)
+            head_repo = head_repo or repo
+            if head_repo not in self.repos:
+                self.add_repo(head_repo, writers=(login,), fork_of=repo)
+            number = self._next_index(repo)
+            pr = Issue(
+                repo,
+                number,
+                title,
+                login,
+                self.now(),
+                is_pull=True,
+                head_repo=head_repo,
+                head_ref=head_ref,
+                head_sha=sha or fake_sha(repo, number, head_ref, self.now()),
+            )
+            self.issues[(repo, number)] = pr
+            return pr
+
+    def push(self, repo: str, number: int, sha: str | None = None) -> str:
+        """A new head commit on a PR."""
+        with self.lock:
+            pr = self._issue(repo, number)
+            pr.head_sha = sha or fake_sha(pr.head_sha, "next")
+            return pr.head_sha
+
+    def add_comment(
+        self, repo: str, number: int, login: str, body: str, *, at: float | None = None
+    ) -> Comment:
+        with self.lock:
+            self._issue(repo, number)
+            self.add_user(login)
+            t = self.now() if at is None else at
+            c = Comment(self.next_id(), repo, number, login, body, t, t)
+            self.comments[c.id] = c
+            for notify in self.observers:
+                notify("created", c)
+            return c
+
+    def edit_comment(self, comment_id: int, body: str, *, at: float | None = None) -> Comment:
+        with self.lock:
+            c = self._comment(comment_id)
+            c.body = body
+            c.updated = self.now() if at is None else at
+            for notify in self.observers:
+                notify("edited", c)
+            return c
+
+    def add_hook(
+        self,
+        repo: str,
+        url: str,
+        secret: str,
+        events: tuple[str, ...] = ("issue_comment", "pull_request_comment"),
+    ) -> None:
+        with self.lock:
+            self.hooks.append(Hook(repo, url, secret, tuple(events)))
+
+    def add_drone_repo(
+        self,
+        full_name: str,
+        *,
+        branches: tuple[str, ...] = ("main",),
+        writers: tuple[str, ...] = (),
+    ) -> DroneRepo:
+        with self.lock:
+            r = DroneRepo(full_name, set(branches), set(writers))
+            r.branch_heads = {b: fake_sha(full_name, b) for b in branches}
+            self.drone_repos[full_name] = r
+            return r
+
+    def add_drone_token(self, token: str, login: str) -> None:
+        with self.lock:
+            self.drone_tokens[token] = login
+
+    # --- lookups --------------------------------------------------------------------------
+
+    def _repo(self, full_name: str) -> Repo:
+        repo = self.repos.get(full_name)
+        if repo is None:
+            raise SimError(f"no repository {full_name}")
+        return repo
+
+    def _issue(self, repo: str, number: int) -> Issue:
+        issue = self.issues.get((repo, number))
+        if issue is None:
+            raise SimError(f"no issue or PR {repo}#{number}")
+        return issue
+
+    def _comment(self, comment_id: int) -> Comment:
+        c = self.comments.get(comment_id)
+        if c is None:
+            raise SimError(f"no comment {comment_id}")
+        return c
+
+    def build(self, repo: str, number: int) -> Build:
+        for b in self.builds:
+            if b.repo == repo and b.number == number:
+                return b
+        raise SimError(f"no build {repo}#{number}")
+
+    def builds_of(self, repo: str | None = None) -> list[Build]:
+        with self.lock:
+            return [b for b in self.builds if repo is None or b.repo == repo]
+
+    def comments_on(self, repo: str, number: int) -> list[Comment]:
+        with self.lock:
+            return sorted(
+                (c for c in self.comments.values() if c.repo == repo and c.number == number),
+                key=lambda c: (c.created, c.id),
+            )
+
+    def statuses_of(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.statuses.get((repo, sha), []))
+
+    def reactions_of(self, comment_id: int) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.reactions.get(comment_id, []))
+
+    def known_sha(self, repo: str, sha: str) -> str | None:
+        """The full sha a (short) sha names in `repo`: a PR head there or in its PRs."""
+        for issue in self.issues.values():
+            if issue.repo == repo and issue.is_pull and issue.head_sha.startswith(sha):
+                return issue.head_sha
+        return None
+
+    # --- Drone builds ---------------------------------------------------------------------
+
+    def finish_build(
+        self, repo: str, number: int, status: str = "success", record: Any = None
+    ) -> Build:
+        """End a build (success, failure, error, killed …); `record` becomes the run record
+        the dashboard stand-in serves as drone-<number>."""
+        with self.lock:
+            b = self.build(repo, number)
+            now = int(self.now())
+            b.status = status
+            b.started = b.started or now
+            b.finished = now
+            b.updated = now
+            b.stage_statuses = [status, status]
+            b.logs[(1, 2)] = [{"pos": 0, "out": f"cc-ci-run ended: {status}\n", "time": 1}]
+            if record == "demo":
+                record = demo_record(b, status)
+            if record is not None:
+                self.records[f"drone-{number}"] = record
+            return b
+
+    def start_build(self, repo: str, number: int) -> Build:
+        with self.lock:
+            b = self.build(repo, number)
+            b.status = "running"
+            b.started = b.updated = int(self.now())
+            b.stage_statuses = ["running", "running"]
+            return b
