@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 from typing import Any, TextIO
 
 from bridge.redact import Redactor
-
-_PLAIN = re.compile(r"[A-Za-z0-9_./:@%+,#-]+")
-
-
-def format_event(event: str, **fields: Any) -> str:
-    """`event=NAME k=v …`; values with spaces, quotes or controls are quoted and escaped."""
-    parts = [f"event={event}"]
-    for key, value in fields.items():
-        text = "" if value is None else str(value)
-        if not _PLAIN.fullmatch(text):
-            text = '"' + text.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
-        parts.append(f"{key}={text}")
-    return " ".join(parts)
+from dashboard.eventlog import format_event
 
 
 class EventLog:

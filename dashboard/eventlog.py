@@ -1,4 +1,6 @@
-"""One line per event, `key=value`, to stderr (the journal keeps it)."""
+"""One line per event, `key=value`, to stderr (the journal keeps it).
+
+The bridge logs in the same format (bridge/eventlog.py adds the masking of its secrets)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import re
 import sys
 from typing import Any
 
-_PLAIN = re.compile(r"[A-Za-z0-9_./:@%+,-]+")
+_PLAIN = re.compile(r"[A-Za-z0-9_./:@%+,#-]+")
 
 
 def format_event(event: str, **fields: Any) -> str:

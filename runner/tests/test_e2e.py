@@ -50,6 +50,25 @@ def run_ccci(world: dict[str, str], results: Path, *args: str, timeout: float = 
     )
 
 
+def start_install(world: dict[str, str], results: Path, run_id: str, quiet: bool = False):
+    """cc-ci-run's install stage on the demo head, in the background; returns once the stage
+    is running (its app deployed or being deployed)."""
+    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
+    argv = [sys.executable, "-m", "runner.cli", "demo", "--src", "cc-ci/demo"]
+    argv += ["--ref", world["HEAD"], "--stages", "install", "--run-id", run_id]
+    out = subprocess.DEVNULL if quiet else subprocess.PIPE
+    p = subprocess.Popen(
+        [*argv, "--results-dir", str(results)],
+        env=env,
+        cwd=ROOT,
+        stdout=out,
+        stderr=out,
+        text=True,
+    )
+    wait_for("the install stage to start", lambda: _stage_running(results / run_id), 120)
+    return p
+
+
 def demo_leftovers() -> list[str]:
     """Anything of a demo run app on the swarm (run apps are demo-<6 hex>.ci.test)."""
     found = []
@@ -128,31 +147,7 @@ def test_backup_without_backup_bot_two_is_a_clear_stage_error(world, tmp_path):
 
 
 def test_sigterm_mid_stage_still_tears_down(world, tmp_path):
-    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
-    p = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runner.cli",
-            "demo",
-            "--src",
-            "cc-ci/demo",
-            "--ref",
-            world["HEAD"],
-            "--stages",
-            "install",
-            "--run-id",
-            "e2e-term",
-            "--results-dir",
-            str(tmp_path),
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    wait_for("the install stage to start", lambda: _stage_running(tmp_path / "e2e-term"), 120)
+    p = start_install(world, tmp_path, "e2e-term")
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=180)
     assert p.returncode == 2, out + err
@@ -164,30 +159,7 @@ def test_sigterm_mid_stage_still_tears_down(world, tmp_path):
 
 
 def test_the_next_runs_janitor_removes_what_a_sigkilled_run_left(world, tmp_path):
-    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
-    p = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runner.cli",
-            "demo",
-            "--src",
-            "cc-ci/demo",
-            "--ref",
-            world["HEAD"],
-            "--stages",
-            "install",
-            "--run-id",
-            "e2e-kill",
-            "--results-dir",
-            str(tmp_path),
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for("the install stage to start", lambda: _stage_running(tmp_path / "e2e-kill"), 120)
+    p = start_install(world, tmp_path, "e2e-kill", quiet=True)
     p.kill()
     p.wait(timeout=30)
     assert demo_leftovers(), "the killed run should have left its app behind"
@@ -246,31 +218,7 @@ def test_a_pr_that_mounts_the_docker_socket_is_refused_before_anything_is_deploy
 
 
 def test_a_volume_that_cannot_be_removed_fails_the_run_naming_it(world, tmp_path):
-    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
-    p = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runner.cli",
-            "demo",
-            "--src",
-            "cc-ci/demo",
-            "--ref",
-            world["HEAD"],
-            "--stages",
-            "install",
-            "--run-id",
-            "e2e-pinned",
-            "--results-dir",
-            str(tmp_path),
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    wait_for("the install stage to start", lambda: _stage_running(tmp_path / "e2e-pinned"), 120)
+    p = start_install(world, tmp_path, "e2e-pinned")
     domain = record(tmp_path, "e2e-pinned")["timings"]["deployments"][0]["domain"]
     volume = f"{domain.replace('.', '_')}_content"
     # Something outside the app holds its volume: teardown cannot remove it.
