@@ -40,6 +40,7 @@ from runner.record import (
 )
 from runner.redact import Redactor
 from runner.runlog import FileLog, event
+from runner.sandbox import Limits, SandboxError, run_recipe_tests
 from runner.settings import Settings
 from runner.suite import BUILTIN, PhaseResult, SuiteError, merge_junit, run_phase
 
@@ -269,17 +270,7 @@ class Run:
                         message="the recipe ships no tests/",
                     )
                     return
-                phases.append(
-                    self._phase(
-                        app,
-                        name,
-                        "verify",
-                        [self.recipe_tests],
-                        None,
-                        log,
-                        {"CCCI_BASE_URL": app.base_url, "CCCI_APP_DOMAIN": app.domain},
-                    )
-                )
+                phases.append(self._sandboxed(app, name, log))
             elif name == "backup":
                 tests = self.suite_dir / "test_backup.py"
                 phases.append(self._phase(app, name, "seed", [tests], "seed", log))
@@ -291,7 +282,7 @@ class Run:
                     phases.append(
                         self._phase(app, name, "verify", [tests], "not seed and not mutate", log)
                     )
-        except AbraError as exc:
+        except (AbraError, SandboxError) as exc:
             msg = f"{name}: {self.redact(str(exc))}"
             self._close_stage(name, t0, phases, Status.ERROR, msg)
             return
@@ -316,6 +307,27 @@ class Run:
         result = run_phase(ctx, paths, marker, junit, log, self.meta.stage_timeout, extra_env)
         self.phase_timings.append(
             {"stage": stage, "phase": phase, "seconds": round(time.monotonic() - t0, 2)}
+        )
+        return result
+
+    def _sandboxed(self, app: App, stage: str, log: FileLog) -> PhaseResult:
+        """The recipe's own tests: PR code, so they run confined (runner/sandbox.py)."""
+        s = self.settings
+        t0 = time.monotonic()
+        result = run_recipe_tests(
+            run_id=self.req.run_id,
+            tests=self.recipe_tests,
+            workdir=self.workdir,
+            run_dir=self.run_dir,
+            ctx=self._context(app, stage, "verify"),
+            ca_file=s.ca_file,
+            proxy_service=s.proxy_service,
+            limits=Limits(memory=s.tests_memory, cpus=s.tests_cpus),
+            timeout=self.meta.stage_timeout,
+            log=log,
+        )
+        self.phase_timings.append(
+            {"stage": stage, "phase": "verify", "seconds": round(time.monotonic() - t0, 2)}
         )
         return result
 

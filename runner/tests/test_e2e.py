@@ -4,8 +4,6 @@ Traefik, records the run, and leaves nothing behind — even when it is killed."
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,84 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from runner import proxy
-from runner.demo import build_forge, build_images
-from runner.docker import docker
-from runner.settings import Settings
+from runner.demo import build_forge
 from runner.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-ZONE = "ci.test"
 
 
-def which_abra() -> str:
-    """Real abra when installed; otherwise the stand-in (docs/abra-sim.md)."""
-    real = shutil.which("abra")
-    if real:
-        return real
-    sim = Path(sys.executable).parent / "abra-sim"
-    assert sim.exists(), "neither abra nor .venv/bin/abra-sim: run scripts/bootstrap"
-    return str(sim)
-
-
-@pytest.fixture(scope="session")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The local proxy for the test zone, the demo forge, and the env cc-ci-run needs."""
-    state = Path(os.environ.get("CCCI_STATE_DIR", Path.home() / ".local" / "state" / "cc-ci"))
-    forge = tmp_path_factory.mktemp("forge")
-    env = {
-        **os.environ,
-        "CCCI_STATE_DIR": str(state),
-        "CCCI_ZONE": ZONE,
-        "CCCI_RESOLVE_TO": "127.0.0.1",
-        "CCCI_CA_FILE": str(state / "pki" / "ca.crt"),
-        "CCCI_FORGE_URL": f"file://{forge}",
-        "CCCI_ABRA": which_abra(),
-    }
-    settings = Settings.from_env(env)
-    proxy.up(settings, state / "pki")
-    build_images()
-    head = build_forge(forge)
-    return {**env, "HEAD": head, "FORGE": str(forge)}
-
-
-def run_ccci(world: dict[str, str], results: Path, *args: str, timeout: float = 600):
-    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runner.cli",
-            "demo",
-            "--src",
-            "cc-ci/demo",
-            *args,
-            "--results-dir",
-            str(results),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=ROOT,
-    )
-
-
-def demo_leftovers() -> list[str]:
-    """Anything of a demo run app on the swarm (run apps are demo-<6 hex>.ci.test)."""
-    found = []
-    for kind in ("service", "volume", "secret", "config"):
-        out = docker(kind, "ls", "--format", "{{.Name}}", timeout=60).split()
-        found += [f"{kind} {n}" for n in out if n.startswith("demo-") and "_ci_test" in n]
-    return found
-
-
-def record(results: Path, run_id: str) -> dict:
-    return json.loads((results / run_id / "run.json").read_text())
-
-
-def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(world, tmp_path):
+def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
     r = run_ccci(
         world,
         tmp_path,
@@ -125,7 +55,9 @@ def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(world, 
     assert demo_leftovers() == []
 
 
-def test_a_failing_recipe_test_exits_1_with_the_failure_in_the_record(world, tmp_path):
+def test_a_failing_recipe_test_exits_1_with_the_failure_in_the_record(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
     forge = Path(world["FORGE"]) / "broken"
     head = build_forge(forge, broken_test=True)
     env = {**world, "CCCI_FORGE_URL": f"file://{forge}"}
@@ -140,7 +72,9 @@ def test_a_failing_recipe_test_exits_1_with_the_failure_in_the_record(world, tmp
     assert demo_leftovers() == []
 
 
-def test_backup_without_backup_bot_two_is_a_clear_stage_error(world, tmp_path):
+def test_backup_without_backup_bot_two_is_a_clear_stage_error(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
     r = run_ccci(
         world, tmp_path, "--ref", world["HEAD"], "--run-id", "e2e-backup", "--stages", "backup"
     )
@@ -154,7 +88,7 @@ def test_backup_without_backup_bot_two_is_a_clear_stage_error(world, tmp_path):
     assert demo_leftovers() == []
 
 
-def test_sigterm_mid_stage_still_tears_down(world, tmp_path):
+def test_sigterm_mid_stage_still_tears_down(world, tmp_path, record, demo_leftovers):
     env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
     p = subprocess.Popen(
         [
@@ -190,7 +124,9 @@ def test_sigterm_mid_stage_still_tears_down(world, tmp_path):
     assert demo_leftovers() == []
 
 
-def test_the_next_runs_janitor_removes_what_a_sigkilled_run_left(world, tmp_path):
+def test_the_next_runs_janitor_removes_what_a_sigkilled_run_left(
+    world, tmp_path, run_ccci, demo_leftovers
+):
     env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
     p = subprocess.Popen(
         [
@@ -253,7 +189,9 @@ def _read(path: Path) -> list[str]:
         return []
 
 
-def test_a_pr_that_mounts_the_docker_socket_is_refused_before_anything_is_deployed(world, tmp_path):
+def test_a_pr_that_mounts_the_docker_socket_is_refused_before_anything_is_deployed(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
     forge = Path(world["FORGE"]) / "hostile"
     head = build_forge(forge, hostile=True)
     env = {**world, "CCCI_FORGE_URL": f"file://{forge}"}
