@@ -7,7 +7,8 @@ inputs (runner/debimage.py), so a second run finds it at once:
   1. the Debian base (debootstrap);
   2. Debian's python3, chromium and fonts, plus the wheels pinned by hash in
      runner/sandbox-requirements.txt (downloaded on the host, installed offline);
-  3. cc-ci's small in-container plugin (runner/sandbox_plugin.py and runner/web.py).
+  3. cc-ci's small in-container plugin (runner/sandbox_plugin.py and the modules it
+     imports: IN_IMAGE).
 
 Step 2 takes minutes once; a change to the plugin rebuilds only step 3 (seconds).
 
@@ -50,6 +51,9 @@ WHEEL_PLATFORM = [
 SITE = "/usr/local/lib/python3.11/dist-packages"
 PYTEST_INI = "[pytest]\naddopts = -p no:cacheprovider\n"
 USER = "65534:65534"  # nobody:nogroup
+# cc-ci's modules in the image: the plugin and what it imports (standard library and pytest
+# only, besides each other).
+IN_IMAGE = ("sandbox_plugin", "appclient", "fixtures", "web")
 
 
 def wheels_dir() -> Path:
@@ -131,8 +135,7 @@ def layers(wheels: list[Path]) -> tuple[Layer, Layer]:
         name="recipe-tests",
         files=(
             ("/opt/cc-ci/runner/__init__.py", ""),
-            ("/opt/cc-ci/runner/web.py", (HERE / "web.py").read_text()),
-            ("/opt/cc-ci/runner/sandbox_plugin.py", (HERE / "sandbox_plugin.py").read_text()),
+            *((f"/opt/cc-ci/runner/{m}.py", (HERE / f"{m}.py").read_text()) for m in IN_IMAGE),
             ("/opt/cc-ci/pytest.ini", PYTEST_INI),
         ),
         run=(("chmod", "-R", "a+rX", "/opt/cc-ci"),),
