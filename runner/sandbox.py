@@ -290,10 +290,10 @@ def run_sandboxed(
             log.write(f"the recipe's tests timed out after {timeout:.0f}s: container killed\n")
             return 1, f"the recipe's tests timed out after {timeout:.0f}s"
         code = int(state.get("ExitCode", -1))
+        if code in PYTEST_CODES:  # pytest finished (a child of its may have been OOM-killed)
+            return code, ""
         if state.get("OOMKilled"):
             return 1, f"the recipe's tests were killed: over the {limits.memory} memory cap"
-        if code in PYTEST_CODES:
-            return code, ""
         return 1, f"the recipe's tests ended with exit code {code} (pytest's own are 0-5)"
     finally:
         dk.docker("rm", "--force", "--volumes", name, check=False, timeout=60)

@@ -1,6 +1,6 @@
 """Build the demo recipe's images and its git history in a local forge folder.
 
-    python -m runner.demo --forge DIR [--broken-test] [--hostile] [--escape]
+    python -m runner.demo --forge DIR [--broken-test] [--hostile]
 
 The forge holds `cc-ci/demo.git` with three commits: release `1.0.0+1.0`, release
 `1.1.0+1.1`, and an untagged PR head (app 1.2, entrypoint config v2). `cc-ci-run demo
@@ -36,8 +36,9 @@ BROKEN_TEST = (
     "\n\ndef test_deliberately_broken():\n    assert 1 + 1 == 3, 'a failing recipe test'\n"
 )
 SOCKET_MOUNT = "      - content:/data\n      - /var/run/docker.sock:/var/run/docker.sock\n"
-ESCAPE = Path(__file__).resolve().parent / "escape"
-# The escape variant's app tries to be handed the runner's secrets (interpolation from the
+# Tests that try to get out of the recipe-local sandbox (placeholders: see the file).
+ESCAPE_TESTS = Path(__file__).resolve().parent / "escape" / "test_escape.py"
+# The leaky variant's app tries to be handed the runner's secrets (interpolation from the
 # environment of whoever deploys it) and writes all it sees where its tests can fetch it.
 LEAKY_ENV = "".join(
     f"      - LEAK_{v}=${{{v}:-}}\n"
@@ -65,14 +66,15 @@ def build_forge(
     forge: Path,
     broken_test: bool = False,
     hostile: bool = False,
-    escape: Mapping[str, str] | None = None,
+    head_tests: Mapping[str, str] | None = None,
+    leaky_app: bool = False,
 ) -> str:
     """(Re)create `<forge>/cc-ci/demo.git`; return the PR head's commit sha.
 
     `broken_test` adds a failing recipe-local test to the head; `hostile` makes the head
-    mount the Docker socket (which the policy gate must refuse); `escape` adds tests that
-    try to get out of the recipe-local sandbox (runner/demo/escape/, its placeholders
-    filled from the mapping) and an app that dumps what it sees for them.
+    mount the Docker socket (which the policy gate must refuse); `head_tests` adds files
+    to the head's tests/ (name → text); `leaky_app` makes the head's app ask for the
+    deployer's secrets and write all it sees to /dump.txt.
     """
 
     def rewrite(rel: Path, text: str, is_head: bool) -> str:
@@ -80,24 +82,19 @@ def build_forge(
             text = text.replace("      - content:/data\n", SOCKET_MOUNT)
         if is_head and broken_test and rel.name == "test_recipe_local.py":
             text += BROKEN_TEST
-        if is_head and escape is not None and rel.name == "compose.yml":
+        if is_head and leaky_app and rel.name == "compose.yml":
             text = text.replace(
                 "      - GREETING=${GREETING:-hello}\n",
                 "      - GREETING=${GREETING:-hello}\n" + LEAKY_ENV,
             )
-        if is_head and escape is not None and rel.name == "entrypoint.sh":
+        if is_head and leaky_app and rel.name == "entrypoint.sh":
             text = text.replace(
                 "test -s /run/secrets/admin_password\n",
                 "test -s /run/secrets/admin_password\n" + DUMP,
             )
         return text
 
-    extra = None
-    if escape is not None:
-        text = (ESCAPE / "test_escape.py").read_text()
-        for key, value in escape.items():
-            text = text.replace("{{" + key + "}}", value)
-        extra = {"tests/test_escape.py": text}
+    extra = {f"tests/{name}": text for name, text in (head_tests or {}).items()}
     return _build(TEMPLATE, HISTORY, forge, SRC, rewrite, extra)
 
 

@@ -1,9 +1,9 @@
 """Hostile recipe-local tests: each one tries to get out of the sandbox, and must fail.
 
-`python -m runner.demo --escape` adds this file to the demo recipe's PR head, with the
-placeholders filled in by the end-to-end test (runner/tests/test_sandbox_e2e.py). A test
-here passes only if its escape worked, so a contained run has every one of them failing,
-and only the last one, which reaches the app the way it should, passing.
+The end-to-end test runner/tests/test_sandbox_e2e.py fills in the {{…}} placeholders and
+adds this file to the demo recipe's PR head (runner.demo.build_forge, with the leaky app).
+A test here passes only if its escape worked, so a contained run has every one of them
+failing, and only the last one, which reaches the app the way it should, passing.
 """
 
 import hashlib
@@ -56,11 +56,15 @@ def test_escape_finds_the_canary_in_its_environment_or_files():
                     places.append(f.read())
             except OSError:
                 pass
+    skip = ("/proc", "/sys", "/dev", "/usr")
     for root, dirs, files in os.walk("/"):
-        dirs[:] = [d for d in dirs if os.path.join(root, d) not in ("/proc", "/sys", "/usr")]
+        dirs[:] = [d for d in dirs if os.path.join(root, d) not in skip]
         for name in files:
+            path = os.path.join(root, name)
+            if not os.path.isfile(path) or os.path.islink(path):
+                continue
             try:
-                with open(os.path.join(root, name), "rb") as f:
+                with open(path, "rb") as f:
                     places.append(f.read(1 << 20))
             except OSError:
                 pass
