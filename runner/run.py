@@ -115,11 +115,16 @@ class Run:
         infra = self.log("setup")
         try:
             with LiveRun(self.settings.state_dir, self.req.run_id, self.workdir) as live:
-                removed = janitor(self.settings.state_dir, self.settings.zone, infra)
-                if removed:
-                    event("janitor removed orphans", stacks=",".join(removed))
-                self._prepare(infra)
-                self._run_plan(live)
+                try:
+                    removed = janitor(self.settings.state_dir, self.settings.zone, infra)
+                    if removed:
+                        event("janitor removed orphans", stacks=",".join(removed))
+                    self._prepare(infra)
+                    self._run_plan(live)
+                finally:
+                    # only the run that holds the lock owns the work dir: a second run of the
+                    # same id, refused above, must not remove the first one's
+                    shutil.rmtree(self.workdir, ignore_errors=True)
         except (Interrupted, KeyboardInterrupt):
             self._fail_open_stages(Status.ERROR, "the run was interrupted")
         except Exception as exc:  # noqa: BLE001 - the process edge: record it, exit 2
@@ -128,8 +133,6 @@ class Run:
             )
             infra.write(f"ERROR: {self.redact(str(exc))}\n")
             self._fail_open_stages(Status.ERROR, self.redact(str(exc)))
-        finally:
-            shutil.rmtree(self.workdir, ignore_errors=True)
         return self._finish()
 
     def _prepare(self, log: FileLog) -> None:
