@@ -6,7 +6,8 @@ run on the host. They run in a container of the recipe-tests image (runner/sandb
 - attached only to `cc-ci-tests`, an internal overlay network (no route out) that the
   proxy's Traefik also joins; the app's domain resolves to Traefik's address there;
 - no Docker socket, no host path but a read-only copy of the tests (with the context and
-  the test CA) and a results folder; read-only root filesystem, a tmpfs /tmp;
+  the test CA) and a results folder (a small tmpfs, so the host's disk cannot fill);
+  read-only root filesystem, a tmpfs /tmp;
 - every capability dropped, no-new-privileges, a non-root user, caps on memory, CPU and
   processes, no log kept by the daemon;
 - none of the runner's environment: only CCCI_BASE_URL and CCCI_APP_DOMAIN are set;
@@ -26,9 +27,14 @@ import secrets
 import shutil
 import stat
 import subprocess
+import threading
 import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from runner import docker as dk
 from runner.context import SuiteContext
@@ -47,6 +53,7 @@ MAX_JUNIT = 5 << 20
 MAX_SHOT = 10 << 20
 MAX_SHOTS = 50
 MAX_LOG = 2 << 20
+RESULTS_SIZE = "64m"  # the tmpfs the tests' results go to
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # pytest's exit codes inside the container that the stage reports as they are (0 passed,
 # 1 failed, 2 not collected or interrupted, 5 no tests); any other ends as a failure.
@@ -235,6 +242,59 @@ def stage_input(tests: Path, dest: Path, context: dict, ca_file: Path | None) ->
                 os.chmod(p, 0o755 if os.access(p, os.X_OK) else 0o644)
 
 
+@contextmanager
+def results_tmpfs(path: Path, size: str = RESULTS_SIZE) -> Iterator[Path]:
+    """The results folder as a small tmpfs owned by the tests' user, so what they write
+    can never fill the host's disk; unmounted (and gone) on leaving."""
+    path.mkdir(parents=True, exist_ok=True)
+    opts = f"size={size},mode=0700,uid={UID},gid={UID},nosuid,nodev,noexec"
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", opts, "cc-ci-tests-results", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    if r.returncode != 0:
+        raise SandboxError(f"cannot mount the results tmpfs (root needed): {r.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "--lazy", str(path)], capture_output=True, timeout=30)
+
+
+class BoundedOutput:
+    """Drains a pipe in a thread, keeping only its first and last `limit/2` bytes."""
+
+    def __init__(self, pipe: IO[bytes], limit: int = MAX_LOG) -> None:
+        self.head = bytearray()
+        self.tail: deque[bytes] = deque()
+        self.tail_size = 0
+        self.total = 0
+        self.half = limit // 2
+        self._thread = threading.Thread(target=self._drain, args=(pipe,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, pipe: IO[bytes]) -> None:
+        for chunk in iter(lambda: pipe.read1(65536), b""):
+            self.total += len(chunk)
+            room = self.half - len(self.head)
+            if room > 0:
+                self.head += chunk[:room]
+                chunk = chunk[room:]
+            if chunk:
+                self.tail.append(chunk)
+                self.tail_size += len(chunk)
+                while self.tail_size - len(self.tail[0]) >= self.half:
+                    self.tail_size -= len(self.tail.popleft())
+
+    def text(self, join_timeout: float = 30) -> str:
+        self._thread.join(join_timeout)
+        tail = b"".join(self.tail)[-self.half :] if self.half else b""
+        left_out = self.total - len(self.head) - len(tail)
+        cut = f"\n[… {left_out} bytes of output left out …]\n".encode() if left_out > 0 else b""
+        return (bytes(self.head) + cut + tail).decode(errors="replace")
+
+
 def run_sandboxed(
     *,
     run_id: str,
@@ -245,13 +305,9 @@ def run_sandboxed(
     limits: Limits,
     timeout: float,
     log: FileLog,
-    scratch: Path,
 ) -> tuple[int, str]:
     """Create, start and wait for the container; returns (exit code, note). Always removed."""
     name = f"cc-ci-tests-{run_id[:40]}-{secrets.token_hex(3)}"
-    results_dir.mkdir(parents=True, exist_ok=True)
-    os.chown(results_dir, UID, UID)
-    os.chmod(results_dir, 0o700)
     argv = docker_run_argv(
         name=name,
         run_id=run_id,
@@ -264,28 +320,27 @@ def run_sandboxed(
     created = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     if created.returncode != 0:
         raise SandboxError(f"cannot create the tests' container: {created.stderr.strip()[-300:]}")
-    out = scratch / f"{name}.out"
     try:
-        with out.open("wb") as sink:
-            p = subprocess.Popen(
-                ["docker", "start", "--attach", name],
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-            try:
-                p.wait(timeout=timeout)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                dk.docker("kill", name, check=False, timeout=60)
-                p.wait(timeout=60)
-        log.write(_bounded(out))
+        p = subprocess.Popen(
+            ["docker", "start", "--attach", name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        out = BoundedOutput(p.stdout)
+        try:
+            p.wait(timeout=timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            dk.docker("kill", name, check=False, timeout=60)
+            p.wait(timeout=60)
+        output = out.text()
+        log.write(output)
         state = json.loads(dk.docker("inspect", "--format", "{{json .State}}", name, timeout=30))
         if state.get("StartedAt", "").startswith("0001-"):
-            raise SandboxError(
-                f"the tests' container did not start: {state.get('Error') or _bounded(out)[-300:]}"
-            )
+            why = state.get("Error") or output.strip()[-300:]
+            raise SandboxError(f"the tests' container did not start: {why}")
         if timed_out:
             log.write(f"the recipe's tests timed out after {timeout:.0f}s: container killed\n")
             return 1, f"the recipe's tests timed out after {timeout:.0f}s"
@@ -297,19 +352,6 @@ def run_sandboxed(
         return 1, f"the recipe's tests ended with exit code {code} (pytest's own are 0-5)"
     finally:
         dk.docker("rm", "--force", "--volumes", name, check=False, timeout=60)
-        out.unlink(missing_ok=True)
-
-
-def _bounded(path: Path, limit: int = MAX_LOG) -> str:
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        if size <= limit:
-            return f.read().decode(errors="replace")
-        head = f.read(limit // 2)
-        f.seek(size - limit // 2)
-        tail = f.read()
-    cut = f"\n[… {size - limit} bytes of output left out …]\n".encode()
-    return (head + cut + tail).decode(errors="replace")
 
 
 # -- reading back what the tests left -------------------------------------------------------
@@ -403,23 +445,23 @@ def run_recipe_tests(
     }
     stage_input(tests, box / "input", context, ca_file)
     log.write(f"$ pytest {tests.name}/ (in a sandbox container, timeout {timeout:.0f}s)\n")
-    code, note = run_sandboxed(
-        run_id=run_id,
-        image=image,
-        input_dir=box / "input",
-        results_dir=box / "results",
-        argv_kw={
-            "domain": ctx.domain,
-            "base_url": ctx.base_url,
-            "proxy_ip": proxy_ip,
-            "ca": ca_file is not None,
-        },
-        limits=limits,
-        timeout=timeout,
-        log=log,
-        scratch=box,
-    )
-    junit, _ = collect(box / "results", run_dir, ctx.stage, ctx.phase)
+    with results_tmpfs(box / "results") as results:
+        code, note = run_sandboxed(
+            run_id=run_id,
+            image=image,
+            input_dir=box / "input",
+            results_dir=results,
+            argv_kw={
+                "domain": ctx.domain,
+                "base_url": ctx.base_url,
+                "proxy_ip": proxy_ip,
+                "ca": ca_file is not None,
+            },
+            limits=limits,
+            timeout=timeout,
+            log=log,
+        )
+        junit, _ = collect(results, run_dir, ctx.stage, ctx.phase)
     shutil.rmtree(box, ignore_errors=True)
     counts = junit_counts(junit) if junit else Counts()
     if note and code == 1 and not counts.failed + counts.errors:

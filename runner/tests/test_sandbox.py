@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 
 from runner.record import Counts, junit_counts
-from runner.sandbox import INPUT, MAX_SHOT, PNG_MAGIC, RESULTS, Limits, collect, docker_run_argv
+from runner.sandbox import (
+    INPUT,
+    MAX_SHOT,
+    PNG_MAGIC,
+    RESULTS,
+    BoundedOutput,
+    Limits,
+    collect,
+    docker_run_argv,
+)
 from runner.sandbox_image import IN_IMAGE, pinned
 
 HERE = Path(__file__).resolve().parent.parent
@@ -159,3 +168,24 @@ def test_every_wheel_of_the_image_is_pinned_by_hash():
         if line.strip() and not line.startswith("#")
     ]
     assert len(lines) == len(pinned())
+
+
+def test_only_the_first_and_last_megabyte_of_a_flood_of_output_is_kept():
+    r, w = os.pipe()
+    with os.fdopen(r, "rb") as reader:
+        out = BoundedOutput(reader, limit=1000)
+        with os.fdopen(w, "wb") as writer:
+            writer.write(b"a" * 600 + b"m" * 10_000 + b"z" * 600)
+        text = out.text()
+    assert text.startswith("a" * 500) and text.endswith("z" * 500)
+    assert "[… " in text and "bytes of output left out" in text
+    assert len(text) < 1200
+
+
+def test_short_output_is_kept_whole():
+    r, w = os.pipe()
+    with os.fdopen(r, "rb") as reader:
+        out = BoundedOutput(reader, limit=1000)
+        with os.fdopen(w, "wb") as writer:
+            writer.write(b"collected 2 items\n2 passed\n")
+        assert out.text() == "collected 2 items\n2 passed\n"

@@ -92,7 +92,7 @@ def test_recipe_tests_that_try_to_escape_all_fail_and_no_canary_is_in_reach(
     assert (rec["status"], stage["status"]) == ("failed", "failed")
     cases = junit_cases(results / "e2e-escape" / stage["junit"])
     escapes = {name: msg for name, msg in cases.items() if name.startswith("test_escape")}
-    assert len(escapes) == 9 and "passed" not in escapes.values(), cases
+    assert len(escapes) == 10 and "passed" not in escapes.values(), cases
     log = (results / "e2e-escape" / "recipe-local.log").read_text()
     assert "no Docker socket in reach" in escapes["test_escape_talks_to_the_docker_socket"]
     assert "FileNotFoundError" in escapes["test_escape_reads_host_files"]
@@ -104,8 +104,10 @@ def test_recipe_tests_that_try_to_escape_all_fail_and_no_canary_is_in_reach(
     assert "gaierror" in escapes["test_escape_resolves_a_name_on_the_internet"]
     assert "can't start new thread" in escapes["test_escape_starts_two_thousand_threads"]
     assert "allocation was stopped" in escapes["test_escape_allocates_three_gigabytes"]
+    assert "No space left on device" in escapes["test_escape_floods_the_log_and_fills_the_disk"]
+    assert "bytes of output left out" in log and len(log) < 3 << 20
     assert cases["test_the_app_is_reachable_through_traefik"] == "passed"
-    assert stage["tests"] == {"passed": 3, "failed": 9, "errors": 0, "skipped": 0}
+    assert stage["tests"] == {"passed": 3, "failed": 10, "errors": 0, "skipped": 0}
     everything = r.stdout + r.stderr
     everything += "".join(
         p.read_text(errors="replace") for p in (results / "e2e-escape").rglob("*") if p.is_file()

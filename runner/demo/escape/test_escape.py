@@ -111,6 +111,16 @@ def test_escape_allocates_three_gigabytes():
     assert r.returncode == 0, f"the allocation was stopped (exit {r.returncode})"
 
 
+def test_escape_floods_the_log_and_fills_the_disk():
+    sys.stdout.write("flood " * (2 << 20))  # 12 MB for the stage log
+    try:
+        with open("/ccci/results/fill", "wb") as f:
+            for _ in range(256):
+                f.write(b"\0" * (1 << 20))
+    finally:  # leave room for pytest's JUnit XML, so the run can report this failure
+        os.remove("/ccci/results/fill")
+
+
 def test_the_app_is_reachable_through_traefik(app):
     deadline = time.monotonic() + 30
     while app.get("/").status != 200 and time.monotonic() < deadline:
