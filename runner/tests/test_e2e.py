@@ -41,7 +41,9 @@ def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(
     assert stages["install"]["status"] == "passed" and stages["install"]["tests"]["passed"] >= 5
     assert stages["upgrade"]["status"] == "passed" and stages["upgrade"]["tests"]["passed"] >= 3
     assert stages["recipe-local"]["status"] == "passed"
-    assert stages["recipe-local"]["tests"]["passed"] == 2
+    assert stages["recipe-local"]["tests"]["passed"] == 3
+    assert stages["recipe-local"]["artifacts"] == ["screenshots/recipe-local-front.png"]
+    assert (tmp_path / "e2e-full" / "screenshots" / "recipe-local-front.png").stat().st_size > 1000
     assert "screenshots/install-front.png" in stages["install"]["artifacts"]
     assert (tmp_path / "e2e-full" / "screenshots" / "install-front.png").stat().st_size > 1000
     assert (tmp_path / "e2e-full" / "install.junit.xml").exists()
@@ -66,7 +68,7 @@ def test_a_failing_recipe_test_exits_1_with_the_failure_in_the_record(
     rec = record(tmp_path, "e2e-broken")
     stage = rec["stages"][0]
     assert (rec["status"], stage["status"]) == ("failed", "failed")
-    assert stage["tests"]["failed"] == 1 and stage["tests"]["passed"] == 2
+    assert stage["tests"]["failed"] == 1 and stage["tests"]["passed"] == 3
     assert "a failing recipe test" in (tmp_path / "e2e-broken" / "recipe-local.log").read_text()
     assert rec["teardown"]["status"] == "clean"
     assert demo_leftovers() == []
