@@ -372,7 +372,11 @@ class Run:
             message = next(f"{name}: {p.message}" for p in phases if p.failed)
         elif not ran:
             status = Status.SKIPPED
-            message = f"no tests for {name} in tests/{self.req.recipe}/"
+            message = (
+                "the recipe's tests/ holds no tests"
+                if name == "recipe-local"
+                else f"no tests for {name} in tests/{self.req.recipe}/"
+            )
         else:
             status = Status.PASSED
         shots = sorted(

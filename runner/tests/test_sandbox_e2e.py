@@ -8,7 +8,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from runner.janitor import SANDBOX_LABEL, janitor
 from runner.redact import Redactor
 from runner.runlog import FileLog
 from runner.sandbox_image import ensure_sandbox_image
+from runner.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,17 +122,25 @@ def test_recipe_tests_that_try_to_escape_all_fail_and_no_canary_is_in_reach(
     assert sandbox_containers("e2e-escape") == []
 
 
-def test_recipe_tests_that_outlast_the_stage_timeout_are_killed_and_fail_the_stage(
-    world, tmp_path, run_ccci, record, demo_leftovers
-):
+SLOW = "import time\n\n\ndef test_sleeps_past_the_timeout():\n    time.sleep(600)\n"
+
+
+def slow_world(world: dict[str, str], tmp_path: Path, stage_timeout: int) -> tuple[dict, str]:
+    """A PR head whose recipe tests sleep for ten minutes, and cc-ci's demo suite with
+    this STAGE_TIMEOUT."""
     suites = tmp_path / "suites"
     shutil.copytree(ROOT / "tests" / "demo", suites / "demo")
     meta = suites / "demo" / "recipe_meta.py"
-    meta.write_text(meta.read_text() + "STAGE_TIMEOUT = 20\n")
+    meta.write_text(meta.read_text() + f"STAGE_TIMEOUT = {stage_timeout}\n")
     forge = Path(world["FORGE"]) / "slow"
-    slow = "import time\n\n\ndef test_sleeps_past_the_timeout():\n    time.sleep(600)\n"
-    head = build_forge(forge, head_tests={"test_slow.py": slow})
-    env = {**world, "CCCI_FORGE_URL": f"file://{forge}", "CCCI_SUITES_DIR": str(suites)}
+    head = build_forge(forge, head_tests={"test_slow.py": SLOW})
+    return {**world, "CCCI_FORGE_URL": f"file://{forge}", "CCCI_SUITES_DIR": str(suites)}, head
+
+
+def test_recipe_tests_that_outlast_the_stage_timeout_are_killed_and_fail_the_stage(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
+    env, head = slow_world(world, tmp_path, 20)
     r = run_ccci(env, tmp_path, "--ref", head, "--run-id", "e2e-slow", "--stages", "recipe-local")
     assert r.returncode == 1, r.stdout + r.stderr
     stage = record(tmp_path, "e2e-slow")["stages"][0]
@@ -146,3 +158,22 @@ def test_the_janitor_removes_a_tests_container_whose_run_is_gone(world, tmp_path
     janitor(Path(world["CCCI_STATE_DIR"]), "ci.test", log)
     assert sandbox_containers("e2e-dead") == []
     assert f"removing the tests container {name}" in (tmp_path / "setup.log").read_text()
+
+
+def test_sigterm_while_the_recipe_tests_run_removes_their_container(
+    world, tmp_path, record, demo_leftovers
+):
+    env, head = slow_world(world, tmp_path, 600)
+    env = {k: v for k, v in env.items() if k not in ("HEAD", "FORGE")}
+    argv = [sys.executable, "-m", "runner.cli", "demo", "--src", "cc-ci/demo", "--ref", head]
+    argv += ["--stages", "recipe-local", "--run-id", "e2e-term-sbx", "--results-dir", str(tmp_path)]
+    p = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for("the tests' container to run", lambda: sandbox_containers("e2e-term-sbx"), 180)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=180)
+    assert p.returncode == 2, out + err
+    rec = record(tmp_path, "e2e-term-sbx")
+    assert "interrupted" in rec["stages"][0]["message"]
+    assert rec["teardown"]["status"] == "clean"
+    assert sandbox_containers("e2e-term-sbx") == []
+    assert demo_leftovers() == []
