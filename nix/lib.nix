@@ -24,6 +24,21 @@ let
   # Docker swarm refuses config and secret names longer than this (moby/swarmkit#2918).
   swarmNameMax = 64;
 
+  policyKinds = [
+    "bind-mount"
+    "cap-add"
+    "devices"
+    "external-volume"
+    "host-file"
+    "host-ipc"
+    "host-network"
+    "host-pid"
+    "host-userns"
+    "privileged"
+    "published-port"
+    "security-opt"
+  ];
+
   # The reconcile script versions a file-backed swarm secret by its content:
   # "v" + the first 8 hex digits of its sha256. Renaming on change is what rotates it.
   contentVersionLength = 9;
@@ -146,6 +161,8 @@ in
     , httpsPort
     , caFile ? null
     , gitTokenFile ? null
+    , policyFile ? null
+    , proxyService ? null
     }:
     {
       CCCI_FORGE_URL = stripSlash forgeUrl;
@@ -157,7 +174,44 @@ in
       CCCI_ZONE = zone;
     }
     // (if caFile == null then { } else { CCCI_CA_FILE = caFile; })
-    // (if gitTokenFile == null then { } else { CCCI_GIT_TOKEN_FILE = gitTokenFile; });
+    // (if gitTokenFile == null then { } else { CCCI_GIT_TOKEN_FILE = gitTokenFile; })
+    // (if policyFile == null then { } else { CCCI_POLICY_FILE = policyFile; })
+    // (if proxyService == null then { } else { CCCI_PROXY_SERVICE = proxyService; });
+
+  # The compose policy gate's finding kinds an operator may allow (runner/policy_rules.py
+  # ALLOWABLE; nix/tests/test_nix_lib.py keeps the two in step).
+  inherit policyKinds;
+
+  # The operator's allow-list (services.cc-ci.policy.allow) as the TOML file the runner reads
+  # from CCCI_POLICY_FILE (runner/policy_config.py). `allow` is
+  #   { <recipe> = { allow = [ kind … ]; ports = null or [ port … ]; bindSources = null or [ path … ]; }; }
+  # Checked here, so a typo fails `nixos-rebuild`, not the next run.
+  policyToml = allow:
+    let
+      names = attrNames allow;
+      badNames = filter (n: match "[a-z0-9][a-z0-9-]{0,62}" n == null) names;
+      list = xs: "[" + concatStringsSep ", " (map builtins.toJSON xs) + "]";
+      table = name:
+        let
+          e = { ports = null; bindSources = null; } // allow.${name};
+          kinds = e.allow or [ ];
+          bad = filter (k: !elem k policyKinds) kinds;
+          unknown = filter (k: !elem k [ "allow" "ports" "bindSources" ]) (attrNames allow.${name});
+          where = "services.cc-ci.policy.allow.${name}";
+        in
+        if unknown != [ ] then throw "${where}: unknown key(s) ${concatStringsSep ", " unknown}; known: allow, ports, bindSources"
+        else if bad != [ ] then throw "${where}.allow: ${concatStringsSep ", " bad} cannot be allowed; allowable: ${concatStringsSep ", " policyKinds}"
+        else if e.ports != null && !elem "published-port" kinds then throw "${where}.ports needs \"published-port\" in allow"
+        else if e.ports != null && !(all (p: isInt p && p > 0 && p < 65536) e.ports) then throw "${where}.ports: port numbers 1-65535"
+        else if e.bindSources != null && !elem "bind-mount" kinds then throw "${where}.bindSources needs \"bind-mount\" in allow"
+        else if e.bindSources != null && !(all (s: isString s && match "/.*" s != null && match ".*[\n\r].*" s == null) e.bindSources) then throw "${where}.bindSources: absolute paths"
+        else
+          "[recipes.${name}]\nallow = ${list kinds}\n"
+          + (if e.ports == null then "" else "ports = ${list e.ports}\n")
+          + (if e.bindSources == null then "" else "bind_sources = ${list e.bindSources}\n");
+    in
+    if badNames != [ ] then throw "services.cc-ci.policy.allow: not recipe names: ${concatStringsSep ", " badNames}"
+    else concatStringsSep "\n" (map table names);
 
   # The bridge's TOML (ARCHITECTURE contract 1) as an attribute set; optional sections are
   # left out entirely, because the bridge rejects keys it does not know.

@@ -84,6 +84,7 @@ class Layer:
     name: str
     packages: tuple[str, ...] = ()
     files: tuple[tuple[str, str], ...] = ()  # (path in image, content)
+    host_files: tuple[tuple[str, Path], ...] = ()  # (path in image, host file), e.g. wheels
     run: tuple[tuple[str, ...], ...] = ()  # argument lists, run in order as root (sh -c "…"
     # where a step needs a shell)
     env: tuple[tuple[str, str], ...] = ()
@@ -93,7 +94,19 @@ class Layer:
     extra: dict = field(default_factory=dict)  # anything else that should change the hash
 
     def tag(self, base: str) -> str:
-        return f"cc-ci/{self.name}:{_digest(base, self.packages, self.files, self.run, self.env, self.cmd, self.workdir, self.user, self.extra)}"
+        parts: list[object] = [base, self.packages, self.files, self.run, self.env, self.cmd]
+        parts += [self.workdir, self.user, self.extra]
+        if self.host_files:  # by content; left out when empty so older tags stay valid
+            parts.append([(dest, _file_sha256(src)) for dest, src in self.host_files])
+        return f"cc-ci/{self.name}:{_digest(*parts)}"
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def derive(base: str, layer: Layer, timeout: float = 3600) -> str:
@@ -117,6 +130,10 @@ def derive(base: str, layer: Layer, timeout: float = 3600) -> str:
             (ctx / f"f{i}").write_text(content)
             script.append(shlex.join(["mkdir", "-p", str(Path(dest).parent)]))
             script.append(shlex.join(["cp", f"/cc-ci-ctx/f{i}", dest]))
+        for i, (dest, src) in enumerate(layer.host_files):
+            shutil.copyfile(src, ctx / f"h{i}")
+            script.append(shlex.join(["mkdir", "-p", str(Path(dest).parent)]))
+            script.append(shlex.join(["cp", f"/cc-ci-ctx/h{i}", dest]))
         # Layers are cc-ci's own code, never a PR's; shlex.join quotes each argument.
         script += [shlex.join(argv) for argv in layer.run]
         try:

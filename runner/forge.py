@@ -46,9 +46,15 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def render(
-    template: Path, dest: Path, release: Release, is_head: bool, rewrite: Rewrite | None = None
+    template: Path,
+    dest: Path,
+    release: Release,
+    is_head: bool,
+    rewrite: Rewrite | None = None,
+    head_files: Mapping[str, str] | None = None,
 ) -> None:
-    """Replace `dest`'s files (all but .git) with the template filled for `release`."""
+    """Replace `dest`'s files (all but .git) with the template filled for `release`;
+    the head also gets `head_files` (relative path → text)."""
     for item in dest.iterdir():
         if item.name != ".git":
             shutil.rmtree(item) if item.is_dir() else item.unlink()
@@ -65,6 +71,10 @@ def render(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
         out.chmod(src.stat().st_mode & 0o777)
+    for rel_name, text in (head_files or {}).items() if is_head else ():
+        out = dest / rel_name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
 
 
 def build_forge(
@@ -73,6 +83,7 @@ def build_forge(
     forge: Path,
     src: str,
     rewrite: Rewrite | None = None,
+    head_files: Mapping[str, str] | None = None,
 ) -> str:
     """(Re)create `<forge>/<src>.git` from `history`; return the last commit's sha."""
     bare = forge / f"{src}.git"
@@ -80,7 +91,7 @@ def build_forge(
         work = Path(tmp)
         _git(work, "init", "-q", "-b", "main")
         for i, release in enumerate(history):
-            render(template, work, release, i == len(history) - 1, rewrite)
+            render(template, work, release, i == len(history) - 1, rewrite, head_files)
             _git(work, "add", "-A")
             _git(work, "commit", "-q", "--allow-empty", "-m", release.message)
             if release.tag:

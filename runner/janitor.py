@@ -22,6 +22,9 @@ from runner.abra import LogSink
 from runner.lifecycle import remove_with_docker
 from runner.naming import stack_name
 
+# runner/sandbox.py labels each recipe-tests container with its run id.
+SANDBOX_LABEL = "cc-ci.sandbox.run"
+
 
 @dataclass
 class LiveRun:
@@ -78,9 +81,10 @@ class LiveRun:
             os.close(self._fd)
 
 
-def _dead_runs(state_dir: Path) -> tuple[set[str], list[dict]]:
-    """Domains claimed by live runs, and the records of runs that died."""
+def _dead_runs(state_dir: Path) -> tuple[set[str], list[dict], set[str]]:
+    """Domains claimed by live runs, the records of runs that died, and the live run ids."""
     live: set[str] = set()
+    live_ids: set[str] = set()
     dead: list[dict] = []
     for info in sorted((state_dir / "live").glob("*.json")):
         lock = info.with_suffix(".lock")
@@ -93,11 +97,12 @@ def _dead_runs(state_dir: Path) -> tuple[set[str], list[dict]]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             live.update(data.get("domains", []))
+            live_ids.add(str(data.get("run_id")))
             continue
         finally:
             os.close(fd)
         dead.append({**data, "_info": str(info), "_lock": str(lock)})
-    return live, dead
+    return live, dead, live_ids
 
 
 def run_app_stack_re(zone: str) -> re.Pattern[str]:
@@ -106,7 +111,11 @@ def run_app_stack_re(zone: str) -> re.Pattern[str]:
 
 def janitor(state_dir: Path, zone: str, log: LogSink) -> list[str]:
     """Remove every run app of `zone` that no live run claims; return what was removed."""
-    live, dead = _dead_runs(state_dir)
+    live, dead, live_ids = _dead_runs(state_dir)
+    for name, run_id in _sandbox_containers():
+        if run_id not in live_ids:
+            log.write(f"janitor: removing the tests container {name} of run {run_id}\n")
+            dk.docker("rm", "--force", name, check=False, timeout=60)
     live_stacks = {stack_name(d) for d in live}
     pattern = run_app_stack_re(zone)
     names: set[str] = set()
@@ -128,3 +137,17 @@ def janitor(state_dir: Path, zone: str, log: LogSink) -> list[str]:
             Path(run[key]).unlink(missing_ok=True)
         log.write(f"janitor: cleared state of dead run {run.get('run_id')}\n")
     return removed
+
+
+def _sandbox_containers() -> list[tuple[str, str]]:
+    """(name, run id) of every recipe-tests container (runner/sandbox.py) on this host."""
+    out = dk.docker(
+        "ps",
+        "-a",
+        "--filter",
+        f"label={SANDBOX_LABEL}",
+        "--format",
+        f'{{{{.Names}}}} {{{{.Label "{SANDBOX_LABEL}"}}}}',
+        timeout=60,
+    )
+    return [tuple(line.split(" ", 1)) for line in out.splitlines() if " " in line]

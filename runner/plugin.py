@@ -19,58 +19,33 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from runner.appclient import AppClient
 from runner.context import SuiteContext
+from runner.fixtures import (  # noqa: F401 - fixtures and the markers, re-exported
+    app_domain,
+    base_url,
+    page,
+    phase,
+    pytest_configure,
+    screenshot,
+    stage,
+)
 from runner.lifecycle import read_env
-from runner.web import Response, request
 
 
-class LiveApp:
+class LiveApp(AppClient):
+    """The app under test, with a way into its containers (cc-ci's own suites only)."""
+
     def __init__(self, ctx: SuiteContext) -> None:
+        super().__init__(ctx)
         self.ctx = ctx
-        self.domain = ctx.domain
-        self.base_url = ctx.base_url
         self.stack = ctx.stack
-        self.recipe = ctx.recipe
-
-    def url(self, path: str = "/") -> str:
-        return self.base_url + (path if path.startswith("/") else "/" + path)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: Any = None,
-        data: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        timeout: float = 30,
-    ) -> Response:
-        headers = dict(headers or {})
-        if json_body is not None:
-            data = json.dumps(json_body).encode()
-            headers.setdefault("Content-Type", "application/json")
-        return request(
-            self.url(path),
-            resolve_to=self.ctx.resolve_to,
-            ca_file=Path(self.ctx.ca_file) if self.ctx.ca_file else None,
-            method=method,
-            body=data,
-            headers=headers,
-            timeout=timeout,
-        )
-
-    def get(self, path: str = "/", **kw: Any) -> Response:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, **kw: Any) -> Response:
-        return self.request("POST", path, **kw)
 
     def container(self, service: str | None = None) -> str:
         name = f"{self.stack}_{service or self.ctx.main_service}"
@@ -125,26 +100,6 @@ class LiveApp:
         """The app's env file as abra keeps it (no secret values live there)."""
         return read_env(Path(self.ctx.env_file))
 
-    def wait_healthy(self, timeout: float = 300) -> None:
-        deadline = time.monotonic() + timeout
-        last: object = None
-        while time.monotonic() < deadline:
-            try:
-                last = self.get(self.ctx.health_path, timeout=10).status
-                if last in self.ctx.health_ok:
-                    return
-            except OSError as exc:
-                last = exc
-            time.sleep(1)
-        raise AssertionError(
-            f"{self.url(self.ctx.health_path)} not healthy after {timeout}s: {last!r}"
-        )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "seed: runs before an upgrade or a backup (cc-ci)")
-    config.addinivalue_line("markers", "mutate: runs between backup and restore (cc-ci)")
-
 
 @pytest.fixture(scope="session")
 def ccci_context() -> SuiteContext:
@@ -154,26 +109,6 @@ def ccci_context() -> SuiteContext:
 @pytest.fixture(scope="session")
 def app(ccci_context: SuiteContext) -> LiveApp:
     return LiveApp(ccci_context)
-
-
-@pytest.fixture(scope="session")
-def base_url(ccci_context: SuiteContext) -> str:
-    return ccci_context.base_url
-
-
-@pytest.fixture(scope="session")
-def app_domain(ccci_context: SuiteContext) -> str:
-    return ccci_context.domain
-
-
-@pytest.fixture(scope="session")
-def stage(ccci_context: SuiteContext) -> str:
-    return ccci_context.stage
-
-
-@pytest.fixture(scope="session")
-def phase(ccci_context: SuiteContext) -> str:
-    return ccci_context.phase
 
 
 @pytest.fixture(scope="session")
@@ -193,24 +128,3 @@ def browser(ccci_context: SuiteContext) -> Iterator[Any]:
         args.append(f"--ignore-certificate-errors-spki-list={ccci_context.cert_spki}")
     with launch_chromium(args) as b:
         yield b
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    yield pg
-    context.close()
-
-
-@pytest.fixture
-def screenshot(ccci_context: SuiteContext):
-    def take(pg: Any, name: str) -> Path:
-        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:60]
-        path = Path(ccci_context.artifacts_dir) / f"{ccci_context.stage}-{safe}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pg.screenshot(path=str(path), full_page=False)
-        return path
-
-    return take

@@ -40,6 +40,7 @@ from runner.record import (
 )
 from runner.redact import Redactor
 from runner.runlog import FileLog, event
+from runner.sandbox import Limits, SandboxError, run_recipe_tests
 from runner.settings import Settings
 from runner.suite import BUILTIN, PhaseResult, SuiteError, merge_junit, run_phase
 
@@ -114,11 +115,16 @@ class Run:
         infra = self.log("setup")
         try:
             with LiveRun(self.settings.state_dir, self.req.run_id, self.workdir) as live:
-                removed = janitor(self.settings.state_dir, self.settings.zone, infra)
-                if removed:
-                    event("janitor removed orphans", stacks=",".join(removed))
-                self._prepare(infra)
-                self._run_plan(live)
+                try:
+                    removed = janitor(self.settings.state_dir, self.settings.zone, infra)
+                    if removed:
+                        event("janitor removed orphans", stacks=",".join(removed))
+                    self._prepare(infra)
+                    self._run_plan(live)
+                finally:
+                    # only the run that holds the lock owns the work dir: a second run of the
+                    # same id, refused above, must not remove the first one's
+                    shutil.rmtree(self.workdir, ignore_errors=True)
         except (Interrupted, KeyboardInterrupt):
             self._fail_open_stages(Status.ERROR, "the run was interrupted")
         except Exception as exc:  # noqa: BLE001 - the process edge: record it, exit 2
@@ -127,8 +133,6 @@ class Run:
             )
             infra.write(f"ERROR: {self.redact(str(exc))}\n")
             self._fail_open_stages(Status.ERROR, self.redact(str(exc)))
-        finally:
-            shutil.rmtree(self.workdir, ignore_errors=True)
         return self._finish()
 
     def _prepare(self, log: FileLog) -> None:
@@ -269,17 +273,7 @@ class Run:
                         message="the recipe ships no tests/",
                     )
                     return
-                phases.append(
-                    self._phase(
-                        app,
-                        name,
-                        "verify",
-                        [self.recipe_tests],
-                        None,
-                        log,
-                        {"CCCI_BASE_URL": app.base_url, "CCCI_APP_DOMAIN": app.domain},
-                    )
-                )
+                phases.append(self._sandboxed(app, name, log))
             elif name == "backup":
                 tests = self.suite_dir / "test_backup.py"
                 phases.append(self._phase(app, name, "seed", [tests], "seed", log))
@@ -291,7 +285,7 @@ class Run:
                     phases.append(
                         self._phase(app, name, "verify", [tests], "not seed and not mutate", log)
                     )
-        except AbraError as exc:
+        except (AbraError, SandboxError) as exc:
             msg = f"{name}: {self.redact(str(exc))}"
             self._close_stage(name, t0, phases, Status.ERROR, msg)
             return
@@ -316,6 +310,27 @@ class Run:
         result = run_phase(ctx, paths, marker, junit, log, self.meta.stage_timeout, extra_env)
         self.phase_timings.append(
             {"stage": stage, "phase": phase, "seconds": round(time.monotonic() - t0, 2)}
+        )
+        return result
+
+    def _sandboxed(self, app: App, stage: str, log: FileLog) -> PhaseResult:
+        """The recipe's own tests: PR code, so they run confined (runner/sandbox.py)."""
+        s = self.settings
+        t0 = time.monotonic()
+        result = run_recipe_tests(
+            run_id=self.req.run_id,
+            tests=self.recipe_tests,
+            workdir=self.workdir,
+            run_dir=self.run_dir,
+            ctx=self._context(app, stage, "verify"),
+            ca_file=s.ca_file,
+            proxy_service=s.proxy_service,
+            limits=Limits(memory=s.tests_memory, cpus=s.tests_cpus),
+            timeout=self.meta.stage_timeout,
+            log=log,
+        )
+        self.phase_timings.append(
+            {"stage": stage, "phase": "verify", "seconds": round(time.monotonic() - t0, 2)}
         )
         return result
 
@@ -357,7 +372,11 @@ class Run:
             message = next(f"{name}: {p.message}" for p in phases if p.failed)
         elif not ran:
             status = Status.SKIPPED
-            message = f"no tests for {name} in tests/{self.req.recipe}/"
+            message = (
+                "the recipe's tests/ holds no tests"
+                if name == "recipe-local"
+                else f"no tests for {name} in tests/{self.req.recipe}/"
+            )
         else:
             status = Status.PASSED
         shots = sorted(

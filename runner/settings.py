@@ -30,6 +30,9 @@ class Settings:
     abra_server: str
     deploy_timeout: float
     stage_timeout: float
+    proxy_service: str = "cc-ci-proxy_app"  # the Traefik service recipe-local tests reach
+    tests_memory: str = "2g"  # caps of the recipe-local tests' container
+    tests_cpus: float = 2.0
 
     @staticmethod
     def from_env(env: dict[str, str] | None = None) -> Settings:
@@ -41,6 +44,7 @@ class Settings:
             https_port = int(env.get("CCCI_HTTPS_PORT", "443"))
             deploy_timeout = float(env.get("CCCI_DEPLOY_TIMEOUT", "600"))
             stage_timeout = float(env.get("CCCI_STAGE_TIMEOUT", "1800"))
+            tests_cpus = float(env.get("CCCI_TESTS_CPUS", "2"))
         except ValueError as exc:
             raise SettingsError(f"a numeric CCCI_* setting is malformed: {exc}") from exc
         return Settings(
@@ -56,4 +60,7 @@ class Settings:
             abra_server=env.get("CCCI_ABRA_SERVER", "default"),
             deploy_timeout=deploy_timeout,
             stage_timeout=stage_timeout,
+            proxy_service=env.get("CCCI_PROXY_SERVICE", "cc-ci-proxy_app"),
+            tests_memory=env.get("CCCI_TESTS_MEMORY", "2g"),
+            tests_cpus=min(tests_cpus, float(os.cpu_count() or 1)),
         )

@@ -28,6 +28,7 @@ class PhaseResult:
     returncode: int
     counts: Counts
     junit: Path | None
+    note: str = ""  # says more than the exit code (a timeout, the memory cap)
 
     @property
     def failed(self) -> bool:
@@ -35,7 +36,7 @@ class PhaseResult:
 
     @property
     def message(self) -> str:
-        return SUITE_PROBLEMS.get(self.returncode, "")
+        return self.note or SUITE_PROBLEMS.get(self.returncode, "")
 
 
 def run_phase(

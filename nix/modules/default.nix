@@ -7,6 +7,7 @@
     ./proxy.nix
     ./drone.nix
     ./drone-runner.nix
+    ./policy.nix
     ./backupbot.nix
     ./bridge.nix
     ./dashboard.nix

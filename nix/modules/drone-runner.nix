@@ -19,7 +19,13 @@ let
       forgeUrl = top.gitea.url;
       inherit (cfg) resolveTo httpsPort caFile;
       gitTokenFile = if cfg.gitTokenFile == null then null else "/run/credentials/${unit}.service/git-token";
+      policyFile = "${policyFile}";
+      # recipe-local tests reach the app through this Traefik (runner/sandbox.py)
+      proxyService = "${ccLib.stackName (ccLib.appDomains top.domain).proxy}_app";
     } // cfg.environment));
+
+  # The operator's allow-list for the compose policy gate (nix/modules/policy.nix).
+  policyFile = pkgs.writeText "cc-ci-policy.toml" (ccLib.policyToml top.policy.allow);
 
   start = pkgs.writeShellApplication {
     name = "cc-ci-drone-runner";
@@ -104,6 +110,7 @@ in
         top.abraPackage
         pkgs.bash
         pkgs.coreutils
+        pkgs.debootstrap # the recipe-tests image (runner/sandbox_image.py)
         pkgs.docker
         pkgs.git
         pkgs.gnugrep

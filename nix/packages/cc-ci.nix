@@ -29,6 +29,8 @@ python3Packages.buildPythonApplication {
     python3Packages.pytest
     python3Packages.playwright
     python3Packages.pyyaml
+    # `pip download` of the recipe-tests image's pinned wheels (runner/sandbox_image.py)
+    python3Packages.pip
   ];
 
   # Playwright must find browsers built for its own version: nixpkgs keeps the two in step.

@@ -136,6 +136,38 @@ let
     bridge_settings_refuse_a_recipe_for_an_unenrolled_repo = { got = throws (lib.bridgeSettings (bridgeArgs // { recipes = { "x/y" = "y"; }; })); want = true; };
     bridge_settings_refuse_no_polling_without_webhook = { got = throws (lib.bridgeSettings (bridgeArgs // { pollInterval = 0; })); want = true; };
 
+    policy_toml_of_nothing_is_empty = { got = lib.policyToml { }; want = ""; };
+    policy_toml_renders_one_table_per_recipe = {
+      got = lib.policyToml {
+        traefik = { allow = [ "bind-mount" "published-port" ]; ports = [ 80 443 ]; bindSources = [ "/var/run/docker.sock" ]; };
+        backup-bot-two = { allow = [ "bind-mount" ]; ports = null; bindSources = null; };
+      };
+      want = "[recipes.backup-bot-two]\nallow = [\"bind-mount\"]\n\n[recipes.traefik]\nallow = [\"bind-mount\", \"published-port\"]\nports = [80, 443]\nbind_sources = [\"/var/run/docker.sock\"]\n";
+    };
+    policy_toml_refuses_a_kind_the_gate_never_allows = { got = throws (lib.policyToml { x.allow = [ "unparseable" ]; }); want = true; };
+    policy_toml_refuses_ports_without_published_port = { got = throws (lib.policyToml { x = { allow = [ "bind-mount" ]; ports = [ 80 ]; }; }); want = true; };
+    policy_toml_refuses_relative_bind_sources = { got = throws (lib.policyToml { x = { allow = [ "bind-mount" ]; bindSources = [ "./data" ]; }; }); want = true; };
+    policy_toml_refuses_a_misspelt_key = { got = throws (lib.policyToml { x = { allow = [ "bind-mount" ]; bind_sources = [ "/x" ]; }; }); want = true; };
+    policy_toml_refuses_a_bad_recipe_name = { got = throws (lib.policyToml { Traefik.allow = [ ]; }); want = true; };
+    runner_env_names_the_policy_file_and_the_proxy = {
+      got =
+        let
+          e = lib.runnerEnv {
+            zone = "ci.example.org";
+            resultsDir = "/r";
+            stateDir = "/s";
+            toolsDir = "/t";
+            forgeUrl = "https://git.example.org";
+            resolveTo = "127.0.0.1";
+            httpsPort = 443;
+            policyFile = "/nix/store/x-cc-ci-policy.toml";
+            proxyService = "traefik_ci_example_org_app";
+          };
+        in
+        [ e.CCCI_POLICY_FILE e.CCCI_PROXY_SERVICE ];
+      want = [ "/nix/store/x-cc-ci-policy.toml" "traefik_ci_example_org_app" ];
+    };
+
     every_secret_has_a_known_kind = {
       got = builtins.all (n: builtins.elem lib.secrets.${n}.kind [ "required" "generate" "optional" ]) (builtins.attrNames lib.secrets);
       want = true;

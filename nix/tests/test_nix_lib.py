@@ -126,3 +126,37 @@ def test_bridge_settings_are_accepted_by_the_bridge_parser():
     assert parsed.recipe_for("recipes/kc") == "keycloak"
     assert parsed.webhook is not None and parsed.webhook.port == 8471
     assert parsed.dashboard_url == "https://ci.example.org"
+
+
+def test_policy_kinds_are_the_ones_the_gate_lets_an_operator_allow():
+    from runner.policy_rules import ALLOWABLE
+
+    assert nix_eval(f"(import {LIB}).policyKinds") == sorted(str(k) for k in ALLOWABLE)
+
+
+def test_the_rendered_allow_list_is_read_by_the_runner_as_written(tmp_path):
+    from runner.policy_config import load_allowlist
+    from runner.policy_rules import FindingKind
+
+    text = lib_call(
+        "policyToml",
+        {
+            "traefik": {
+                "allow": ["bind-mount", "published-port"],
+                "ports": [80, 443],
+                "bindSources": ["/var/run/docker.sock"],
+            },
+            "backup-bot-two": {"allow": ["bind-mount"], "ports": None, "bindSources": None},
+            "odd-quotes": {"allow": ["bind-mount"], "bindSources": ['/srv/a "b"\\c']},
+        },
+    )
+    path = tmp_path / "cc-ci-policy.toml"
+    path.write_text(text)
+    allow = load_allowlist(path)
+    assert set(allow.recipes) == {"traefik", "backup-bot-two", "odd-quotes"}
+    traefik = allow.recipes["traefik"]
+    assert traefik.allow == {FindingKind.BIND_MOUNT, FindingKind.PUBLISHED_PORT}
+    assert traefik.ports == {80, 443}
+    assert traefik.bind_sources == {"/var/run/docker.sock"}
+    assert allow.recipes["backup-bot-two"].bind_sources is None
+    assert allow.recipes["odd-quotes"].bind_sources == {'/srv/a "b"\\c'}

@@ -10,6 +10,7 @@ The forge holds `cc-ci/demo.git` with three commits: release `1.0.0+1.0`, releas
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
 
 from runner.docker import docker
@@ -35,6 +36,18 @@ BROKEN_TEST = (
     "\n\ndef test_deliberately_broken():\n    assert 1 + 1 == 3, 'a failing recipe test'\n"
 )
 SOCKET_MOUNT = "      - content:/data\n      - /var/run/docker.sock:/var/run/docker.sock\n"
+# Tests that try to get out of the recipe-local sandbox (placeholders: see the file).
+ESCAPE_TESTS = Path(__file__).resolve().parent / "escape" / "test_escape.py"
+# The leaky variant's app tries to be handed the runner's secrets (interpolation from the
+# environment of whoever deploys it) and writes all it sees where its tests can fetch it.
+LEAKY_ENV = "".join(
+    f"      - LEAK_{v}=${{{v}:-}}\n"
+    for v in ("CCCI_CANARY", "CCCI_GIT_TOKEN_FILE", "DRONE_TOKEN", "GITEA_TOKEN")
+)
+DUMP = (
+    "{ env; cat /run/secrets/*; for f in /proc/*/environ; do tr '\\0' '\\n' <\"$f\"; done; "
+    'for f in $LEAK_CCCI_GIT_TOKEN_FILE; do cat "$f"; done; } >/data/dump.txt 2>/dev/null || true\n'
+)
 
 
 def build_images() -> list[str]:
@@ -49,11 +62,19 @@ def build_images() -> list[str]:
     return tags
 
 
-def build_forge(forge: Path, broken_test: bool = False, hostile: bool = False) -> str:
+def build_forge(
+    forge: Path,
+    broken_test: bool = False,
+    hostile: bool = False,
+    head_tests: Mapping[str, str] | None = None,
+    leaky_app: bool = False,
+) -> str:
     """(Re)create `<forge>/cc-ci/demo.git`; return the PR head's commit sha.
 
     `broken_test` adds a failing recipe-local test to the head; `hostile` makes the head
-    mount the Docker socket (which the policy gate must refuse).
+    mount the Docker socket (which the policy gate must refuse); `head_tests` adds files
+    to the head's tests/ (name → text); `leaky_app` makes the head's app ask for the
+    deployer's secrets and write all it sees to /dump.txt.
     """
 
     def rewrite(rel: Path, text: str, is_head: bool) -> str:
@@ -61,9 +82,20 @@ def build_forge(forge: Path, broken_test: bool = False, hostile: bool = False) -
             text = text.replace("      - content:/data\n", SOCKET_MOUNT)
         if is_head and broken_test and rel.name == "test_recipe_local.py":
             text += BROKEN_TEST
+        if is_head and leaky_app and rel.name == "compose.yml":
+            text = text.replace(
+                "      - GREETING=${GREETING:-hello}\n",
+                "      - GREETING=${GREETING:-hello}\n" + LEAKY_ENV,
+            )
+        if is_head and leaky_app and rel.name == "entrypoint.sh":
+            text = text.replace(
+                "test -s /run/secrets/admin_password\n",
+                "test -s /run/secrets/admin_password\n" + DUMP,
+            )
         return text
 
-    return _build(TEMPLATE, HISTORY, forge, SRC, rewrite)
+    extra = {f"tests/{name}": text for name, text in (head_tests or {}).items()}
+    return _build(TEMPLATE, HISTORY, forge, SRC, rewrite, extra)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from runner import proxy
 from runner.demo import build_forge, build_images
+from runner.sandbox import proxy_address
+from runner.sandbox_image import ensure_sandbox_image
 from runner.settings import Settings
 
 ZONE = "ci.test"
@@ -43,9 +45,13 @@ def demo_env(forge: Path, base: Mapping[str, str] | None = None) -> dict[str, st
 
 
 def demo_world(forge: Path, **forge_options: bool) -> tuple[dict[str, str], str]:
-    """Bring up the proxy, build the images and the forge; (env for cc-ci-run, head commit)."""
+    """Bring up the proxy (on the tests' network too), build the images (the recipe-tests
+    sandbox's as well) and the forge; (env for cc-ci-run, head commit)."""
     env = demo_env(forge)
     settings = Settings.from_env(env)
     proxy.up(settings, settings.state_dir / "pki")
+    # cc-ci-run sees to these itself; done here, the first run's timings leave them out
+    proxy_address(settings.proxy_service)
+    ensure_sandbox_image()
     build_images()
     return env, build_forge(forge, **forge_options)

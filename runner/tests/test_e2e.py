@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from runner.demo import build_forge
-from runner.demo.world import demo_world
 from runner.docker import docker
 from runner.waiting import wait_for
 
@@ -20,69 +19,9 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The local proxy for the test zone, the demo forge, and the env cc-ci-run needs."""
-    forge = tmp_path_factory.mktemp("forge")
-    env, head = demo_world(forge)
-    return {**env, "HEAD": head, "FORGE": str(forge)}
-
-
-def run_ccci(world: dict[str, str], results: Path, *args: str, timeout: float = 600):
-    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runner.cli",
-            "demo",
-            "--src",
-            "cc-ci/demo",
-            *args,
-            "--results-dir",
-            str(results),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=ROOT,
-    )
-
-
-def start_install(world: dict[str, str], results: Path, run_id: str, quiet: bool = False):
-    """cc-ci-run's install stage on the demo head, in the background; returns once the stage
-    is running (its app deployed or being deployed)."""
-    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
-    argv = [sys.executable, "-m", "runner.cli", "demo", "--src", "cc-ci/demo"]
-    argv += ["--ref", world["HEAD"], "--stages", "install", "--run-id", run_id]
-    out = subprocess.DEVNULL if quiet else subprocess.PIPE
-    p = subprocess.Popen(
-        [*argv, "--results-dir", str(results)],
-        env=env,
-        cwd=ROOT,
-        stdout=out,
-        stderr=out,
-        text=True,
-    )
-    wait_for("the install stage to start", lambda: _stage_running(results / run_id), 120)
-    return p
-
-
-def demo_leftovers() -> list[str]:
-    """Anything of a demo run app on the swarm (run apps are demo-<6 hex>.ci.test)."""
-    found = []
-    for kind in ("service", "volume", "secret", "config"):
-        out = docker(kind, "ls", "--format", "{{.Name}}", timeout=60).split()
-        found += [f"{kind} {n}" for n in out if n.startswith("demo-") and "_ci_test" in n]
-    return found
-
-
-def record(results: Path, run_id: str) -> dict:
-    return json.loads((results / run_id / "run.json").read_text())
-
-
-def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(world, tmp_path):
+def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
     r = run_ccci(
         world,
         tmp_path,
@@ -103,7 +42,9 @@ def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(world, 
     assert stages["install"]["status"] == "passed" and stages["install"]["tests"]["passed"] >= 5
     assert stages["upgrade"]["status"] == "passed" and stages["upgrade"]["tests"]["passed"] >= 3
     assert stages["recipe-local"]["status"] == "passed"
-    assert stages["recipe-local"]["tests"]["passed"] == 2
+    assert stages["recipe-local"]["tests"]["passed"] == 3
+    assert stages["recipe-local"]["artifacts"] == ["screenshots/recipe-local-front.png"]
+    assert (tmp_path / "e2e-full" / "screenshots" / "recipe-local-front.png").stat().st_size > 1000
     assert "screenshots/install-front.png" in stages["install"]["artifacts"]
     assert (tmp_path / "e2e-full" / "screenshots" / "install-front.png").stat().st_size > 1000
     assert (tmp_path / "e2e-full" / "install.junit.xml").exists()
@@ -117,7 +58,9 @@ def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(world, 
     assert demo_leftovers() == []
 
 
-def test_a_failing_recipe_test_exits_1_with_the_failure_in_the_record(world, tmp_path):
+def test_a_failing_recipe_test_exits_1_with_the_failure_in_the_record(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
     forge = Path(world["FORGE"]) / "broken"
     head = build_forge(forge, broken_test=True)
     env = {**world, "CCCI_FORGE_URL": f"file://{forge}"}
@@ -126,13 +69,15 @@ def test_a_failing_recipe_test_exits_1_with_the_failure_in_the_record(world, tmp
     rec = record(tmp_path, "e2e-broken")
     stage = rec["stages"][0]
     assert (rec["status"], stage["status"]) == ("failed", "failed")
-    assert stage["tests"]["failed"] == 1 and stage["tests"]["passed"] == 2
+    assert stage["tests"]["failed"] == 1 and stage["tests"]["passed"] == 3
     assert "a failing recipe test" in (tmp_path / "e2e-broken" / "recipe-local.log").read_text()
     assert rec["teardown"]["status"] == "clean"
     assert demo_leftovers() == []
 
 
-def test_backup_without_backup_bot_two_is_a_clear_stage_error(world, tmp_path):
+def test_backup_without_backup_bot_two_is_a_clear_stage_error(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
     r = run_ccci(
         world, tmp_path, "--ref", world["HEAD"], "--run-id", "e2e-backup", "--stages", "backup"
     )
@@ -146,7 +91,7 @@ def test_backup_without_backup_bot_two_is_a_clear_stage_error(world, tmp_path):
     assert demo_leftovers() == []
 
 
-def test_sigterm_mid_stage_still_tears_down(world, tmp_path):
+def test_sigterm_mid_stage_still_tears_down(world, tmp_path, record, demo_leftovers):
     p = start_install(world, tmp_path, "e2e-term")
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=180)
@@ -158,7 +103,9 @@ def test_sigterm_mid_stage_still_tears_down(world, tmp_path):
     assert demo_leftovers() == []
 
 
-def test_the_next_runs_janitor_removes_what_a_sigkilled_run_left(world, tmp_path):
+def test_the_next_runs_janitor_removes_what_a_sigkilled_run_left(
+    world, tmp_path, run_ccci, demo_leftovers
+):
     p = start_install(world, tmp_path, "e2e-kill", quiet=True)
     p.kill()
     p.wait(timeout=30)
@@ -177,6 +124,25 @@ def test_the_next_runs_janitor_removes_what_a_sigkilled_run_left(world, tmp_path
     assert r.returncode == 0, r.stdout + r.stderr
     assert "removing orphaned run app" in (tmp_path / "e2e-after-kill" / "setup.log").read_text()
     assert demo_leftovers() == []
+
+
+def start_install(world: dict[str, str], results: Path, run_id: str, quiet: bool = False):
+    """cc-ci-run's install stage on the demo head, in the background; returns once the stage
+    is running (its app deployed and healthy)."""
+    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
+    argv = [sys.executable, "-m", "runner.cli", "demo", "--src", "cc-ci/demo"]
+    argv += ["--ref", world["HEAD"], "--stages", "install", "--run-id", run_id]
+    out = subprocess.DEVNULL if quiet else subprocess.PIPE
+    p = subprocess.Popen(
+        [*argv, "--results-dir", str(results)],
+        env=env,
+        cwd=ROOT,
+        stdout=out,
+        stderr=out,
+        text=True,
+    )
+    wait_for("the install stage to start", lambda: _stage_running(results / run_id), 120)
+    return p
 
 
 def _stage_running(run_dir: Path) -> bool:
@@ -198,7 +164,9 @@ def _read(path: Path) -> list[str]:
         return []
 
 
-def test_a_pr_that_mounts_the_docker_socket_is_refused_before_anything_is_deployed(world, tmp_path):
+def test_a_pr_that_mounts_the_docker_socket_is_refused_before_anything_is_deployed(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
     forge = Path(world["FORGE"]) / "hostile"
     head = build_forge(forge, hostile=True)
     env = {**world, "CCCI_FORGE_URL": f"file://{forge}"}
@@ -217,7 +185,9 @@ def test_a_pr_that_mounts_the_docker_socket_is_refused_before_anything_is_deploy
     assert demo_leftovers() == []
 
 
-def test_a_volume_that_cannot_be_removed_fails_the_run_naming_it(world, tmp_path):
+def test_a_volume_that_cannot_be_removed_fails_the_run_naming_it(
+    world, tmp_path, record, demo_leftovers
+):
     p = start_install(world, tmp_path, "e2e-pinned")
     domain = record(tmp_path, "e2e-pinned")["timings"]["deployments"][0]["domain"]
     volume = f"{domain.replace('.', '_')}_content"
@@ -239,7 +209,7 @@ def test_a_volume_that_cannot_be_removed_fails_the_run_naming_it(world, tmp_path
     assert demo_leftovers() == []
 
 
-def test_the_git_token_never_reaches_logs_or_the_record(world, tmp_path):
+def test_the_git_token_never_reaches_logs_or_the_record(world, tmp_path, run_ccci):
     canary = "canary-token-4f1d9e2b7c"
     token = tmp_path / "token"
     token.write_text(canary + "\n")

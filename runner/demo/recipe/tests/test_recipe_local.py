@@ -11,3 +11,9 @@ def test_the_app_serves_its_front_page(app):
     r = app.get("/")
     assert r.status == 200
     assert "cc-ci demo" in r.text
+
+
+def test_the_front_page_renders_in_a_browser(page, base_url, screenshot):
+    page.goto(base_url + "/")
+    assert "cc-ci demo" in page.locator("h1").inner_text()
+    screenshot(page, "front")
