@@ -181,6 +181,8 @@ def n8n(version: str) -> str:
             ("ln", "-sf", "/opt/npm/bin/npm-cli.js", "/usr/local/bin/npm"),
             ("mkdir", "-p", "/opt/n8n", "/home/node/.n8n"),
             (
+                "env",
+                "NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt",
                 "npm",
                 "install",
                 "--prefix",
