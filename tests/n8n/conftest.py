@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -88,6 +89,20 @@ class N8n:
         return self.app.exec("psql", "-U", "n8n", "-d", "n8n", "-tAc", query, service="db").stdout
 
 
+@pytest.fixture(scope="session")
+def rest_ready(app) -> None:
+    """n8n answers /healthz/readiness once its database is migrated, a little before its REST
+    API is mounted: wait until the public settings endpoint answers."""
+    deadline = time.monotonic() + 180
+    last = None
+    while time.monotonic() < deadline:
+        last = app.get("/rest/settings").status
+        if last == 200:
+            return
+        time.sleep(1)
+    raise AssertionError(f"/rest/settings never answered 200 (last: {last})")
+
+
 @pytest.fixture
-def n8n(app) -> N8n:
+def n8n(app, rest_ready) -> N8n:
     return N8n(app)
