@@ -40,8 +40,9 @@ def test_a_workflow_created_through_the_rest_api_reads_back(n8n):
     assert json.loads(r.text)["data"]["name"] == name
 
 
-def test_the_owner_signs_in_through_the_browser(app, n8n, page, screenshot):
-    n8n.signed_in()
+def test_the_owner_signs_in_through_the_browser_and_sees_a_workflow(app, n8n, page, screenshot):
+    name = f"ci-browser-{secrets.token_hex(4)}"
+    n8n.signed_in().create_workflow(name)
     page.goto(app.url("/signin"))
     page.locator("input[type=email], input[name=emailOrLdapLoginId], input[name=email]").first.fill(
         n8n.owner["email"]
@@ -49,4 +50,5 @@ def test_the_owner_signs_in_through_the_browser(app, n8n, page, screenshot):
     page.locator("input[type=password]").first.fill(n8n.owner["password"])
     page.locator("button[type=submit], [data-test-id=form-submit-button]").first.click()
     page.wait_for_url(lambda url: "/signin" not in url, timeout=60_000)
+    page.get_by_text(name).first.wait_for(timeout=60_000)
     screenshot(page, "signed-in")
