@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -97,3 +97,17 @@ def build(replica: Replica, forge: Path, lose_data: bool = False) -> str:
         return text
 
     return build_forge(replica.template, history, forge, replica.src, rewrite)
+
+
+def release_per_version(
+    recipe: str, versions: Sequence[str], values: Callable[[str], Mapping[str, str]]
+) -> list[Release]:
+    """One release per application version, oldest first: tags 1.0.0+<v>, 1.1.0+<v>, …
+
+    `values(version)` gives the release's placeholders (its image tags); RELEASE is added.
+    """
+    out = []
+    for i, version in enumerate(versions):
+        tag = f"1.{i}.0+{version}"
+        out.append(Release(tag, f"{recipe} {tag}", {**values(version), "RELEASE": tag}))
+    return out

@@ -5,6 +5,7 @@ Release 1.0.0 runs Keycloak 26.4.7, release 1.1.0 Keycloak 26.5.6: the upgrade r
 """
 
 from replicas import images
+from replicas.build import release_per_version
 from runner.forge import Release
 
 DATA_VOLUMES = ("postgres",)
@@ -13,18 +14,8 @@ VERSIONS = ("26.4.7", "26.5.6")
 
 def releases() -> list[Release]:
     postgres, _ = images.postgres()
-    out = []
-    for i, version in enumerate(VERSIONS):
-        tag = f"1.{i}.0+{version}"
-        out.append(
-            Release(
-                tag,
-                f"keycloak {tag}",
-                {
-                    "KEYCLOAK_IMAGE": images.keycloak(version),
-                    "POSTGRES_IMAGE": postgres,
-                    "RELEASE": tag,
-                },
-            )
-        )
-    return out
+    return release_per_version(
+        "keycloak",
+        VERSIONS,
+        lambda v: {"KEYCLOAK_IMAGE": images.keycloak(v), "POSTGRES_IMAGE": postgres},
+    )

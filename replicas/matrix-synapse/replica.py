@@ -5,6 +5,7 @@ schema delta (main/delta/94/11_destination_room_sticky_events.sql) at startup.
 """
 
 from replicas import images
+from replicas.build import release_per_version
 from runner.forge import Release
 
 DATA_VOLUMES = ("data", "postgres")
@@ -14,19 +15,12 @@ VERSIONS = ("1.162.0", "1.163.2")
 def releases() -> list[Release]:
     nginx, _ = images.nginx("bookworm")
     postgres, _ = images.postgres()
-    out = []
-    for i, version in enumerate(VERSIONS):
-        tag = f"1.{i}.0+v{version}"
-        out.append(
-            Release(
-                tag,
-                f"matrix-synapse {tag}",
-                {
-                    "SYNAPSE_IMAGE": images.synapse(version),
-                    "POSTGRES_IMAGE": postgres,
-                    "NGINX_IMAGE": nginx,
-                    "RELEASE": tag,
-                },
-            )
-        )
-    return out
+    return release_per_version(
+        "matrix-synapse",
+        VERSIONS,
+        lambda v: {
+            "SYNAPSE_IMAGE": images.synapse(v),
+            "POSTGRES_IMAGE": postgres,
+            "NGINX_IMAGE": nginx,
+        },
+    )

@@ -5,6 +5,7 @@ the upgrade runs whatever migrations lie between them at startup.
 """
 
 from replicas import images
+from replicas.build import release_per_version
 from runner.forge import Release
 
 DATA_VOLUMES = ("data", "postgres")
@@ -13,14 +14,6 @@ VERSIONS = ("2.7.5", "2.8.4")
 
 def releases() -> list[Release]:
     postgres, _ = images.postgres()
-    out = []
-    for i, version in enumerate(VERSIONS):
-        tag = f"1.{i}.0+{version}"
-        out.append(
-            Release(
-                tag,
-                f"n8n {tag}",
-                {"N8N_IMAGE": images.n8n(version), "POSTGRES_IMAGE": postgres, "RELEASE": tag},
-            )
-        )
-    return out
+    return release_per_version(
+        "n8n", VERSIONS, lambda v: {"N8N_IMAGE": images.n8n(v), "POSTGRES_IMAGE": postgres}
+    )
