@@ -93,11 +93,14 @@ def run(world, forge: Path, recipe: str, head: str, results: Path, run_id: str, 
     return r, rec, {s["name"]: s for s in rec["stages"]}
 
 
-def leftovers(prefix: str) -> list[str]:
+def leftovers(rec: dict) -> list[str]:
+    """What is left on the swarm of this run's own apps (other runs may share the swarm)."""
+    stacks = [d["domain"].replace(".", "_") + "_" for d in rec["timings"]["deployments"]]
+    assert stacks, "the run made no deployment"
     found = []
     for kind in ("service", "volume", "secret", "config"):
         out = docker(kind, "ls", "--format", "{{.Name}}", timeout=60).split()
-        found += [f"{kind} {n}" for n in out if n.startswith(prefix + "-") and "_ci_test" in n]
+        found += [f"{kind} {n}" for n in out if n.startswith(tuple(stacks))]
     return found
 
 
@@ -133,7 +136,7 @@ def test_custom_html_suite_passes_on_its_replica_and_backup_is_a_clear_error(wor
     assert "backup" in stages["backup"]["message"].lower()
     assert rec["deployments"] == 2
     assert rec["teardown"]["status"] == "clean"
-    assert leftovers("cust") == []
+    assert leftovers(rec) == []
 
 
 def test_custom_html_marker_test_fails_when_the_upgrade_loses_the_volume(world, tmp_path):
@@ -145,7 +148,7 @@ def test_custom_html_marker_test_fails_when_the_upgrade_loses_the_volume(world, 
     failed = failed_tests(tmp_path / "e2e-lossy" / "upgrade.junit.xml")
     assert failed == ["test_the_marker_page_survived_the_upgrade"], failed
     assert rec["teardown"]["status"] == "clean"
-    assert leftovers("cust") == []
+    assert leftovers(rec) == []
 
 
 def test_matrix_synapse_suite_passes_on_its_replica(world, tmp_path):
@@ -166,4 +169,18 @@ def test_matrix_synapse_suite_passes_on_its_replica(world, tmp_path):
     assert stages["upgrade"]["tests"]["failed"] == 0
     assert rec["deployments"] == 2
     assert rec["teardown"]["status"] == "clean"
-    assert leftovers("matr") == []
+    assert leftovers(rec) == []
+
+
+def test_matrix_synapse_survival_tests_fail_when_the_upgrade_loses_the_data(world, tmp_path):
+    forge = Path(world["FORGE"]) / "lossy"
+    head = build(world, "matrix-synapse", forge, "--lose-data")
+    r, rec, stages = run(world, forge, "matrix-synapse", head, tmp_path, "e2e-lossy-mx", "upgrade")
+    assert r.returncode == 1, r.stdout + r.stderr
+    failed = failed_tests(tmp_path / "e2e-lossy-mx" / "upgrade.junit.xml")
+    assert sorted(failed) == [
+        "test_the_message_survived_the_upgrade",
+        "test_the_user_still_logs_in_with_the_old_password",
+    ], failed
+    assert rec["teardown"]["status"] == "clean"
+    assert leftovers(rec) == []
