@@ -4,7 +4,7 @@ Registered as the `cc_ci` pytest11 entry point; it is inert until a fixture is u
 cc-ci-run. Fixtures:
 
   app         the live app: .domain, .base_url, .get()/.post()/.request(), .exec(), .secret(),
-              .wait_healthy(), .env
+              .volume_path(), .wait_healthy(), .env
   base_url, app_domain, stage, phase
   run_data    a dict kept across the phases of one stage (seed → verify), for markers
   browser     Chromium (Playwright) that resolves the app's domain and trusts its certificate
@@ -90,6 +90,26 @@ class LiveApp(AppClient):
                 f"exited {r.returncode}: {r.stderr.strip()[-500:]}"
             )
         return r
+
+    def volume_path(self, volume: str, service: str | None = None) -> str:
+        """Where the app's volume `volume` (the recipe's name for it) is mounted in the
+        service's running container, e.g. app.volume_path("content") → "/usr/share/nginx/html".
+        """
+        out = subprocess.run(
+            ["docker", "inspect", "--format", "{{json .Mounts}}", self.container(service)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if out.returncode != 0:
+            raise AssertionError(f"docker inspect failed: {out.stderr.strip()}")
+        name = f"{self.stack}_{volume}"
+        for m in json.loads(out.stdout) or []:
+            if m.get("Type") == "volume" and m.get("Name") == name:
+                return m["Destination"]
+        raise AssertionError(
+            f"volume {volume} ({name}) is not mounted in {service or self.ctx.main_service}"
+        )
 
     def secret(self, name: str, service: str | None = None) -> str:
         """A generated secret's value, as the app sees it at /run/secrets/<name>."""

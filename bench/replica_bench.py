@@ -1,0 +1,103 @@
+"""Replica benchmark: per replica, each stage's wall time, the deployments a full run made,
+and the time from deploy to healthy, beside the earlier real build's figures (the seeds).
+
+    .venv/bin/python bench/replica_bench.py [--results-dir results] [--run] [--images]
+
+It reads the newest run record `scripts/replica` wrote for each replica (run ids
+`replica-<recipe>-<time>`, in the results folder) that ran install and upgrade and passed.
+`--run` first runs `scripts/replica --all`; `--images` also times a warm build of each
+replica's images and recipe repository (everything cached: the figure a second run pays).
+Prints the figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from replicas.build import replicas  # noqa: E402
+
+# What the earlier real build (the seeds) measured on a 2-vCPU server with pulled images.
+SEEDS = {
+    "custom-html": "124 s for install + upgrade + backup (Drone build #33)",
+    "keycloak": "about 31 min for three stages, three deployments; install 8 m 30 s, "
+    "upgrade 10 m 10 s, backup 8 m 15 s (5–8 min per deploy)",
+    "matrix-synapse": "install about 2.7 min, upgrade 2.3 min, backup 1.5 min",
+    "n8n": "all three stages green; no times recorded",
+}
+
+
+def newest_full_run(results: Path, recipe: str) -> dict | None:
+    for run_json in sorted(results.glob(f"replica-{recipe}-*/run.json"), reverse=True):
+        try:
+            rec = json.loads(run_json.read_text())
+        except (OSError, ValueError):
+            continue
+        names = {s["name"] for s in rec.get("stages", [])}
+        if {"install", "upgrade"} <= names and rec.get("status") == "passed":
+            rec["_path"] = str(run_json)
+            return rec
+    return None
+
+
+def warm_build_seconds(recipe: str) -> float:
+    with tempfile.TemporaryDirectory(prefix="cc-ci-bench-forge-") as forge:
+        t0 = time.monotonic()
+        subprocess.run(
+            [sys.executable, "-m", "replicas", "build", recipe, "--forge", forge],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            timeout=3600,
+        )
+        return time.monotonic() - t0
+
+
+def report(recipe: str, rec: dict | None, warm: float | None) -> None:
+    print(f"\n== {recipe}")
+    if rec is None:
+        print("  no passed run record with install and upgrade: run scripts/replica " + recipe)
+    else:
+        print(f"  run record: {rec['_path']}")
+        for s in rec["stages"]:
+            dur = f"{s['duration_s']:7.1f} s" if s.get("duration_s") is not None else "      -"
+            print(f"  {s['name']:<13}{s['status']:<9}{dur}")
+        print(f"  {'whole run':<22}{rec['duration_s']:7.1f} s")
+        deps = rec.get("deployments", 0)
+        print(f"  deployments: {deps} (target at most 2){'' if deps <= 2 else '  OVER TARGET'}")
+        for d in rec.get("timings", {}).get("deployments", []):
+            healthy = d.get("deploy_s", 0.0) + d.get("healthy_s", float("nan"))
+            line = f"  {d['kind']:<8} deploy → healthy {healthy:6.1f} s"
+            if "upgrade_s" in d:
+                line += f"; upgrade deploy → healthy {d['upgrade_s']:6.1f} s"
+            line += f"; teardown {d.get('teardown_s', float('nan')):5.1f} s"
+            print(line)
+    if warm is not None:
+        print(f"  warm image + repository build: {warm:.1f} s")
+    print(f"  seeds (real server): {SEEDS.get(recipe, 'none recorded')}")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--results-dir", type=Path, default=ROOT / "results")
+    p.add_argument("--run", action="store_true", help="run scripts/replica --all first")
+    p.add_argument("--images", action="store_true", help="time a warm build of each replica")
+    args = p.parse_args()
+    if args.run:
+        subprocess.run([str(ROOT / "scripts" / "replica"), "--all"], cwd=ROOT, check=False)
+    for r in replicas():
+        warm = warm_build_seconds(r.recipe) if args.images else None
+        report(r.recipe, newest_full_run(args.results_dir, r.recipe), warm)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

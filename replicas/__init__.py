@@ -1,0 +1,1 @@
+"""Local replicas of enrolled recipes, built from registries this machine reaches."""

@@ -1,0 +1,28 @@
+"""A page written on the previous release is still served after the upgrade."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+
+@pytest.mark.seed
+def test_seed_a_marker_page_on_the_previous_release(app, run_data, put_file):
+    marker = secrets.token_hex(8)
+    put_file("cc-ci-marker.txt", marker + "\n")
+    assert app.get("/cc-ci-marker.txt").text.strip() == marker
+    run_data["marker"] = marker
+    run_data["server_before"] = app.get("/").headers.get("server", "")
+
+
+def test_the_marker_page_survived_the_upgrade(app, run_data):
+    r = app.get("/cc-ci-marker.txt")
+    assert r.status == 200, "the page written before the upgrade is gone"
+    assert r.text.strip() == run_data["marker"]
+
+
+def test_the_site_still_answers_after_the_upgrade(app, run_data):
+    r = app.get("/")
+    assert r.status == 200
+    print(f"server before: {run_data['server_before']!r}, after: {r.headers.get('server')!r}")

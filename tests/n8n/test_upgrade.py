@@ -1,0 +1,35 @@
+"""A workflow made on the previous release survives the upgrade; migrations ran."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import pytest
+
+
+@pytest.mark.seed
+def test_seed_a_workflow(n8n, run_data):
+    name = f"ci-{secrets.token_hex(4)}"
+    wf = n8n.signed_in().create_workflow(name)
+    run_data.update(id=wf["id"], name=name, nodes=[n["name"] for n in wf["nodes"]])
+    run_data["migrations"] = int(n8n.sql("SELECT count(*) FROM migrations").strip())
+
+
+def test_the_owner_still_signs_in(n8n):
+    assert n8n.login().status == 200
+
+
+def test_the_workflow_survived_the_upgrade(n8n, run_data):
+    n8n.signed_in()
+    r = n8n.workflow(run_data["id"])
+    assert r.status == 200, f"the workflow made before the upgrade is gone: {r.status}"
+    data = json.loads(r.text)["data"]
+    assert data["name"] == run_data["name"]
+    assert [n["name"] for n in data["nodes"]] == run_data["nodes"]
+
+
+def test_no_migration_was_lost(n8n, run_data):
+    after = int(n8n.sql("SELECT count(*) FROM migrations").strip())
+    print(f"migrations: {run_data['migrations']} → {after}")
+    assert after >= run_data["migrations"]
