@@ -254,9 +254,15 @@ def _deploy(root: Path, app: App, *, chaos: bool, requested: str | None, converg
         info(f"{app.stack} submitted; converge checks skipped (-c)")
 
 
+STABLE_S = 3.0
+"""How long a stack must stay converged to count: a task that crashes at once (and is
+restarted by Swarm) is "running" for an instant, and one sample would take that for health."""
+
+
 def _wait_converged(app: App, since: datetime) -> None:
     timeout = converge_timeout()
     deadline = time.monotonic() + timeout
+    stable_since: float | None = None
     while True:
         services = swarm.stack_services(app.stack)
         replicas = swarm.service_replicas(app.stack)
@@ -267,14 +273,18 @@ def _wait_converged(app: App, since: datetime) -> None:
         v = converge.verdict(states)
         if v.failed:
             raise Fatal(f"update of {', '.join(v.failed)} failed and was paused or rolled back")
-        if v.converged:
+        if not v.converged:
+            stable_since = None
+        elif stable_since is None:
+            stable_since = time.monotonic()
+        elif time.monotonic() - stable_since >= STABLE_S:
             info(f"{app.stack} converged ({len(states)} services)")
             return
         if time.monotonic() > deadline:
             errors = swarm.task_errors(v.waiting[0])
             detail = f": {errors[0]}" if errors else ""
             raise Fatal(f"{', '.join(v.waiting)} did not converge within {timeout:.0f}s{detail}")
-        time.sleep(1)
+        time.sleep(0.5)
 
 
 def deploy(root: Path, inv: Invocation) -> int:
