@@ -184,9 +184,13 @@ def test_testme_round_trip_by_poll_and_by_the_real_webhook(forge, tmp_path: Path
 
             sim.world.finish_build(CI_REPO, 1, "success", "demo")
             bridge.report_once()
-            statuses = g.api("GET", f"/repos/{REPO}/commits/{forge.pr['head']['sha']}/statuses")
-            assert statuses[0]["status"] == "success"
-            assert statuses[0]["context"] == "cc-ci/custom-html"
+            # The combined status holds the newest status per context. (The plain list is
+            # ordered by creation second: pending and success set in one second may tie.)
+            sha = forge.pr["head"]["sha"]
+            combined = g.api("GET", f"/repos/{REPO}/commits/{sha}/status")["statuses"]
+            assert [(s["context"], s["status"]) for s in combined] == [
+                ("cc-ci/custom-html", "success")
+            ]
             comments = g.api("GET", f"/repos/{REPO}/issues/{forge.pr['number']}/comments")
             mine = [
                 c
