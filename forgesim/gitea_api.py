@@ -144,18 +144,26 @@ class GiteaApi(GiteaShapes):
             body = [self.comment_json(c) for c in found]
         return Response(200, body, (("X-Total-Count", str(len(body))),))
 
-    def create_comment(self, req: Request) -> Response:
+    def _comment_body(self, req: Request) -> tuple[str, str] | Response:
+        """(the caller's login, the comment body) of a create or edit, or the error answer."""
         login = self._need_token(req)
         if isinstance(login, Response):
             return login
         data = req.json()
         if not isinstance(data, dict) or not isinstance(data.get("body"), str):
             return error(422, "[Body]: Required", SWAGGER)
+        return login, data["body"]
+
+    def create_comment(self, req: Request) -> Response:
+        asked = self._comment_body(req)
+        if isinstance(asked, Response):
+            return asked
+        login, body = asked
         with self.world.lock:
             issue = self._issue(req)
             if issue is None:
                 return error(404, "not found", SWAGGER)
-            c = self.world.add_comment(issue.repo, issue.number, login, data["body"])
+            c = self.world.add_comment(issue.repo, issue.number, login, body)
             return Response(201, self.comment_json(c))
 
     def _comment_in_repo(self, req: Request) -> Comment | None:
@@ -173,19 +181,17 @@ class GiteaApi(GiteaShapes):
             return Response(200, self.comment_json(c))
 
     def edit_comment(self, req: Request) -> Response:
-        login = self._need_token(req)
-        if isinstance(login, Response):
-            return login
-        data = req.json()
-        if not isinstance(data, dict) or not isinstance(data.get("body"), str):
-            return error(422, "[Body]: Required", SWAGGER)
+        asked = self._comment_body(req)
+        if isinstance(asked, Response):
+            return asked
+        login, body = asked
         with self.world.lock:
             c = self._comment_in_repo(req)
             if c is None:
                 return error(404, "not found", SWAGGER)
             if c.login != login and login not in self.world.repos[c.repo].writers:
                 return error(403, "user should have permission to edit comment", SWAGGER)
-            self.world.edit_comment(c.id, data["body"])
+            self.world.edit_comment(c.id, body)
             return Response(200, self.comment_json(c))
 
     def list_reactions(self, req: Request) -> Response:
