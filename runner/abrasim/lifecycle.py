@@ -263,6 +263,7 @@ def _wait_converged(app: App, since: datetime) -> None:
     timeout = converge_timeout()
     deadline = time.monotonic() + timeout
     stable_since: float | None = None
+    unsettled: tuple[str, ...] = ()
     while True:
         services = swarm.stack_services(app.stack)
         replicas = swarm.service_replicas(app.stack)
@@ -280,10 +281,15 @@ def _wait_converged(app: App, since: datetime) -> None:
         elif time.monotonic() - stable_since >= STABLE_S:
             info(f"{app.stack} converged ({len(states)} services)")
             return
+        if v.waiting:
+            unsettled = v.waiting
         if time.monotonic() > deadline:
-            errors = swarm.task_errors(v.waiting[0])
+            # Converged at this instant but not for long enough: the services that were
+            # seen waiting last (a crash loop), or all of them.
+            names = unsettled or tuple(st.name for st in states)
+            errors = swarm.task_errors(names[0])
             detail = f": {errors[0]}" if errors else ""
-            raise Fatal(f"{', '.join(v.waiting)} did not converge within {timeout:.0f}s{detail}")
+            raise Fatal(f"{', '.join(names)} did not converge within {timeout:.0f}s{detail}")
         time.sleep(0.5)
 
 

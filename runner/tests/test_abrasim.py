@@ -105,6 +105,24 @@ def test_converge_waits_for_an_update_this_deploy_started_and_fails_on_rollback(
     assert converge.parse_replicas("0/1 (1/1 completed)") == (1, 1)
 
 
+@pytest.mark.parametrize("timeout", ["1.2", "1.7"])
+def test_a_crash_loop_that_looks_running_now_and_then_never_counts_as_converged(
+    monkeypatch: pytest.MonkeyPatch, timeout: str
+):
+    from runner.abrasim import lifecycle, swarm
+    from runner.abrasim.layout import Fatal
+
+    samples = iter(["1/1", "0/1"] * 20)  # Swarm restarting a task that exits at once
+    monkeypatch.setattr(swarm, "stack_services", lambda stack: ["s_app"])
+    monkeypatch.setattr(swarm, "service_replicas", lambda stack: {"s_app": next(samples)})
+    monkeypatch.setattr(swarm, "inspect", lambda kind, names: [{"Spec": {"Name": "s_app"}}])
+    monkeypatch.setattr(swarm, "task_errors", lambda service: ["task: non-zero exit (1)"])
+    monkeypatch.setenv("ABRA_SIM_CONVERGE_TIMEOUT", timeout)
+    app = type("App", (), {"stack": "s"})()
+    with pytest.raises(Fatal, match=r"^s_app did not converge within [12]s: task: non-zero exit"):
+        lifecycle._wait_converged(app, datetime(2026, 1, 1, tzinfo=UTC))
+
+
 # --- on the real swarm -----------------------------------------------------------------
 
 COMPOSE = """\
