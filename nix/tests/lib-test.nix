@@ -6,6 +6,16 @@
 let
   throws = v: !(builtins.tryEval (builtins.deepSeq v v)).success;
 
+  runnerArgs = {
+    zone = "ci.example.org";
+    resultsDir = "/var/lib/cc-ci/results";
+    stateDir = "/var/lib/cc-ci/runner";
+    toolsDir = "/var/lib/cc-ci/tools";
+    forgeUrl = "https://git.example.org/";
+    resolveTo = "127.0.0.1";
+    httpsPort = 443;
+  };
+
   bridgeArgs = {
     giteaUrl = "https://git.example.org/";
     giteaTokenFile = "/run/credentials/cc-ci-bridge.service/gitea-token";
@@ -85,30 +95,13 @@ let
     };
 
     runner_env_leaves_out_unset_files = {
-      got = builtins.attrNames (lib.runnerEnv {
-        zone = "ci.example.org";
-        resultsDir = "/var/lib/cc-ci/results";
-        stateDir = "/var/lib/cc-ci/runner";
-        toolsDir = "/var/lib/cc-ci/tools";
-        forgeUrl = "https://git.example.org/";
-        resolveTo = "127.0.0.1";
-        httpsPort = 443;
-      });
+      got = builtins.attrNames (lib.runnerEnv runnerArgs);
       want = [ "CCCI_FORGE_URL" "CCCI_HTTPS_PORT" "CCCI_RESOLVE_TO" "CCCI_RESULTS_DIR" "CCCI_STATE_DIR" "CCCI_TOOLS" "CCCI_ZONE" ];
     };
     runner_env_passes_token_file_and_strips_the_forge_slash = {
       got =
         let
-          e = lib.runnerEnv {
-            zone = "ci.example.org";
-            resultsDir = "/r";
-            stateDir = "/s";
-            toolsDir = "/t";
-            forgeUrl = "https://git.example.org/";
-            resolveTo = "127.0.0.1";
-            httpsPort = 443;
-            gitTokenFile = "/run/credentials/x/git-token";
-          };
+          e = lib.runnerEnv (runnerArgs // { gitTokenFile = "/run/credentials/x/git-token"; });
         in
         [ e.CCCI_GIT_TOKEN_FILE e.CCCI_FORGE_URL ];
       want = [ "/run/credentials/x/git-token" "https://git.example.org" ];
@@ -152,17 +145,10 @@ let
     runner_env_names_the_policy_file_and_the_proxy = {
       got =
         let
-          e = lib.runnerEnv {
-            zone = "ci.example.org";
-            resultsDir = "/r";
-            stateDir = "/s";
-            toolsDir = "/t";
-            forgeUrl = "https://git.example.org";
-            resolveTo = "127.0.0.1";
-            httpsPort = 443;
+          e = lib.runnerEnv (runnerArgs // {
             policyFile = "/nix/store/x-cc-ci-policy.toml";
             proxyService = "traefik_ci_example_org_app";
-          };
+          });
         in
         [ e.CCCI_POLICY_FILE e.CCCI_PROXY_SERVICE ];
       want = [ "/nix/store/x-cc-ci-policy.toml" "traefik_ci_example_org_app" ];
