@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from replicas.build import replicas  # noqa: E402
+from devworld.replicas.build import replicas  # noqa: E402
 
 # What the earlier real build (the seeds) measured on a 2-vCPU server with pulled images.
 SEEDS = {
@@ -52,7 +52,7 @@ def warm_build_seconds(recipe: str) -> float:
     with tempfile.TemporaryDirectory(prefix="cc-ci-bench-forge-") as forge:
         t0 = time.monotonic()
         subprocess.run(
-            [sys.executable, "-m", "replicas", "build", recipe, "--forge", forge],
+            [sys.executable, "-m", "devworld.replicas", "build", recipe, "--forge", forge],
             cwd=ROOT,
             check=True,
             capture_output=True,

@@ -29,7 +29,7 @@ python3Packages.buildPythonApplication {
     python3Packages.pytest
     python3Packages.playwright
     python3Packages.pyyaml
-    # `pip download` of the recipe-tests image's pinned wheels (runner/sandbox_image.py)
+    # `pip download` of the recipe-tests image's pinned wheels (cc_ci/harness/sandbox/image.py)
     python3Packages.pip
   ];
 
