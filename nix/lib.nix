@@ -213,7 +213,7 @@ in
     if badNames != [ ] then throw "services.cc-ci.policy.allow: not recipe names: ${concatStringsSep ", " badNames}"
     else concatStringsSep "\n" (map table names);
 
-  # The bridge's TOML (ARCHITECTURE contract 1) as an attribute set; optional sections are
+  # The bridge's TOML (docs/bridge.md, Configuration) as an attribute set; optional sections are
   # left out entirely, because the bridge rejects keys it does not know.
   bridgeSettings =
     { giteaUrl

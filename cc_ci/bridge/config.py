@@ -1,4 +1,5 @@
-"""The bridge's TOML configuration (ARCHITECTURE contract 1), parsed once into frozen types.
+"""The bridge's TOML configuration (docs/bridge.md#configuration), parsed once into frozen
+types.
 
 `parse_config` takes the decoded TOML as a dict and reads no files, so the NixOS module's
 rendered settings can be checked without the secrets. `load_secrets` reads the `*_file`

@@ -1,4 +1,4 @@
-"""The Drone 2.x API subset the bridge uses (reference §3): create, read and find builds."""
+"""The Drone 2.x API subset the bridge uses: create, read and find builds (docs/forge-api.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Gitea API subset the bridge uses (docs: /work/shared/reference/gitea-drone-api.md §1–2).
+"""The Gitea API subset the bridge uses (docs/forge-api.md §1–2).
 
 Answers are parsed at this edge into frozen types; a field of the wrong shape is
 `Unavailable` (a broken or half-up server), never a crash further in.

@@ -1,12 +1,13 @@
 """The poll path's decisions and the listing of one repository's new comments.
 
 Gitea filters the repo-wide comment list by `updated_at >= since`, whole seconds, inclusive
-(reference §2.1). The cursor is the newest `updated_at` of the last complete listing, kept
-per repository in the state file, and each request asks from `OVERLAP` seconds before it:
-comments at the cursor's own second, and one whose row was committed a moment after a
-newer one was listed, are listed again rather than lost. Ids already seen are skipped, and
-a comment is new only if it was created at or after the floor `max(baseline, since -
-OVERLAP)`: an old comment that shows up again because it was edited is not a command.
+(docs/forge-api.md §2.1). The cursor is the newest `updated_at` of the last complete
+listing, kept per repository in the state file, and each request asks from `OVERLAP`
+seconds before it: comments at the cursor's own second, and one whose row was committed a
+moment after a newer one was listed, are listed again rather than lost. Ids already seen
+are skipped, and a comment is new only if it was created at or after the floor
+`max(baseline, since - OVERLAP)`: an old comment that shows up again because it was edited
+is not a command.
 """
 
 from __future__ import annotations

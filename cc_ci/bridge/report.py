@@ -50,7 +50,7 @@ def build_message(c: CommandRow) -> str:
 
 
 def drone_params(c: CommandRow) -> dict[str, str]:
-    """The build parameters (ARCHITECTURE contract 2), plus who asked (the run record's
+    """The build parameters (docs/forge-api.md §4), including who asked (the run record's
     `trigger.by`) and the build message."""
     assert c.head_sha and c.head_repo
     return {

@@ -1,4 +1,4 @@
-"""The Drone 2.x API subset (reference §3), with its quirks:
+"""The Drone 2.x API subset (docs/forge-api.md §3), with its quirks:
 
 - create is 200 (not 201) with a pending build without stages, or the literal `null` when
   no pipeline matched; every query key but access_token, commit and branch is a param;

@@ -1,4 +1,4 @@
-"""The Gitea 1.27 API subset (reference §1–2), with its quirks:
+"""The Gitea 1.27 API subset (docs/forge-api.md §1–2), with its quirks:
 
 - the repo-wide comment list filters on `updated_at >= since` (whole seconds, inclusive),
   orders by created then id, pages only when `page > 0`, and sets X-Total-Count, no Link;

@@ -1,4 +1,4 @@
-"""The JSON shapes the simulated Gitea answers with (reference §2: Comment, Issue,
+"""The JSON shapes the simulated Gitea answers with (docs/forge-api.md §2: Comment, Issue,
 PullRequest, Repository, User, Reaction) and its webhook payloads (§2.9)."""
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ class GiteaShapes:
     # --- webhooks -------------------------------------------------------------------------
 
     def hook_payload(self, c: Comment, action: str = "created") -> dict[str, Any]:
-        """Gitea's IssueCommentPayload for a comment (reference §2.9)."""
+        """Gitea's IssueCommentPayload for a comment (docs/forge-api.md §2.9)."""
         with self.world.lock:
             issue = self.world.issues[(c.repo, c.number)]
             payload = {

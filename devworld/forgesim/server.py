@@ -152,7 +152,7 @@ class Sim:
     def signed_delivery(
         self, comment: Comment, secret: str, action: str = "created"
     ) -> tuple[bytes, dict[str, str]]:
-        """The body and headers Gitea would send for a comment event (reference §2.9)."""
+        """The body and headers Gitea would send for a comment event (docs/forge-api.md §2.9)."""
         body = hook_body(self.gitea.hook_payload(comment, action))
         sig256 = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest() if secret else ""
         sig1 = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest() if secret else ""
