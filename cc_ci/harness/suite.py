@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cc_ci.contract.record import Counts, junit_counts
+from cc_ci.suite import plugins
 from cc_ci.suite.context import ENV_VAR, SuiteContext
 
 BUILTIN = Path(__file__).resolve().parent / "builtin"
@@ -66,6 +67,11 @@ def run_phase(
         "--rootdir",
         str(paths[0].parent),
         "--import-mode=importlib",
+        *plugins.pytest_args(
+            plugins.HOST_PLUGIN,
+            base_url=ctx.base_url,
+            output=str(run_dir / "playwright" / f"{ctx.stage}-{ctx.phase}"),
+        ),
         "-rA",
         "--tb=short",
         "-v",
@@ -75,7 +81,13 @@ def run_phase(
         *(["-m", marker] if marker else []),
         *map(str, paths),
     ]
-    env = {**os.environ, ENV_VAR: str(ctx_file), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+    env = {
+        **os.environ,
+        ENV_VAR: str(ctx_file),
+        "PYTHONUNBUFFERED": "1",
+        **plugins.ENV,
+        **(extra_env or {}),
+    }
     env.pop("PYTEST_ADDOPTS", None)
     log.write(
         f"$ pytest {'-m ' + repr(marker) + ' ' if marker else ''}{' '.join(map(str, paths))}\n"

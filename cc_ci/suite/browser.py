@@ -1,4 +1,5 @@
-"""Launch Chromium for Playwright the way this project runs it everywhere."""
+"""Chromium for Playwright the way this project runs it everywhere: Debian's binary, the
+arguments a headless CI browser needs, and (for suites) the app's address and certificate."""
 
 from __future__ import annotations
 
@@ -28,6 +29,15 @@ def chromium_path() -> str:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     raise BrowserError("no Chromium found: apt-get install chromium (or set CCCI_CHROMIUM)")
+
+
+def app_args(resolver_rule: str, cert_spki: str | None) -> tuple[str, ...]:
+    """Chromium's arguments for one app: `MAP <host pattern> <address>`, and the test zone
+    certificate's key to trust (base64 sha256 of its SubjectPublicKeyInfo), when there is one."""
+    args = [*CHROMIUM_ARGS, f"--host-resolver-rules={resolver_rule}"]
+    if cert_spki:
+        args.append(f"--ignore-certificate-errors-spki-list={cert_spki}")
+    return tuple(args)
 
 
 @contextmanager

@@ -1,25 +1,34 @@
-"""Fixtures both pytest plugins share (cc_ci/suite/plugin.py on the host, cc_ci/suite/sandbox_plugin.py
-in the recipe-tests sandbox). Each plugin defines `ccci_context` (with `domain`,
-`base_url`, `stage`, `phase`, `artifacts_dir`), `app` and `browser`, and re-exports these.
+"""Fixtures both pytest plugins share (cc_ci/suite/plugin.py on the host,
+cc_ci/suite/sandbox_plugin.py in the recipe-tests sandbox).
+
+Each plugin defines `ccci_context` (with `domain`, `stage`, `phase`, `artifacts_dir`), `app`
+and `ccci_chromium` (the browser binary and its arguments), and re-exports these. `base_url`
+comes from pytest-base-url and `browser`, `context`, `page` from pytest-playwright
+(cc_ci/suite/plugins.py); the two overrides below are cc-ci's links in their chain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+@dataclass(frozen=True, slots=True)
+class Chromium:
+    """The Chromium a suite's browser is: its binary and the arguments cc-ci adds."""
+
+    path: str
+    args: tuple[str, ...]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "seed: runs before an upgrade or a backup (cc-ci)")
     config.addinivalue_line("markers", "mutate: runs between backup and restore (cc-ci)")
-
-
-@pytest.fixture(scope="session")
-def base_url(ccci_context: Any) -> str:
-    return ccci_context.base_url
 
 
 @pytest.fixture(scope="session")
@@ -37,13 +46,23 @@ def phase(ccci_context: Any) -> str:
     return ccci_context.phase
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    yield pg
-    context.close()
+@pytest.fixture(scope="session")
+def browser_type_launch_args(
+    browser_type_launch_args: dict[str, Any], ccci_chromium: Chromium
+) -> dict[str, Any]:
+    """pytest-playwright's launch options, with Debian's Chromium and cc-ci's arguments: the
+    app's domain resolves to the proxy, and the test zone's certificate is trusted."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": ccci_chromium.path,
+        "args": [*browser_type_launch_args.get("args", []), *ccci_chromium.args],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's context options (with `base_url`), and a desktop viewport."""
+    return {"viewport": VIEWPORT, **browser_context_args}
 
 
 @pytest.fixture

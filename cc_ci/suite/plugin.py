@@ -5,11 +5,13 @@ cc-ci-run. Fixtures:
 
   app         the live app: .domain, .base_url, .get()/.post()/.request(), .exec(), .secret(),
               .volume_path(), .wait_healthy(), .env
-  base_url, app_domain, stage, phase
+  app_domain, stage, phase
   run_data    a dict kept across the phases of one stage (seed → verify), for markers
-  browser     Chromium (Playwright) that resolves the app's domain and trusts its certificate
-  page        a fresh page in that browser
   screenshot  screenshot(page, name) saves <stage>-<name>.png into the run's screenshots
+
+and, from the ecosystem's plugins it builds on (cc_ci/suite/plugins.py): `base_url`
+(pytest-base-url), `browser`, `context`, `page` (pytest-playwright), whose Chromium resolves
+the app's domain and trusts its certificate through cc-ci's `browser_type_launch_args`.
 
 Markers: @pytest.mark.seed runs before an upgrade or a backup, @pytest.mark.mutate between
 backup and restore; unmarked tests verify afterwards.
@@ -21,17 +23,18 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cc_ci.contract import envfile
 from cc_ci.suite.appclient import AppClient
+from cc_ci.suite.browser import app_args, chromium_path
 from cc_ci.suite.context import SuiteContext
 from cc_ci.suite.fixtures import (  # noqa: F401 - fixtures and the markers, re-exported
+    Chromium,
     app_domain,
-    base_url,
-    page,
+    browser_context_args,
+    browser_type_launch_args,
     phase,
     pytest_configure,
     screenshot,
@@ -140,11 +143,7 @@ def run_data(ccci_context: SuiteContext) -> Iterator[dict]:
 
 
 @pytest.fixture(scope="session")
-def browser(ccci_context: SuiteContext) -> Iterator[Any]:
-    from cc_ci.suite.browser import launch_chromium
-
-    args = [f"--host-resolver-rules=MAP *.{ccci_context.zone} {ccci_context.resolve_to}"]
-    if ccci_context.cert_spki:
-        args.append(f"--ignore-certificate-errors-spki-list={ccci_context.cert_spki}")
-    with launch_chromium(args) as b:
-        yield b
+def ccci_chromium(ccci_context: SuiteContext) -> Chromium:
+    """Debian's Chromium; every name in the test zone resolves to the proxy."""
+    rule = f"MAP *.{ccci_context.zone} {ccci_context.resolve_to}"
+    return Chromium(chromium_path(), app_args(rule, ccci_context.cert_spki))

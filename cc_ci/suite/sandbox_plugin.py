@@ -1,24 +1,24 @@
 """The pytest plugin recipe-shipped tests get inside their sandbox container.
 
 It runs in the recipe-tests image (cc_ci/harness/sandbox/image.py), not on the host: only the
-standard library, pytest, Playwright and the few runner modules copied into the image
-(appclient, fixtures, web) are at hand.
+standard library, pytest, pytest-base-url, pytest-playwright, Playwright and cc-ci's suite and
+contract folders (copied into the image) are at hand.
 cc-ci writes `/ccci/input/context.json`; screenshots and the JUnit XML go to
 `/ccci/results`. Fixtures, a subset of the host plugin's (cc_ci/suite/plugin.py):
 
   app         the live app: .domain, .base_url, .url(), .get()/.post()/.request(),
               .wait_healthy(); .exec(), .secret() and .env are refused (no Docker socket)
-  base_url, app_domain, stage, phase
+  app_domain, stage, phase
   run_data    a dict for the test session (recipe-local has a single phase)
-  browser     Chromium (Playwright) that trusts the test zone's certificate
-  page        a fresh page in that browser
   screenshot  screenshot(page, name) saves recipe-local-<name>.png into the run record
+
+and `base_url`, `browser`, `context`, `page` from pytest-base-url and pytest-playwright, whose
+Chromium reaches only the app's domain and trusts the test zone's certificate.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,12 @@ from typing import Any
 import pytest
 
 from cc_ci.suite.appclient import AppClient
+from cc_ci.suite.browser import app_args
 from cc_ci.suite.fixtures import (  # noqa: F401 - fixtures and the markers, re-exported
+    Chromium,
     app_domain,
-    base_url,
-    page,
+    browser_context_args,
+    browser_type_launch_args,
     phase,
     pytest_configure,
     screenshot,
@@ -39,12 +41,6 @@ from cc_ci.suite.fixtures import (  # noqa: F401 - fixtures and the markers, re-
 CONTEXT = Path("/ccci/input/context.json")
 RESULTS = Path("/ccci/results")
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-dev-shm-usage",
-]
 NO_DOCKER = (
     "recipe-shipped tests run in a sandbox without the Docker socket: {what} is only "
     "available to cc-ci's own suites in tests/<recipe>/ (docs/writing-tests.md)"
@@ -103,16 +99,8 @@ def run_data() -> dict:
 
 
 @pytest.fixture(scope="session")
-def browser(ccci_context: SandboxContext) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    rules = f"--host-resolver-rules=MAP {ccci_context.domain} {ccci_context.resolve_to}"
-    args = [*CHROMIUM_ARGS, rules]
-    if ccci_context.cert_spki:
-        args.append(f"--ignore-certificate-errors-spki-list={ccci_context.cert_spki}")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            yield b
-        finally:
-            b.close()
+def ccci_chromium(ccci_context: SandboxContext) -> Chromium:
+    """The image's Chromium; only the app's own domain resolves (to Traefik)."""
+    rule = f"MAP {ccci_context.domain} {ccci_context.resolve_to}"
+    # /dev/shm is small in a container: Chromium uses /tmp instead.
+    return Chromium(CHROMIUM, (*app_args(rule, ccci_context.cert_spki), "--disable-dev-shm-usage"))

@@ -26,6 +26,8 @@ python3Packages.buildPythonApplication {
   dependencies = [
     python3Packages.pytest
     python3Packages.playwright
+    python3Packages.pytest-base-url
+    python3Packages.pytest-playwright
     python3Packages.pyyaml
     # `pip download` of the recipe-tests image's pinned wheels (cc_ci/harness/sandbox/image.py)
     python3Packages.pip

@@ -10,7 +10,8 @@ run on the host. They run in a container of the recipe-tests image (cc_ci/harnes
   read-only root filesystem, a tmpfs /tmp;
 - every capability dropped, no-new-privileges, a non-root user, caps on memory, CPU and
   processes, no log kept by the daemon;
-- none of the runner's environment: only CCCI_BASE_URL and CCCI_APP_DOMAIN are set;
+- none of the runner's environment: only CCCI_BASE_URL, CCCI_APP_DOMAIN and pytest's
+  PYTEST_DISABLE_PLUGIN_AUTOLOAD (cc_ci/suite/plugins.py) are set;
 - killed and removed when the stage's timeout passes, or the run is interrupted.
 
 What the tests leave in the results folder is read back with care (regular files only, no
@@ -44,6 +45,7 @@ from cc_ci.harness.sandbox.debimage import DebImageError
 from cc_ci.harness.sandbox.image import ensure_sandbox_image
 from cc_ci.harness.suite import PhaseResult
 from cc_ci.harness.waiting import wait_for
+from cc_ci.suite import plugins
 from cc_ci.suite.context import SuiteContext
 
 NETWORK = "cc-ci-tests"
@@ -163,7 +165,7 @@ def docker_run_argv(
     ca: bool = False,
 ) -> list[str]:
     """`docker create` for the tests' container: every confinement in one place."""
-    env = {"CCCI_BASE_URL": base_url, "CCCI_APP_DOMAIN": domain}
+    env = {"CCCI_BASE_URL": base_url, "CCCI_APP_DOMAIN": domain, **plugins.ENV}
     if ca:  # Python's ssl (urllib, http.client, requests) trusts the test CA
         env["SSL_CERT_FILE"] = f"{INPUT}/ca.crt"
     return [
@@ -213,8 +215,7 @@ def docker_run_argv(
         "pytest",
         "-c",
         "/opt/cc-ci/pytest.ini",
-        "-p",
-        "cc_ci.suite.sandbox_plugin",
+        *plugins.pytest_args(plugins.SANDBOX_PLUGIN, base_url=base_url, output="/tmp/playwright"),
         "--rootdir",
         f"{INPUT}/tests",
         "--import-mode=importlib",

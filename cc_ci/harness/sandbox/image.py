@@ -129,7 +129,9 @@ def layers(wheels: list[Path]) -> tuple[Layer, Layer]:
         host_files=tuple((f"/tmp/wheels/{w.name}", w) for w in wheels),
         run=(
             # pip is not in the image: the pinned wheels are unpacked as they are (pure
-            # Python apart from greenlet, built for this CPython; no install scripts run).
+            # Python apart from greenlet and charset-normalizer, built for this CPython; no
+            # install scripts run). Their entry points are never used: suite runs load the
+            # plugins by name (cc_ci/suite/plugins.py).
             (
                 "python3",
                 "-c",
@@ -141,7 +143,12 @@ def layers(wheels: list[Path]) -> tuple[Layer, Layer]:
             ),
             ("sh", "-c", f"chmod -R a+rX {SITE} && chmod a+x {SITE}/playwright/driver/node"),
             ("rm", "-rf", "/tmp/wheels"),
-            ("python3", "-c", "import pytest, playwright.sync_api"),
+            (
+                "python3",
+                "-c",
+                "import pytest, playwright.sync_api, pytest_base_url.plugin, "
+                "pytest_playwright.pytest_playwright",
+            ),
         ),
     )
     plugin = Layer(

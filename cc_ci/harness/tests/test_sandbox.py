@@ -79,9 +79,20 @@ def test_the_tests_container_gets_no_environment_of_the_runners(monkeypatch):
     assert env == [
         "CCCI_BASE_URL=https://demo-1a2b3c.ci.test",
         "CCCI_APP_DOMAIN=demo-1a2b3c.ci.test",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1",
         f"SSL_CERT_FILE={INPUT}/ca.crt",
     ]
     assert "--env-file" not in argv()
+
+
+def test_the_tests_run_with_the_plugin_chain_in_order_and_the_apps_base_url():
+    args = argv()
+    assert flag_values(args, "-p") == [
+        "pytest_base_url.plugin",
+        "pytest_playwright.pytest_playwright",
+        "cc_ci.suite.sandbox_plugin",
+    ]
+    assert flag_values(args, "--base-url") == ["https://demo-1a2b3c.ci.test"]
 
 
 def test_the_apps_domain_resolves_to_traefik_on_the_test_network():
