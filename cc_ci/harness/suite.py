@@ -13,7 +13,7 @@ from cc_ci.contract.record import Counts, junit_counts
 from cc_ci.suite import plugins
 from cc_ci.suite.context import ENV_VAR, SuiteContext
 
-BUILTIN = Path(__file__).resolve().parent / "builtin"
+BUILTIN = plugins.BUILTIN_TESTS
 PYTEST_INI = "[pytest]\naddopts = -p no:cacheprovider\n"
 # pytest's exit codes: 0 passed, 1 tests failed, 2 interrupted or collection errors,
 # 3 internal error, 4 usage error, 5 no tests collected.

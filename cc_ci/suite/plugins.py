@@ -13,11 +13,14 @@ exactly this one and no other plugin installed on the host changes what a suite 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 ECOSYSTEM = ("pytest_base_url.plugin", "pytest_playwright.pytest_playwright")
 HOST_PLUGIN = "cc_ci.suite.plugin"
 SANDBOX_PLUGIN = "cc_ci.suite.sandbox_plugin"
 ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+# cc-ci's own checks, run beside a suite's tests (the front page in a browser).
+BUILTIN_TESTS = Path(__file__).resolve().parent / "builtin"
 
 
 def pytest_args(own_plugin: str, *, base_url: str, output: str) -> list[str]:

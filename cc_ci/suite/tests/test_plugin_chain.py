@@ -140,3 +140,9 @@ def test_front(page):
 """
     r = run_suite(tmp_path, {"test_page.py": test}, f"http://demo-1a2b3c.ci.test:{site}")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_cc_ci_s_own_checks_are_where_the_harness_looks_for_them():
+    from cc_ci.harness.suite import BUILTIN
+
+    assert (BUILTIN / "test_front_page.py").is_file()
