@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,3 +213,24 @@ def test_a_bare_pytest_never_collects_recipe_suites():
     collected = [line for line in r.stdout.splitlines() if "::" in line]
     assert collected, r.stdout + r.stderr
     assert not [c for c in collected if c.startswith("tests/")]
+
+
+def test_the_wheel_holds_cc_ci_alone_with_its_data_and_no_tests(tmp_path: Path):
+    r = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"),
+            *("--disable-pip-version-check", "-q", "-w", str(tmp_path), str(ROOT)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    (wheel,) = tmp_path.glob("cc_ci-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"cc_ci"}
+    assert not [n for n in names if "/tests/" in n]
+    assert "cc_ci/harness/sandbox/requirements.txt" in names
+    assert "cc_ci/suite/builtin/test_front_page.py" in names
