@@ -4,7 +4,7 @@
     .venv/bin/python bench/bridge_bench.py [--repos 50] [--pulls 20] [--interval 2] [--samples 15]
 
 Idle cycles are counted in-process (`Bridge.poll_once()` against the simulator's request
-log), for 1 PR and for <pulls> PRs per repository. The latencies are of `python -m bridge`
+log), for 1 PR and for <pulls> PRs per repository. The latencies are of `python -m cc_ci.bridge`
 as a process: a comment is posted at a random moment on a random PR, and the time runs
 until the build shows up in the simulated Drone (watched every 2 ms). Polling runs with
 poll_interval = <interval>; the webhook run has polling off, so every build is the
@@ -30,11 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bridge.app import Bridge  # noqa: E402
-from bridge.config import load_secrets, parse_config  # noqa: E402
-from bridge.eventlog import EventLog  # noqa: E402
-from forgesim import Sim  # noqa: E402
-from forgesim.demo import CI_REPO, MEMBER, seed  # noqa: E402
+from cc_ci.bridge.app import Bridge  # noqa: E402
+from cc_ci.bridge.config import load_secrets, parse_config  # noqa: E402
+from cc_ci.contract.eventline import EventLog  # noqa: E402
+from devworld.forgesim import Sim  # noqa: E402
+from devworld.forgesim.demo import CI_REPO, MEMBER, seed  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:
@@ -87,7 +87,7 @@ def latencies(
 
 def run_bridge(config: Path, log: Path, health_port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bridge", "--config", str(config)],
+        [sys.executable, "-m", "cc_ci.bridge", "--config", str(config)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=log.open("w"),

@@ -3,7 +3,7 @@
     python bench/dashboard_bench.py [--recipes 200] [--runs 50] [--requests 400]
 
 Builds <recipes> × <runs> run records in a temporary results directory (a few running and a
-few unreadable among them, logs for the run pages asked for), starts `python -m dashboard`
+few unreadable among them, logs for the run pages asked for), starts `python -m cc_ci.dashboard`
 on a free loopback port, and times the overview, recipe pages, run pages and badges over
 keep-alive HTTP. "server" is the time the dashboard itself reports (Server-Timing: the
 index refresh and the rendering), "round trip" is what the client saw.
@@ -153,7 +153,7 @@ def start(results: Path, log: Path, *extra: str) -> tuple[subprocess.Popen, str,
         [
             sys.executable,
             "-m",
-            "dashboard",
+            "cc_ci.dashboard",
             "--results-dir",
             str(results),
             "--listen",

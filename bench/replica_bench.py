@@ -1,5 +1,5 @@
 """Replica benchmark: per replica, each stage's wall time, the deployments a full run made,
-and the time from deploy to healthy, beside the earlier real build's figures (the seeds).
+and the time from deploy to healthy, beside the earlier real build's figures on a real server.
 
     .venv/bin/python bench/replica_bench.py [--results-dir results] [--run] [--images]
 
@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from replicas.build import replicas  # noqa: E402
+from devworld.replicas.build import replicas  # noqa: E402
 
-# What the earlier real build (the seeds) measured on a 2-vCPU server with pulled images.
-SEEDS = {
+# What the earlier real-server build measured on a 2-vCPU server with pulled images.
+REAL_SERVER = {
     "custom-html": "124 s for install + upgrade + backup (Drone build #33)",
     "keycloak": "about 31 min for three stages, three deployments; install 8 m 30 s, "
     "upgrade 10 m 10 s, backup 8 m 15 s (5–8 min per deploy)",
@@ -52,7 +52,7 @@ def warm_build_seconds(recipe: str) -> float:
     with tempfile.TemporaryDirectory(prefix="cc-ci-bench-forge-") as forge:
         t0 = time.monotonic()
         subprocess.run(
-            [sys.executable, "-m", "replicas", "build", recipe, "--forge", forge],
+            [sys.executable, "-m", "devworld.replicas", "build", recipe, "--forge", forge],
             cwd=ROOT,
             check=True,
             capture_output=True,
@@ -82,7 +82,7 @@ def report(recipe: str, rec: dict | None, warm: float | None) -> None:
             print(line)
     if warm is not None:
         print(f"  warm image + repository build: {warm:.1f} s")
-    print(f"  seeds (real server): {SEEDS.get(recipe, 'none recorded')}")
+    print(f"  earlier real server: {REAL_SERVER.get(recipe, 'none recorded')}")
 
 
 def main() -> int:

@@ -23,12 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from runner.demo.world import demo_world  # noqa: E402
-from runner.docker import docker, remove_stack  # noqa: E402
-from runner.lifecycle import services_converged  # noqa: E402
-from runner.settings import Settings  # noqa: E402
-from runner.waiting import wait_for  # noqa: E402
-from runner.web import request  # noqa: E402
+from cc_ci.harness.deploy.docker import docker, remove_stack  # noqa: E402
+from cc_ci.harness.deploy.lifecycle import services_converged  # noqa: E402
+from cc_ci.harness.settings import Settings  # noqa: E402
+from cc_ci.harness.waiting import wait_for  # noqa: E402
+from cc_ci.suite.web import request  # noqa: E402
+from devworld.demo.world import demo_world  # noqa: E402
 
 
 def direct_lifecycle(env: dict[str, str], forge: Path, prev: str, head: str) -> dict[str, float]:
@@ -99,7 +99,7 @@ def main() -> int:
             [
                 sys.executable,
                 "-m",
-                "runner.cli",
+                "cc_ci.harness.cli",
                 "demo",
                 "--src",
                 "cc-ci/demo",

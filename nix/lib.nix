@@ -178,12 +178,12 @@ in
     // (if policyFile == null then { } else { CCCI_POLICY_FILE = policyFile; })
     // (if proxyService == null then { } else { CCCI_PROXY_SERVICE = proxyService; });
 
-  # The compose policy gate's finding kinds an operator may allow (runner/policy_rules.py
+  # The compose policy gate's finding kinds an operator may allow (cc_ci/harness/policy/rules.py
   # ALLOWABLE; nix/tests/test_nix_lib.py keeps the two in step).
   inherit policyKinds;
 
   # The operator's allow-list (services.cc-ci.policy.allow) as the TOML file the runner reads
-  # from CCCI_POLICY_FILE (runner/policy_config.py). `allow` is
+  # from CCCI_POLICY_FILE (cc_ci/harness/policy/allowlist.py). `allow` is
   #   { <recipe> = { allow = [ kind … ]; ports = null or [ port … ]; bindSources = null or [ path … ]; }; }
   # Checked here, so a typo fails `nixos-rebuild`, not the next run.
   policyToml = allow:
@@ -213,7 +213,7 @@ in
     if badNames != [ ] then throw "services.cc-ci.policy.allow: not recipe names: ${concatStringsSep ", " badNames}"
     else concatStringsSep "\n" (map table names);
 
-  # The bridge's TOML (ARCHITECTURE contract 1) as an attribute set; optional sections are
+  # The bridge's TOML (docs/bridge.md, Configuration) as an attribute set; optional sections are
   # left out entirely, because the bridge rejects keys it does not know.
   bridgeSettings =
     { giteaUrl

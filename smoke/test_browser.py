@@ -6,7 +6,7 @@ import http.server
 import threading
 from pathlib import Path
 
-from runner.browser import launch_chromium
+from cc_ci.suite.browser import launch_chromium
 
 PAGE = b"""<!doctype html><title>smoke</title>
 <button id=go onclick="document.getElementById('out').textContent='clicked'">go</button>

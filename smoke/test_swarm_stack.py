@@ -9,9 +9,9 @@ import socket
 import urllib.request
 from pathlib import Path
 
-from runner.docker import docker, remove_stack, stack_resources
-from runner.images import ImageSpec, ensure_image
-from runner.waiting import wait_for
+from cc_ci.harness.deploy.docker import docker, remove_stack, stack_resources
+from cc_ci.harness.waiting import wait_for
+from devworld.images import ImageSpec, ensure_image
 
 
 def free_port() -> int:

@@ -20,7 +20,7 @@ let
       inherit (cfg) resolveTo httpsPort caFile;
       gitTokenFile = if cfg.gitTokenFile == null then null else "/run/credentials/${unit}.service/git-token";
       policyFile = "${policyFile}";
-      # recipe-local tests reach the app through this Traefik (runner/sandbox.py)
+      # recipe-local tests reach the app through this Traefik (cc_ci/harness/sandbox/container.py)
       proxyService = "${ccLib.stackName (ccLib.appDomains top.domain).proxy}_app";
     } // cfg.environment));
 
@@ -110,7 +110,7 @@ in
         top.abraPackage
         pkgs.bash
         pkgs.coreutils
-        pkgs.debootstrap # the recipe-tests image (runner/sandbox_image.py)
+        pkgs.debootstrap # the recipe-tests image (cc_ci/harness/sandbox/image.py)
         pkgs.docker
         pkgs.git
         pkgs.gnugrep

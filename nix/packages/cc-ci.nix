@@ -1,4 +1,5 @@
-# The cc-ci Python application: cc-ci-run (the runner), cc-ci-bridge, cc-ci-dashboard.
+# The cc-ci Python application: cc-ci-run (the harness), cc-ci-bridge, cc-ci-dashboard.
+# Only the cc_ci package is built: devworld/ (the stand-ins only tests need) is left out.
 # One pyproject.toml at the repository root; Playwright's browsers come from nixpkgs.
 { lib
 , python3Packages
@@ -15,10 +16,7 @@ python3Packages.buildPythonApplication {
     fileset = lib.fileset.unions (map lib.fileset.maybeMissing [
       ../../pyproject.toml
       ../../README.md
-      ../../bridge
-      ../../runner
-      ../../dashboard
-      ../../forgesim
+      ../../cc_ci
     ]);
   };
 
@@ -28,8 +26,10 @@ python3Packages.buildPythonApplication {
   dependencies = [
     python3Packages.pytest
     python3Packages.playwright
+    python3Packages.pytest-base-url
+    python3Packages.pytest-playwright
     python3Packages.pyyaml
-    # `pip download` of the recipe-tests image's pinned wheels (runner/sandbox_image.py)
+    # `pip download` of the recipe-tests image's pinned wheels (cc_ci/harness/sandbox/image.py)
     python3Packages.pip
   ];
 
@@ -42,7 +42,7 @@ python3Packages.buildPythonApplication {
 
   # The project's own tests need Docker, abra and a browser; CI runs them, not the build.
   doCheck = false;
-  pythonImportsCheck = [ "bridge" "runner" "dashboard" ];
+  pythonImportsCheck = [ "cc_ci.bridge" "cc_ci.harness.cli" "cc_ci.dashboard" ];
 
   meta = {
     description = "Continuous integration for Co-op Cloud recipes";

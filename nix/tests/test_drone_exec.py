@@ -182,7 +182,7 @@ def test_recipe_ci_runs_the_demo_recipe_for_real(tmp_path):
     cc-ci-run on the steps' PATH, its CCCI_* settings as the runner's env file gives them
     (DRONE_RUNNER_ENVFILE), and the demo recipe's build parameters: a green build and a run
     record under the Drone run id."""
-    from runner.demo.world import demo_world
+    from devworld.demo.world import demo_world
 
     head = git(ROOT, "rev-parse", "HEAD")
     bare = tmp_path / "cc-ci.git"

@@ -101,7 +101,9 @@ def test_secret_list_matches_the_template():
 
 
 def test_bridge_settings_are_accepted_by_the_bridge_parser():
-    config = pytest.importorskip("bridge.config", reason="the bridge package is not merged yet")
+    config = pytest.importorskip(
+        "cc_ci.bridge.config", reason="the bridge package is not merged yet"
+    )
     settings = nix_eval(
         f"""(import {LIB}).bridgeSettings {{
           giteaUrl = "https://git.example.org/";
@@ -129,14 +131,14 @@ def test_bridge_settings_are_accepted_by_the_bridge_parser():
 
 
 def test_policy_kinds_are_the_ones_the_gate_lets_an_operator_allow():
-    from runner.policy_rules import ALLOWABLE
+    from cc_ci.harness.policy.rules import ALLOWABLE
 
     assert nix_eval(f"(import {LIB}).policyKinds") == sorted(str(k) for k in ALLOWABLE)
 
 
 def test_the_rendered_allow_list_is_read_by_the_runner_as_written(tmp_path):
-    from runner.policy_config import load_allowlist
-    from runner.policy_rules import FindingKind
+    from cc_ci.harness.policy.allowlist import load_allowlist
+    from cc_ci.harness.policy.rules import FindingKind
 
     text = lib_call(
         "policyToml",

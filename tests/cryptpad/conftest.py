@@ -7,7 +7,9 @@ import re
 
 import pytest
 
-DATA_VOLUME = "cryptpad_data"  # the recipe's backed-up volume (seen in the seeds)
+DATA_VOLUME = (
+    "cryptpad_data"  # the recipe's backed-up volume (seen on an earlier real-server build)
+)
 
 
 def parse_api_config(js: str) -> dict:

@@ -1,0 +1,243 @@
+"""The pure decisions: configuration, command parsing, the next step, the report's words."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime
+
+import pytest
+
+from cc_ci.bridge.command import Command, UnknownStages, parse_command
+from cc_ci.bridge.config import ConfigError, parse_config
+from cc_ci.bridge.flow import Step, backoff, next_step
+from cc_ci.bridge.gitea import Comment
+from cc_ci.bridge.poll import OVERLAP, Listing, is_new, next_since
+from cc_ci.bridge.report import RunSummary, commit_state, summarize_record, text
+from cc_ci.bridge.state import CommandRow, Outcome, Phase
+from cc_ci.contract.redact import MASK, Redactor
+
+EXAMPLE = """
+[gitea]
+url = "https://git.example.org/"
+token_file = "/run/credentials/cc-ci-bridge/gitea-token"
+[drone]
+url = "https://drone.example.org"
+token_file = "/run/credentials/cc-ci-bridge/drone-token"
+repo = "recipe-maintainers/cc-ci"
+branch = "main"
+[trigger]
+command = "!testme"
+org = "recipe-maintainers"
+allow = []
+repos = ["recipe-maintainers/custom-html", "recipe-maintainers/custom-html-tiny"]
+poll_interval = 30
+[recipes]
+"recipe-maintainers/custom-html-tiny" = "custom-html-tiny"
+[webhook]
+listen = "127.0.0.1:8091"
+secret_file = "/run/credentials/cc-ci-bridge/webhook-secret"
+[state]
+path = "/var/lib/cc-ci/bridge.sqlite3"
+[report]
+dashboard_url = "https://ci.example.org"
+"""
+
+
+def example(**changes) -> dict:
+    raw = tomllib.loads(EXAMPLE)
+    for dotted, value in changes.items():
+        section, _, key = dotted.partition("__")
+        if value is None:
+            del raw[section][key]
+        else:
+            raw.setdefault(section, {})[key] = value
+    return raw
+
+
+def test_the_documented_example_parses():
+    c = parse_config(example())
+    assert c.gitea.url == "https://git.example.org"
+    assert c.drone.repo == "recipe-maintainers/cc-ci"
+    assert c.recipe_for("recipe-maintainers/custom-html") == "custom-html"
+    assert c.recipe_for("recipe-maintainers/custom-html-tiny") == "custom-html-tiny"
+    assert c.webhook is not None and (c.webhook.host, c.webhook.port) == ("127.0.0.1", 8091)
+    assert c.dashboard_url == "https://ci.example.org"
+    assert c.trigger.poll_interval == 30
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"gitea__token_file": None}, "missing key gitea.token_file"),
+        ({"drone__branch": None}, "missing key drone.branch"),
+        ({"trigger__colour": "red"}, "unknown key trigger.colour"),
+        ({"gitea__token": "abc"}, "unknown key gitea.token"),
+        ({"extra__x": 1}, "unknown section [extra]"),
+        ({"trigger__repos": []}, "trigger.repos must be a non-empty list"),
+        ({"trigger__repos": ["nope"]}, "trigger.repos[] must be an owner/name"),
+        ({"trigger__poll_interval": -1}, "trigger.poll_interval"),
+        ({"trigger__poll_interval": True}, "trigger.poll_interval"),
+        ({"trigger__command": "!test me"}, "trigger.command must be one word"),
+        ({"gitea__url": "git.example.org"}, "gitea.url must be an http(s) URL"),
+        ({"webhook__listen": "8091"}, "webhook.listen must be host:port"),
+        ({"recipes__a/b": "x"}, "not in trigger.repos"),
+        ({"recipes__recipe-maintainers/custom-html": "Bad Name"}, "must be a recipe name"),
+    ],
+)
+def test_a_bad_configuration_is_refused_naming_what_is_wrong(changes, message):
+    with pytest.raises(ConfigError) as e:
+        parse_config(example(**changes))
+    assert message in str(e.value)
+
+
+def test_missing_sections_and_polling_off_without_a_webhook_are_refused():
+    raw = example()
+    del raw["state"]
+    with pytest.raises(ConfigError, match=r"missing section \[state\]"):
+        parse_config(raw)
+    raw = example(trigger__poll_interval=0)
+    del raw["webhook"]
+    with pytest.raises(ConfigError, match="then \\[webhook\\] is required"):
+        parse_config(raw)
+    assert parse_config(example(trigger__poll_interval=0)).trigger.poll_interval == 0
+
+
+def test_optional_sections_may_be_left_out():
+    raw = example()
+    for section in ("webhook", "report", "recipes"):
+        del raw[section]
+    del raw["trigger"]["allow"]
+    del raw["trigger"]["poll_interval"]
+    c = parse_config(raw)
+    assert c.webhook is None and c.dashboard_url is None
+    assert c.trigger.allow == () and c.trigger.poll_interval == 30
+
+
+@pytest.mark.parametrize(
+    ("body", "parsed"),
+    [
+        ("!testme", Command(())),
+        ("  !testme  \r\nmore text", Command(())),
+        ("!testme install", Command(("install",))),
+        ("!testme backup, install", Command(("install", "backup"))),
+        ("!testme recipe-local upgrade upgrade", Command(("upgrade", "recipe-local"))),
+        ("!testme install prod", UnknownStages(("prod",))),
+        ("!testme Install", UnknownStages(("Install",))),
+        ("!testme2", None),
+        ("please !testme", None),
+        ("`!testme`", None),
+        ("", None),
+        ("\n!testme", None),
+    ],
+)
+def test_the_first_line_is_the_command(body, parsed):
+    assert parse_command(body, "!testme") == parsed
+
+
+def test_stages_param_is_a_comma_list_empty_for_all():
+    assert Command(()).stages_param == ""
+    assert Command(("install", "backup")).stages_param == "install,backup"
+
+
+def row(**kw) -> CommandRow:
+    base = {"comment_id": 1, "repo": "o/r", "pr": 1, "login": "a", "comment_url": ""}
+    base |= {"stages": "", "unknown_stages": "", "phase": Phase.RECEIVED, "received_at": 0}
+    base |= {"recipe": "r"}
+    return CommandRow(**(base | kw))
+
+
+@pytest.mark.parametrize(
+    ("fields", "step"),
+    [
+        ({}, Step.AUTHORIZE),
+        ({"phase": Phase.DENIED}, None),
+        ({"phase": Phase.REQUESTING}, Step.CREATE_BUILD),
+        ({"phase": Phase.BUILDING}, Step.REACT),
+        ({"phase": Phase.BUILDING, "reacted": True}, Step.ACK_COMMENT),
+        ({"phase": Phase.BUILDING, "reacted": True, "bot_comment": 0}, Step.PENDING_STATUS),
+        (
+            {"phase": Phase.BUILDING, "reacted": True, "bot_comment": 5, "pending_posted": True},
+            None,
+        ),
+        ({"phase": Phase.FINISHED, "reacted": True}, Step.FINAL_COMMENT),
+        (
+            {"phase": Phase.FINISHED, "reacted": True, "final_posted": True, "head_sha": "ab"},
+            Step.FINAL_STATUS,
+        ),
+        (
+            {
+                "phase": Phase.FINISHED,
+                "reacted": True,
+                "final_posted": True,
+                "outcome": Outcome.REJECTED,
+            },
+            Step.CLOSE,
+        ),
+        (
+            {
+                "phase": Phase.FINISHED,
+                "reacted": True,
+                "final_posted": True,
+                "head_sha": "ab",
+                "final_status_posted": True,
+            },
+            Step.CLOSE,
+        ),
+        ({"phase": Phase.REPORTED}, None),
+    ],
+)
+def test_the_next_step_follows_from_the_stored_row(fields, step):
+    assert next_step(row(**fields)) == step
+
+
+def test_backoff_doubles_up_to_five_minutes():
+    assert [backoff(n) for n in (1, 2, 3, 8, 9, 30)] == [2, 4, 8, 256, 300, 300]
+
+
+def comment(created: int, updated: int | None = None) -> Comment:
+    t = datetime.fromtimestamp(created, UTC)
+    u = datetime.fromtimestamp(updated if updated is not None else created, UTC)
+    return Comment(1, "o/r", "a", "!testme", t, u, 1, "")
+
+
+def test_a_comment_is_new_from_the_floor_on():
+    baseline, since = 1000, 2000
+    assert is_new(comment(2000 - OVERLAP), baseline, since)
+    assert not is_new(comment(2000 - OVERLAP - 1, 2500), baseline, since)
+    assert not is_new(comment(999), 1000, 1000)
+
+
+def test_the_cursor_moves_only_after_a_complete_listing():
+    listing = Listing((comment(10, 50), comment(20, 30)), True, 1)
+    assert next_since(5, listing) == 50
+    assert next_since(5, Listing(listing.comments, False, 3)) == 5
+    assert next_since(60, listing) == 60
+    assert next_since(5, Listing((), True, 1)) == 5
+    assert next_since(5, Listing(listing.comments, False, 20, truncated=True)) == 20
+
+
+def test_the_record_decides_the_commit_state_before_drone():
+    run = RunSummary("failed", (), (), None)
+    assert commit_state("failure", run) == "failure"
+    assert commit_state("failure", RunSummary("error", (), (), None)) == "error"
+    assert commit_state("success", None) == "success"
+    assert commit_state("killed", None) == "error"
+    assert commit_state(None, None) == "error"
+
+
+def test_a_record_of_the_wrong_shape_is_no_record():
+    assert summarize_record(None) is None
+    assert summarize_record({"stages": []}) is None
+    s = summarize_record({"status": "passed", "stages": [{"name": "install"}, "junk"]})
+    assert s is not None and [x.name for x in s.stages] == ["install"]
+
+
+def test_untrusted_text_is_one_inert_line():
+    assert text("a\nb  |c|") == "a b \\|c\\|"
+    assert text("<b>@x</b>") == "\\<b\\>@\u2060x\\</b\\>"
+    assert len(text("x" * 500, 50)) == 50
+
+
+def test_the_redactor_masks_every_secret_longest_first():
+    r = Redactor(("abcd1234", "abcd12345678", "no"))
+    assert r("x abcd12345678 y abcd1234 no") == f"x {MASK} y {MASK} no"

@@ -1,0 +1,117 @@
+"""The optional webhook endpoint: `POST /hook` (signed by Gitea) and `GET /healthz`.
+
+The signature is checked over the raw body before anything else is read; a bad or missing
+one gets 403 and nothing else happens. `GET /healthz` is served whether or not a webhook
+secret is set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from cc_ci.contract.eventline import EventLog
+
+MAX_BODY = 1 << 20
+"""Gitea's comment payloads are a few kilobytes; anything over a megabyte is refused."""
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """`X-Gitea-Signature` is hex(HMAC-SHA256(secret, raw body)); compared in constant time."""
+    if not header:
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.strip().lower())
+
+
+class HookServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        secret: str | None,
+        hook: Callable[[str, Any], tuple[int, str]],
+        health: Callable[[], tuple[int, dict[str, Any]]],
+        log: EventLog,
+    ) -> None:
+        super().__init__(address, _Handler)
+        self.secret = secret
+        self.hook = hook
+        self.health = health
+        self.log = log
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: HookServer
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes: without this, Nagle's algorithm and the
+        # peer's delayed ACK hold the second one back ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
+        pass
+
+    def _send(self, status: int, doc: dict[str, Any]) -> None:
+        body = (json.dumps(doc) + "\n").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if self.path.split("?", 1)[0] != "/healthz":
+            self._send(404, {"message": "not found"})
+            return
+        status, doc = self.server.health()
+        self._send(status, doc)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        if self.path.split("?", 1)[0] != "/hook":
+            self._send(404, {"message": "not found"})
+            return
+        if self.server.secret is None:
+            self._send(404, {"message": "the webhook is not configured"})
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            self.close_connection = True
+            self._send(413 if length > MAX_BODY else 411, {"message": "bad Content-Length"})
+            return
+        body = self.rfile.read(length)
+        if not signature_ok(self.server.secret, body, self.headers.get("X-Gitea-Signature")):
+            self.server.log("hook-forged", client=self.client_address[0], bytes=length)
+            self._send(403, {"message": "bad signature"})
+            return
+        event = self.headers.get("X-Gitea-Event", "")
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            self._send(400, {"message": "the body is not JSON"})
+            return
+        try:
+            status, what = self.server.hook(event, payload)
+        except Exception as e:  # noqa: BLE001 - answer 500 and log rather than drop the line
+            self.server.log("hook-failed", error=f"{e.__class__.__name__}: {e}")
+            status, what = 500, "the bridge could not record this delivery"
+        delivery = self.headers.get("X-Gitea-Delivery", "")
+        self.server.log("hook", delivery=delivery, gitea_event=event, status=status, result=what)
+        self._send(status, {"message": what})

@@ -1,0 +1,178 @@
+"""One run's page: source, trigger, each stage with its log and screenshots, the teardown. Pure.
+
+The shell reads the logs (`cc_ci.dashboard.logs.read_excerpt`) and hands them in by path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from cc_ci.dashboard.logs import TAIL_LINES, LogExcerpt
+from cc_ci.dashboard.markup import (
+    a,
+    commit_url,
+    duration,
+    esc,
+    link,
+    local,
+    page,
+    pill,
+    pr_label,
+    pr_url,
+    repo_url,
+    when,
+)
+from cc_ci.dashboard.records import BrokenRecord, RunRecord, Stage, Teardown
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
+
+
+def run_page(
+    run: RunRecord,
+    logs: Mapping[str, LogExcerpt],
+    now: datetime,
+    *,
+    forge: str | None,
+    stylesheet: str,
+) -> str:
+    stages = "".join(_stage(run.run_id, s, logs) for s in run.stages) or "<p>No stages planned.</p>"
+    body = (
+        f'<h1>{esc(run.recipe)} <span class="run-id">{esc(run.run_id)}</span> '
+        f"{pill(run.status.value)}</h1>"
+        + _facts(run, now, forge)
+        + f'<section class="stages"><h2>Stages</h2>{stages}</section>'
+        + _teardown(run.run_id, run.teardown, logs)
+        + f'<p class="raw">Record: {a(local("api", "runs", run.run_id), "run.json (API)")} · '
+        f"{a(local('runs', run.run_id, 'run.json'), 'run.json (file)')}</p>"
+    )
+    crumbs = ((local("recipes", run.recipe), run.recipe), (local("runs", run.run_id), run.run_id))
+    return page(f"{run.recipe} {run.run_id}", body, stylesheet=stylesheet, crumbs=crumbs)
+
+
+def broken_page(broken: BrokenRecord, now: datetime, *, stylesheet: str) -> str:
+    recipe = (
+        f"<dt>recipe</dt><dd>{a(local('recipes', broken.recipe), broken.recipe)}</dd>"
+        if broken.recipe
+        else ""
+    )
+    body = (
+        f'<h1>{esc(broken.run_id)} {pill("error", "unreadable")}</h1>'
+        "<p>This run's record cannot be read, so the dashboard cannot show the run.</p>"
+        f'<dl class="facts"><dt>problem</dt><dd class="reason">{esc(broken.reason)}</dd>'
+        f"{recipe}<dt>file changed</dt><dd>{when(broken.seen_at, now)}</dd>"
+        f"<dt>file</dt><dd>{a(local('runs', broken.run_id, 'run.json'), 'run.json')}</dd></dl>"
+    )
+    return page(broken.run_id, body, stylesheet=stylesheet)
+
+
+def _facts(run: RunRecord, now: datetime, forge: str | None) -> str:
+    src = run.source
+    rows = [
+        ("recipe", a(local("recipes", run.recipe), run.recipe)),
+        ("repository", link(repo_url(src, forge), src.repo or "local recipe")),
+        ("pull request", link(pr_url(src, forge), pr_label(src)) if src.pr is not None else "—"),
+        (
+            "commit",
+            f'<span class="sha">{link(commit_url(src, forge), src.ref)}</span>' if src.ref else "—",
+        ),
+    ]
+    if run.trigger and run.trigger.by:
+        by = esc(run.trigger.by)
+        comment = link(run.trigger.comment_url, "the comment") if run.trigger.comment_url else ""
+        rows.append(("triggered by", f"{by}{' in ' + comment if comment else ''}"))
+    if run.ci:
+        build = f"{run.ci.system or 'CI'} build {run.ci.build}" if run.ci.build else run.ci.system
+        rows.append(("CI", link(run.ci.url, build or "CI")))
+    rows += [
+        ("started", when(run.started_at, now)),
+        ("finished", when(run.finished_at, now) if run.finished_at else "still running"),
+        ("took", duration(run.duration_s)),
+        ("exit code", esc(run.exit_code) if run.exit_code is not None else "—"),
+        ("deployments", esc(run.deployments)),
+    ]
+    return '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
+
+
+def _stage(run_id: str, stage: Stage, logs: Mapping[str, LogExcerpt]) -> str:
+    t = stage.tests
+    counts = (
+        f"{t.passed} passed, {t.failed} failed, {t.errors} errors, {t.skipped} skipped"
+        if t.total
+        else "no tests reported"
+    )
+    message = f'<p class="message">{esc(stage.message)}</p>' if stage.message else ""
+    files = [a(local("runs", run_id, stage.log), f"raw {stage.log}")] if stage.log else []
+    if stage.junit:
+        files.append(a(local("runs", run_id, stage.junit), "JUnit XML"))
+    others = [p for p in stage.artifacts if not p.lower().endswith(IMAGE_SUFFIXES)]
+    files += [a(local("runs", run_id, p), p) for p in others]
+    shots = [p for p in stage.artifacts if p.lower().endswith(IMAGE_SUFFIXES)]
+    return (
+        f'<article class="stage s-{esc(stage.status.value)}" id="stage-{esc(stage.name)}">'
+        f"<h3>{esc(stage.name)} {pill(stage.status.value)}</h3>"
+        f'<p class="meta">{duration(stage.duration_s)} · {counts}</p>'
+        + message
+        + (_log(logs[stage.log]) if stage.log and stage.log in logs else "")
+        + (f'<p class="files">{" · ".join(files)}</p>' if files else "")
+        + _screenshots(run_id, shots)
+        + "</article>"
+    )
+
+
+def _log(log: LogExcerpt) -> str:
+    if not log.found:
+        return f'<p class="log missing">{esc(log.path)} is missing.</p>'
+    if not log.tail:
+        return f'<p class="log">{esc(log.path)} is empty.</p>'
+    if not log.folded:
+        return f'<div class="log"><pre>{esc(log.tail)}</pre></div>'
+    size = f"{log.size / 1024:.1f} KiB"
+    if log.whole is not None:
+        fold = (
+            f"<details><summary>Whole log ({log.lines} lines, {size})</summary>"
+            f"<pre>{esc(log.whole)}</pre></details>"
+        )
+        head = f"Last {TAIL_LINES} of {log.lines} lines"
+    else:
+        fold = f'<p class="note">The whole log ({size}) is too large to show here.</p>'
+        head = f"Last {TAIL_LINES} lines"
+    return (
+        f'<div class="log"><p class="tail-head">{head}</p>'
+        f"<pre>{esc(log.tail)}</pre>{fold}</div>"
+    )
+
+
+def _screenshots(run_id: str, paths: list[str]) -> str:
+    if not paths:
+        return ""
+    figures = "".join(
+        f'<figure><a href="{esc(local("runs", run_id, p))}">'
+        f'<img src="{esc(local("runs", run_id, p))}" alt="screenshot {esc(p)}" loading="lazy"></a>'
+        f"<figcaption>{esc(p)}</figcaption></figure>"
+        for p in paths
+    )
+    return f'<div class="shots">{figures}</div>'
+
+
+def _teardown(run_id: str, teardown: Teardown | None, logs: Mapping[str, LogExcerpt]) -> str:
+    if teardown is None:
+        return '<section class="teardown"><h2>Teardown</h2><p>Not yet.</p></section>'
+    status = {"clean": "passed", "leftover": "error", "not-needed": "skipped"}[teardown.status]
+    leftovers = (
+        '<p>Left behind:</p><ul class="leftovers">'
+        + "".join(f"<li><code>{esc(x)}</code></li>" for x in teardown.leftovers)
+        + "</ul>"
+        if teardown.leftovers
+        else ""
+    )
+    log = _log(logs[teardown.log]) if teardown.log and teardown.log in logs else ""
+    if teardown.log:
+        log += (
+            f'<p class="files">{a(local("runs", run_id, teardown.log), "raw " + teardown.log)}</p>'
+        )
+    return (
+        '<section class="teardown"><h2>Teardown '
+        f"{pill(status, teardown.status.value)}</h2>"
+        f'<p class="meta">{duration(teardown.duration_s)}</p>{leftovers}{log}</section>'
+    )

@@ -1,0 +1,123 @@
+"""What the records say about a recipe: its level, the latest result per stage, the order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cc_ci.dashboard.records import BrokenRecord, RunRecord, StageStatus, parse_record
+from cc_ci.dashboard.summary import Attention, counts, history, overview_rows, summarize
+from cc_ci.dashboard.tests.worlds import ALL, record, stage
+
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def run(run_id: str, recipe: str = "app", hours: float = 0, **kw) -> RunRecord:
+    return parse_record(record(run_id, recipe, started=T0 + timedelta(hours=hours), **kw), run_id)
+
+
+def stages(*statuses: str) -> list[dict]:
+    return [stage(name, s) for name, s in zip(ALL, statuses, strict=False)]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "level"),
+    [
+        (("passed", "passed", "passed", "passed"), 4),
+        (("passed", "passed", "passed", "skipped"), 3),
+        (("passed", "passed", "failed", "passed"), 2),
+        (("passed", "error", "passed", "passed"), 1),
+        (("failed", "skipped", "skipped", "skipped"), 0),
+        (("passed", "skipped", "passed", "passed"), 1),
+    ],
+)
+def test_the_level_counts_passing_lifecycle_stages_in_order_from_install(statuses, level):
+    summary = summarize("app", [run("r1", stages=stages(*statuses))])
+    assert summary.level == level
+
+
+def test_a_recipe_that_never_ran_install_is_level_zero():
+    summary = summarize("app", [run("r1", stages=[stage("backup")])])
+    assert summary.level == 0
+    assert summary.stage_result("install") is None
+
+
+def test_a_partial_run_does_not_erase_what_an_earlier_full_run_proved():
+    full = run("r1", hours=0, stages=stages("passed", "passed", "passed", "passed"))
+    install_only = run("r2", hours=1, stages=[stage("install")])
+    summary = summarize("app", [full, install_only])
+    assert summary.level == 4
+    assert summary.stage_result("install").run_id == "r2"
+    assert summary.stage_result("upgrade").run_id == "r1"
+
+
+def test_a_newer_failure_of_a_stage_lowers_the_level():
+    old = run("r1", hours=0, stages=stages("passed", "passed", "passed", "passed"))
+    new = run(
+        "r2", hours=1, status="failed", stages=stages("passed", "failed", "skipped", "skipped")
+    )
+    summary = summarize("app", [old, new])
+    assert summary.level == 1
+    assert summary.stage_result("upgrade").status is StageStatus.FAILED
+
+
+def test_a_stage_still_running_keeps_its_previous_result():
+    done = run("r1", hours=0, stages=stages("passed", "passed"))
+    live = run(
+        "r2",
+        hours=1,
+        status="running",
+        stages=[stage("install"), stage("upgrade", "running"), stage("backup", "pending")],
+    )
+    summary = summarize("app", [done, live])
+    assert summary.latest.run_id == "r2"
+    assert summary.latest_finished.run_id == "r1"
+    assert summary.stage_result("upgrade").run_id == "r1"
+    assert summary.stage_result("install").run_id == "r2"
+
+
+def test_runs_are_listed_newest_first_whatever_order_they_come_in():
+    runs = [run("a", hours=2), run("b", hours=5), run("c", hours=1)]
+    assert [r.run_id for r in summarize("app", runs).runs] == ["b", "a", "c"]
+
+
+def test_the_overview_lists_errors_then_failures_then_running_then_passes_newest_first():
+    summaries = [
+        summarize("passed-old", [run("p1", "passed-old", hours=1)]),
+        summarize("passed-new", [run("p2", "passed-new", hours=9)]),
+        summarize("failed", [run("f1", "failed", hours=2, status="failed")]),
+        summarize("running", [run("g1", "running", hours=8, status="running")]),
+        summarize("error-old", [run("e1", "error-old", hours=3, status="error")]),
+        summarize("error-new", [run("e2", "error-new", hours=4, status="error")]),
+    ]
+    broken = BrokenRecord("x1", None, "run.json is empty", T0 + timedelta(hours=3.5))
+    rows = overview_rows(summaries, [broken])
+    names = [r.summary.recipe if r.summary else r.broken.run_id for r in rows]
+    assert names == [
+        "error-new",
+        "x1",
+        "error-old",
+        "failed",
+        "running",
+        "passed-new",
+        "passed-old",
+    ]
+    assert [r.attention for r in rows][:3] == [Attention.ERROR] * 3
+
+
+def test_the_counts_say_how_many_recipes_pass_everything():
+    summaries = [
+        summarize("a", [run("a1", "a", stages=stages("passed", "passed", "passed", "passed"))]),
+        summarize("b", [run("b1", "b", stages=stages("passed", "passed", "passed", "skipped"))]),
+        summarize("c", [run("c1", "c", status="failed", stages=stages("failed"))]),
+        summarize("d", [], [BrokenRecord("d1", "d", "bad", T0)]),
+    ]
+    c = counts(summaries, unreadable=1)
+    assert (c.recipes, c.everything, c.passed, c.failed, c.unreadable) == (3, 1, 2, 1, 1)
+
+
+def test_a_recipes_history_mixes_unreadable_records_in_by_time():
+    broken = BrokenRecord("x", "app", "bad", T0 + timedelta(hours=1.5))
+    summary = summarize("app", [run("r1", hours=1), run("r2", hours=2)], [broken])
+    assert [item.run_id for item in history(summary)] == ["r2", "x", "r1"]

@@ -1,0 +1,133 @@
+"""`cc-ci-run RECIPE [--src OWNER/NAME] [--ref SHA] [--stages LIST] [--run-id ID] [--results-dir DIR]`
+
+Exit 0 when every stage passed, 1 when a test failed, 2 when the run could not be carried out.
+Drone passes RECIPE, SRC, REF, PR and STAGES in the environment; flags win over them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cc_ci.contract.names import (
+    InvalidInput,
+    parse_stages,
+    validate_recipe,
+    validate_ref,
+    validate_run_id,
+    validate_src,
+)
+from cc_ci.contract.record import RunRecord
+from cc_ci.harness.policy.allowlist import PolicyConfigError, allowlist_from_env
+from cc_ci.harness.settings import Settings, SettingsError
+
+MARK = {
+    "passed": "PASS",
+    "failed": "FAIL",
+    "error": "ERROR",
+    "skipped": "skip",
+    "pending": "-",
+    "running": "...",
+}
+
+
+def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="cc-ci-run", description=__doc__.splitlines()[0])
+    p.add_argument("recipe", nargs="?", default=env.get("RECIPE"), help="recipe name (env RECIPE)")
+    p.add_argument(
+        "--src",
+        default=env.get("SRC"),
+        help="PR head repository OWNER/NAME (env SRC; default recipes/RECIPE… see docs)",
+    )
+    p.add_argument(
+        "--ref", default=env.get("REF"), help="commit sha, tag or branch to test (env REF)"
+    )
+    p.add_argument(
+        "--pr", type=int, default=int(env["PR"]) if env.get("PR", "").isdigit() else None
+    )
+    p.add_argument(
+        "--stages", default=env.get("STAGES"), help="comma list; empty = all (env STAGES)"
+    )
+    p.add_argument(
+        "--run-id", default=None, help="default drone-<DRONE_BUILD_NUMBER> or local-<time>"
+    )
+    p.add_argument("--results-dir", type=Path, default=Path(env.get("CCCI_RESULTS_DIR", "results")))
+    return p.parse_args(argv)
+
+
+def default_run_id(env: dict[str, str]) -> str:
+    if env.get("DRONE_BUILD_NUMBER", "").isdigit():
+        return f"drone-{env['DRONE_BUILD_NUMBER']}"
+    return f"local-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def table(record: RunRecord, run_dir: Path) -> str:
+    rows = [f"cc-ci run {record.run_id}: {record.recipe} @ {(record.source.ref or '?')[:12]}"]
+    width = max(len(s.name) for s in record.stages) if record.stages else 5
+    for s in record.stages:
+        t = s.tests
+        dur = f"{s.duration_s:6.1f}s" if s.duration_s is not None else "      -"
+        counts = f"{t.passed} passed, {t.failed} failed" + (
+            f", {t.errors} errors" if t.errors else ""
+        )
+        rows.append(
+            f"  {s.name:<{width}}  {MARK[s.status]:<5} {dur}  {counts}  {s.message}".rstrip()
+        )
+    td = record.teardown
+    rows.append(
+        f"  {'teardown':<{width}}  {td.status}"
+        + (f" ({', '.join(td.leftovers)})" if td.leftovers else "")
+    )
+    rows.append(f"  overall: {record.status} (exit {record.exit_code}) in {record.duration_s:.1f}s")
+    rows.append(f"  run record: {run_dir / 'run.json'}")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    env = dict(os.environ)
+    args = parse_args(sys.argv[1:] if argv is None else argv, env)
+    try:
+        if not args.recipe:
+            raise InvalidInput("no recipe given (argument or RECIPE)")
+        recipe = validate_recipe(args.recipe)
+        src = validate_src(args.src or f"coop-cloud/{recipe}")
+        ref = validate_ref(args.ref or "HEAD")
+        stages = parse_stages(args.stages)
+        run_id = validate_run_id(args.run_id or default_run_id(env))
+        settings = Settings.from_env(env)
+        allow = allowlist_from_env(env)
+    except (InvalidInput, SettingsError, PolicyConfigError) as exc:
+        print(f"cc-ci-run: {exc}", file=sys.stderr)
+        return 2
+    from cc_ci.harness.interrupt import install_signal_handlers
+    from cc_ci.harness.run import Run, RunRequest
+
+    ci = None
+    if env.get("DRONE_BUILD_NUMBER", "").isdigit():
+        ci = {
+            "system": "drone",
+            "build": int(env["DRONE_BUILD_NUMBER"]),
+            "url": env.get("DRONE_BUILD_LINK"),
+        }
+    trigger = {"by": env["CCCI_TRIGGERED_BY"]} if env.get("CCCI_TRIGGERED_BY") else None
+    req = RunRequest(
+        recipe, src, ref, stages, run_id, args.results_dir.resolve(), args.pr, ci, trigger
+    )
+    restore = install_signal_handlers()
+    try:
+        record = Run(req, settings, allow).execute()
+    except FileExistsError as exc:
+        print(f"cc-ci-run: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        restore()
+    print(table(record, req.results_dir / run_id))
+    return record.exit_code if record.exit_code is not None else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""Deploy an app under test, wait until it is healthy, and tear it down without a trace."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from cc_ci.contract.envfile import set_keys
+from cc_ci.contract.names import stack_name
+from cc_ci.harness.deploy import docker as dk
+from cc_ci.harness.deploy.abra import Abra, AbraError, LogSink
+from cc_ci.harness.meta import RecipeMeta
+from cc_ci.harness.settings import Settings
+from cc_ci.harness.waiting import WaitTimeout, wait_for
+from cc_ci.suite.web import request
+
+
+class DeployError(RuntimeError):
+    """The app could not be deployed or never became healthy (a recipe problem: a failure)."""
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    recipe: str
+    domain: str
+    abra: Abra
+
+    @property
+    def stack(self) -> str:
+        return stack_name(self.domain)
+
+    @property
+    def base_url(self) -> str:
+        return f"https://{self.domain}"
+
+
+def create_app(abra: Abra, recipe: str, domain: str, env: dict[str, str], log: LogSink) -> App:
+    """`abra app new` with generated secrets, then the harness's env on top.
+
+    LETS_ENCRYPT_ENV is always emptied, so the recipe's certresolver label names no resolver
+    and ACME never fires: Traefik serves the wildcard certificate.
+    """
+    abra.app_new(recipe, domain, log)
+    env_file = abra.env_file(domain)
+    env_file.write_text(set_keys(env_file.read_text(), {"LETS_ENCRYPT_ENV": "", **env}))
+    return App(recipe, domain, abra)
+
+
+def deploy(app: App, log: LogSink, timeout: float, force: bool = False) -> None:
+    try:
+        app.abra.deploy(app.domain, log, timeout=timeout, force=force)
+    except AbraError as exc:
+        raise DeployError(str(exc)) from exc
+
+
+UPDATE_FAILED = {"paused", "rollback_started", "rollback_paused", "rollback_completed"}
+
+
+def services_converged(stack: str) -> bool:
+    """Every service of the stack runs all its replicas and no update is still rolling.
+
+    Raises DeployError at once when swarm paused or rolled back an update: waiting longer
+    would not help.
+    """
+    lines = dk.docker(
+        "service",
+        "ls",
+        "--filter",
+        f"label={dk.STACK_LABEL}={stack}",
+        "--format",
+        "{{.Name}} {{.Replicas}}",
+        timeout=30,
+    ).splitlines()
+    if not lines:
+        return False
+    for line in lines:
+        _, replicas = line.split(" ", 1)
+        running, _, wanted = replicas.split(" ")[0].partition("/")
+        if running != wanted:
+            return False
+    names = [line.split(" ", 1)[0] for line in lines]
+    out = dk.docker(
+        "service",
+        "inspect",
+        "--format",
+        "{{.Spec.Name}} {{if .UpdateStatus}}" "{{.UpdateStatus.State}}{{end}}",
+        *names,
+        timeout=30,
+    )
+    for line in out.splitlines():
+        name, _, state = line.partition(" ")
+        if state in UPDATE_FAILED:
+            raise DeployError(f"swarm stopped the update of {name}: {state}")
+        if state not in ("", "completed"):
+            return False
+    return True
+
+
+def wait_healthy(
+    app: App, settings: Settings, meta: RecipeMeta, log: LogSink, timeout: float
+) -> float:
+    """Wait until every service runs and the health path answers an expected code via the proxy.
+
+    Returns the seconds it took. Raises DeployError naming what was awaited.
+    """
+    started = time.monotonic()
+    url = f"{app.base_url}{meta.health_path}"
+    try:
+        wait_for(
+            f"services of {app.stack} to converge",
+            lambda: services_converged(app.stack),
+            timeout=timeout,
+            interval=1,
+            fatal=(DeployError,),
+        )
+
+        def healthy() -> bool:
+            r = request(url, resolve_to=settings.resolve_to, ca_file=settings.ca_file, timeout=10)
+            return r.status in meta.health_ok
+
+        remaining = max(timeout - (time.monotonic() - started), 5)
+        wait_for(
+            f"{url} to answer {'/'.join(map(str, meta.health_ok))}",
+            healthy,
+            timeout=remaining,
+            interval=1,
+        )
+    except WaitTimeout as exc:
+        log.write(f"unhealthy: {exc}\n")
+        log.write(_service_states(app.stack))
+        raise DeployError(str(exc)) from exc
+    took = time.monotonic() - started
+    log.write(f"healthy after {took:.1f}s: {url}\n")
+    return took
+
+
+def _service_states(stack: str) -> str:
+    try:
+        return dk.docker(
+            "stack",
+            "ps",
+            stack,
+            "--no-trunc",
+            "--format",
+            "{{.Name}} {{.CurrentState}} {{.Error}}",
+            check=False,
+            timeout=30,
+        )
+    except dk.DockerError as exc:
+        return f"(docker stack ps failed: {exc})\n"
+
+
+def app_leftovers(domain: str) -> list[str]:
+    stack = stack_name(domain)
+    found = {str(r) for r in dk.stack_resources(stack)}
+    found |= {str(r) for r in dk.named_resources(stack + "_")}
+    return sorted(found)
+
+
+def teardown(abra: Abra, domain: str, log: LogSink) -> list[str]:
+    """Undeploy, remove volumes, secrets and the env file; verify; return what remains.
+
+    Each step runs even when an earlier one failed; Docker itself is the fallback, and the
+    env file goes last, only once nothing of the app is left (so a rerun can still find it).
+    """
+    stack = stack_name(domain)
+    for step in (abra.undeploy, abra.remove_volumes, abra.remove_secrets):
+        try:
+            step(domain, log)
+        except AbraError as exc:
+            log.write(f"teardown step failed, falling back to docker: {exc}\n")
+    remaining = app_leftovers(domain)
+    if remaining:
+        log.write(f"still present after abra: {', '.join(remaining)}; removing with docker\n")
+        remove_with_docker(stack)
+        remaining = app_leftovers(domain)
+    if not remaining:
+        abra.env_file(domain).unlink(missing_ok=True)
+    log.write(
+        f"teardown of {domain}: {'clean' if not remaining else 'LEFT ' + ', '.join(remaining)}\n"
+    )
+    return remaining
+
+
+def remove_with_docker(stack: str) -> None:
+    dk.remove_stack(stack)
+    prefix = stack + "_"
+    dk.remove_volumes([r.name for r in dk.named_resources(prefix) if r.kind == "volume"])
+    for r in dk.named_resources(prefix):
+        if r.kind in ("secret", "config"):
+            dk.docker(r.kind, "rm", r.name, check=False, timeout=30)

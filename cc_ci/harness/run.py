@@ -1,0 +1,485 @@
+"""One cc-ci run: fetch the recipe at the PR head, run the planned stages, always tear down.
+
+The shell around the pure parts (naming, plan, record): it deploys, runs pytest, writes the
+run record after every step, and guarantees teardown on failure, timeout and SIGTERM.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from cc_ci.contract.names import app_domain, stack_name
+from cc_ci.contract.record import (
+    RunRecord,
+    Source,
+    StageResult,
+    Status,
+    Teardown,
+    TeardownStatus,
+    now_iso,
+    overall,
+    write_atomic,
+)
+from cc_ci.contract.redact import Redactor
+from cc_ci.harness import recipe as rcp
+from cc_ci.harness.certs import cert_spki
+from cc_ci.harness.deploy.abra import Abra, AbraError
+from cc_ci.harness.deploy.janitor import LiveRun, janitor
+from cc_ci.harness.deploy.lifecycle import (
+    App,
+    DeployError,
+    create_app,
+    deploy,
+    teardown,
+    wait_healthy,
+)
+from cc_ci.harness.interrupt import Interrupted
+from cc_ci.harness.meta import MetaError, RecipeMeta, load_meta
+from cc_ci.harness.plan import DeployKind, Deployment, plan_run
+from cc_ci.harness.policy.allowlist import Allowlist
+from cc_ci.harness.policy.env import parse_env
+from cc_ci.harness.policy.gate import Verdict, gate, sample_env
+from cc_ci.harness.runlog import FileLog, event
+from cc_ci.harness.sandbox.container import Limits, SandboxError, run_recipe_tests
+from cc_ci.harness.settings import Settings
+from cc_ci.harness.suite import BUILTIN, PhaseResult, SuiteError, merge_junit, run_phase
+from cc_ci.suite.context import SuiteContext
+
+
+class PolicyRefused(Exception):
+    """The compose policy gate refused what was about to be deployed."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.summary())
+        self.verdict = verdict
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    recipe: str
+    src: str
+    ref: str
+    stages: tuple[str, ...]
+    run_id: str
+    results_dir: Path
+    pr: int | None = None
+    ci: dict | None = None
+    trigger: dict | None = None
+
+
+class Run:
+    def __init__(self, req: RunRequest, settings: Settings, allow: Allowlist | None = None) -> None:
+        self.req = req
+        self.settings = settings
+        self.allow = allow
+        self.policy_checks: list[dict] = []
+        self.run_dir = req.results_dir / req.run_id
+        self.workdir = settings.state_dir / "runs" / req.run_id
+        self.redact = Redactor()
+        self.abra = Abra(settings.abra, self.workdir / "abra", settings.abra_server)
+        self.started = time.monotonic()
+        self.record = RunRecord(
+            run_id=req.run_id,
+            recipe=req.recipe,
+            source=Source(req.src, req.ref, req.pr, None),
+            started_at=now_iso(),
+            stages=tuple(StageResult(s) for s in req.stages),
+            trigger=req.trigger,
+            ci=req.ci,
+        )
+        self.teardowns: list[tuple[float, list[str]]] = []
+        self.deploy_timings: list[dict] = []
+        self.phase_timings: list[dict] = []
+
+    # -- record keeping -------------------------------------------------------------------
+
+    def save(self) -> None:
+        data = self.record.to_json()
+        data["timings"] = {"deployments": self.deploy_timings, "phases": self.phase_timings}
+        data["policy"] = self.policy_checks
+        write_atomic(self.run_dir / "run.json", data)
+
+    def set_stage(self, name: str, **changes: object) -> None:
+        self.record = self.record.with_stage(replace(self.record.stage(name), **changes))
+        self.save()
+
+    def log(self, stage: str) -> FileLog:
+        return FileLog(self.run_dir / f"{stage}.log", self.redact)
+
+    # -- the run --------------------------------------------------------------------------
+
+    def execute(self) -> RunRecord:
+        if self.run_dir.exists() and (self.run_dir / "run.json").exists():
+            raise FileExistsError(f"run {self.req.run_id} already has a record in {self.run_dir}")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.save()
+        infra = self.log("setup")
+        try:
+            with LiveRun(self.settings.state_dir, self.req.run_id, self.workdir) as live:
+                try:
+                    removed = janitor(self.settings.state_dir, self.settings.zone, infra)
+                    if removed:
+                        event("janitor removed orphans", stacks=",".join(removed))
+                    self._prepare(infra)
+                    self._run_plan(live)
+                finally:
+                    # only the run that holds the lock owns the work dir: a second run of the
+                    # same id, refused above, must not remove the first one's
+                    shutil.rmtree(self.workdir, ignore_errors=True)
+        except (Interrupted, KeyboardInterrupt):
+            self._fail_open_stages(Status.ERROR, "the run was interrupted")
+        except Exception as exc:  # noqa: BLE001 - the process edge: record it, exit 2
+            event(
+                "run could not be carried out", error=self.redact(str(exc)).replace(" ", "_")[:200]
+            )
+            infra.write(f"ERROR: {self.redact(str(exc))}\n")
+            self._fail_open_stages(Status.ERROR, self.redact(str(exc)))
+        return self._finish()
+
+    def _prepare(self, log: FileLog) -> None:
+        s = self.settings
+        token = self.redact.add_file(s.git_token_file) if s.git_token_file else None
+        self.abra.abra_dir.mkdir(parents=True, exist_ok=True)
+        self.record = replace(self.record, tools={"abra": self.abra.version(log)})
+        self.abra.ensure_server(log)
+        dest = self.abra.abra_dir / "recipes" / self.req.recipe
+        self.checkout = rcp.fetch_recipe(
+            s.forge_url, self.req.src, self.req.ref, dest, log, self.redact, token
+        )
+        self.record = replace(
+            self.record, source=replace(self.record.source, ref=self.checkout.head)
+        )
+        # abra may move the checkout later: keep the PR's own tests as fetched.
+        self.recipe_tests = self.workdir / "recipe-tests"
+        if (dest / "tests").is_dir():
+            shutil.copytree(dest / "tests", self.recipe_tests, symlinks=True)
+        self.suite_dir = s.suites_dir / self.req.recipe
+        self.meta: RecipeMeta = load_meta(self.suite_dir)
+        self.spki = cert_spki(s.state_dir / "pki" / f"{s.zone}.crt")
+        self.save()
+        event(
+            "recipe fetched",
+            recipe=self.req.recipe,
+            head=self.checkout.head[:12],
+            previous=self.checkout.previous_release,
+        )
+
+    def _run_plan(self, live: LiveRun) -> None:
+        plan = plan_run(self.req.stages, self.checkout.previous_release)
+        for name, why in plan.skipped:
+            self.set_stage(name, status=Status.SKIPPED, message=why)
+        for dep in plan.deployments:
+            self._deployment(dep, live)
+
+    @contextmanager
+    def _deployed(self, kind: DeployKind, live: LiveRun, log: FileLog) -> Iterator[App]:
+        domain = app_domain(self.req.recipe, self.settings.zone)
+        env = sample_env(
+            self.checkout.path,
+            {
+                "LETS_ENCRYPT_ENV": "",
+                **self.meta.env_for(domain),
+                "DOMAIN": domain,
+                "STACK_NAME": stack_name(domain),
+            },
+        )
+        self._gate(env, f"{kind} deployment", log)
+        live.claim(domain)
+        self.record = replace(self.record, deployments=self.record.deployments + 1)
+        self.save()
+        timing: dict = {"kind": str(kind), "domain": domain}
+        self.deploy_timings.append(timing)
+        try:
+            t0 = time.monotonic()
+            app = create_app(self.abra, self.req.recipe, domain, self.meta.env_for(domain), log)
+            deploy(app, log, timeout=self.meta.deploy_timeout)
+            timing["deploy_s"] = round(time.monotonic() - t0, 2)
+            timing["healthy_s"] = round(
+                wait_healthy(app, self.settings, self.meta, log, self.meta.deploy_timeout), 2
+            )
+            yield app
+        finally:
+            self._teardown(domain, timing)
+
+    def _gate(self, env: dict[str, str], what: str, log: FileLog) -> None:
+        """Check the compose files about to be deployed; refuse before anything is created."""
+        verdict = gate(self.checkout.path, env, self.req.recipe, self.allow)
+        self.policy_checks.append({"before": what, **verdict.to_json()})
+        self.save()
+        for line in verdict.lines():
+            log.write(f"policy: {line}\n")
+        if verdict.refused:
+            log.write(f"policy: refused the {what}; nothing was deployed\n")
+            raise PolicyRefused(verdict)
+
+    def _teardown(self, domain: str, timing: dict) -> None:
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            t0 = time.monotonic()
+            try:
+                left = teardown(self.abra, domain, self.log("teardown"))
+            except Exception as exc:  # noqa: BLE001 - a failed teardown is a result, not a crash
+                self.log("teardown").write(f"teardown raised: {exc}\n")
+                left = [f"unknown ({exc})"]
+            took = time.monotonic() - t0
+            timing["teardown_s"] = round(took, 2)
+            self.teardowns.append((took, left))
+            event("teardown", domain=domain, seconds=f"{took:.1f}", leftovers=len(left))
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+    def _deployment(self, dep: Deployment, live: LiveRun) -> None:
+        first = dep.stages[0]
+        log = self.log(first)
+        try:
+            if dep.kind is DeployKind.UPGRADE:
+                self._upgrade(live, log)
+                return
+            self.set_stage(first, status=Status.RUNNING, log=f"{first}.log")
+            with self._deployed(DeployKind.FRESH, live, log) as app:
+                for name in dep.stages:
+                    self._stage(name, app)
+        except DeployError as exc:
+            self._fail_open_stages(Status.FAILED, f"deployment failed: {exc}", only=dep.stages)
+        except PolicyRefused as exc:
+            self._fail_open_stages(Status.FAILED, str(exc), only=dep.stages)
+        except (AbraError, rcp.FetchError, SuiteError, MetaError) as exc:
+            self._fail_open_stages(Status.ERROR, self.redact(str(exc)), only=dep.stages)
+
+    def _stage(self, name: str, app: App) -> None:
+        t0 = time.monotonic()
+        self.set_stage(name, status=Status.RUNNING, log=f"{name}.log")
+        log = self.log(name)
+        phases: list[PhaseResult] = []
+        msg = ""
+        try:
+            if name == "install":
+                phases.append(
+                    self._phase(
+                        app,
+                        name,
+                        "verify",
+                        [self.suite_dir / "test_install.py", BUILTIN],
+                        None,
+                        log,
+                    )
+                )
+            elif name == "recipe-local":
+                if not self.recipe_tests.is_dir():
+                    self.set_stage(
+                        name,
+                        status=Status.SKIPPED,
+                        duration_s=0.0,
+                        message="the recipe ships no tests/",
+                    )
+                    return
+                phases.append(self._sandboxed(app, name, log))
+            elif name == "backup":
+                tests = self.suite_dir / "test_backup.py"
+                phases.append(self._phase(app, name, "seed", [tests], "seed", log))
+                if not phases[-1].failed:
+                    self.abra.backup_create(app.domain, log, timeout=self.meta.backup_timeout)
+                    phases.append(self._phase(app, name, "mutate", [tests], "mutate", log))
+                    self.abra.restore(app.domain, log, timeout=self.meta.backup_timeout)
+                    wait_healthy(app, self.settings, self.meta, log, self.meta.deploy_timeout)
+                    phases.append(
+                        self._phase(app, name, "verify", [tests], "not seed and not mutate", log)
+                    )
+        except (AbraError, SandboxError) as exc:
+            msg = f"{name}: {self.redact(str(exc))}"
+            self._close_stage(name, t0, phases, Status.ERROR, msg)
+            return
+        except DeployError as exc:
+            self._close_stage(name, t0, phases, Status.FAILED, f"unhealthy after restore: {exc}")
+            return
+        self._close_stage(name, t0, phases, None, msg)
+
+    def _phase(
+        self,
+        app: App,
+        stage: str,
+        phase: str,
+        paths: list[Path],
+        marker: str | None,
+        log: FileLog,
+        extra_env: dict[str, str] | None = None,
+    ) -> PhaseResult:
+        ctx = self._context(app, stage, phase)
+        junit = self.run_dir / f"{stage}.{phase}.junit.xml"
+        t0 = time.monotonic()
+        result = run_phase(ctx, paths, marker, junit, log, self.meta.stage_timeout, extra_env)
+        self.phase_timings.append(
+            {"stage": stage, "phase": phase, "seconds": round(time.monotonic() - t0, 2)}
+        )
+        return result
+
+    def _sandboxed(self, app: App, stage: str, log: FileLog) -> PhaseResult:
+        """The recipe's own tests: PR code, so they run confined (cc_ci/harness/sandbox/container.py)."""
+        s = self.settings
+        t0 = time.monotonic()
+        result = run_recipe_tests(
+            run_id=self.req.run_id,
+            tests=self.recipe_tests,
+            workdir=self.workdir,
+            run_dir=self.run_dir,
+            ctx=self._context(app, stage, "verify"),
+            ca_file=s.ca_file,
+            proxy_service=s.proxy_service,
+            limits=Limits(memory=s.tests_memory, cpus=s.tests_cpus),
+            timeout=self.meta.stage_timeout,
+            log=log,
+        )
+        self.phase_timings.append(
+            {"stage": stage, "phase": "verify", "seconds": round(time.monotonic() - t0, 2)}
+        )
+        return result
+
+    def _context(self, app: App, stage: str, phase: str) -> SuiteContext:
+        s = self.settings
+        return SuiteContext(
+            recipe=self.req.recipe,
+            domain=app.domain,
+            stack=stack_name(app.domain),
+            base_url=app.base_url,
+            zone=s.zone,
+            stage=stage,
+            phase=phase,
+            resolve_to=s.resolve_to,
+            ca_file=str(s.ca_file) if s.ca_file else None,
+            cert_spki=self.spki,
+            artifacts_dir=str(self.run_dir / "screenshots"),
+            run_dir=str(self.run_dir),
+            data_file=str(self.workdir / f"data-{stage}.json"),
+            env_file=str(self.abra.env_file(app.domain)),
+            health_path=self.meta.health_path,
+            health_ok=self.meta.health_ok,
+            main_service=self.meta.main_service,
+            front_page=self.meta.front_page,
+        )
+
+    def _close_stage(
+        self, name: str, t0: float, phases: list[PhaseResult], forced: Status | None, message: str
+    ) -> None:
+        counts = sum((p.counts for p in phases), start=type(phases[0].counts)()) if phases else None
+        junit = merge_junit(
+            [p.junit for p in phases if p.junit], self.run_dir / f"{name}.junit.xml"
+        )
+        ran = counts is not None and (counts.passed + counts.failed + counts.errors) > 0
+        if forced is not None:
+            status = forced
+        elif any(p.failed for p in phases):
+            status = Status.FAILED
+            message = next(f"{name}: {p.message}" for p in phases if p.failed)
+        elif not ran:
+            status = Status.SKIPPED
+            message = (
+                "the recipe's tests/ holds no tests"
+                if name == "recipe-local"
+                else f"no tests for {name} in tests/{self.req.recipe}/"
+            )
+        else:
+            status = Status.PASSED
+        shots = sorted(
+            p.relative_to(self.run_dir).as_posix()
+            for p in (self.run_dir / "screenshots").glob(f"{name}-*.png")
+        )
+        self.set_stage(
+            name,
+            status=status,
+            duration_s=round(time.monotonic() - t0, 2),
+            tests=counts or self.record.stage(name).tests,
+            message=message,
+            junit=junit.name if junit else None,
+            artifacts=tuple(shots),
+        )
+        event("stage", name=name, status=status, seconds=f"{time.monotonic() - t0:.1f}")
+
+    def _upgrade(self, live: LiveRun, log: FileLog) -> None:
+        name = "upgrade"
+        t0 = time.monotonic()
+        self.set_stage(name, status=Status.RUNNING, log="upgrade.log")
+        prev = self.checkout.previous_release
+        assert prev is not None  # the plan skips upgrade without one
+        rcp.checkout(self.checkout.path, prev, log, self.redact)
+        phases: list[PhaseResult] = []
+        tests = self.suite_dir / "test_upgrade.py"
+        try:
+            with self._deployed(DeployKind.UPGRADE, live, log) as app:
+                log.write(f"deployed the previous release {prev}\n")
+                phases.append(self._phase(app, name, "seed", [tests], "seed", log))
+                if not phases[-1].failed:
+                    rcp.checkout(self.checkout.path, self.checkout.head, log, self.redact)
+                    # the head deploys with the env made from the previous release's sample
+                    app_env = parse_env(app.abra.env_file(app.domain).read_text())
+                    self._gate({**app_env, "STACK_NAME": app.stack}, "upgrade to the PR head", log)
+                    t_up = time.monotonic()
+                    deploy(app, log, timeout=self.meta.deploy_timeout, force=True)
+                    healthy_s = wait_healthy(
+                        app, self.settings, self.meta, log, self.meta.deploy_timeout
+                    )
+                    self.deploy_timings[-1]["upgrade_s"] = round(time.monotonic() - t_up, 2)
+                    self.deploy_timings[-1]["upgrade_healthy_s"] = round(healthy_s, 2)
+                    log.write(f"upgraded {prev} → {self.checkout.head[:12]}\n")
+                    phases.append(
+                        self._phase(
+                            app, name, "verify", [tests, BUILTIN], "not seed and not mutate", log
+                        )
+                    )
+        except DeployError as exc:
+            self._close_stage(name, t0, phases, Status.FAILED, f"upgrade from {prev}: {exc}")
+            return
+        except PolicyRefused as exc:
+            self._close_stage(name, t0, phases, Status.FAILED, str(exc))
+            return
+        self._close_stage(name, t0, phases, None, "")
+
+    def _fail_open_stages(
+        self, status: Status, message: str, only: tuple[str, ...] | None = None
+    ) -> None:
+        """Close stages that never finished: the one that was running (or the first that
+        would have) gets `status`; the rest are skipped, saying why."""
+        names = only or tuple(st.name for st in self.record.stages)
+        open_ = [
+            self.record.stage(n)
+            for n in names
+            if self.record.stage(n).status in (Status.PENDING, Status.RUNNING)
+        ]
+        if not open_:
+            return
+        culprit = next((st for st in open_ if st.status == Status.RUNNING), open_[0])
+        for st in open_:
+            if st is culprit:
+                self.set_stage(st.name, status=status, message=message)
+            else:
+                self.set_stage(st.name, status=Status.SKIPPED, message=f"not run: {message}")
+
+    def _finish(self) -> RunRecord:
+        if self.teardowns:
+            left = tuple(x for _, items in self.teardowns for x in items)
+            td = Teardown(
+                TeardownStatus.LEFTOVER if left else TeardownStatus.CLEAN,
+                round(sum(t for t, _ in self.teardowns), 2),
+                left,
+                "teardown.log",
+            )
+        else:
+            td = Teardown()
+        self._fail_open_stages(Status.ERROR, "the run ended before this stage ran")
+        status, code = overall(self.record.stages, td)
+        self.record = replace(
+            self.record,
+            teardown=td,
+            status=status,
+            exit_code=code,
+            finished_at=now_iso(),
+            duration_s=round(time.monotonic() - self.started, 2),
+        )
+        self.save()
+        return self.record

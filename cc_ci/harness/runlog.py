@@ -1,0 +1,27 @@
+"""Where a run writes what happens: redacted stage logs, and one stderr line per event."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from cc_ci.contract.eventline import format_event
+from cc_ci.contract.redact import Redactor
+
+
+class FileLog:
+    """A stage log: appends redacted text to a file in the run folder."""
+
+    def __init__(self, path: Path, redact: Redactor) -> None:
+        self.path = path
+        self._redact = redact
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, text: str) -> None:
+        with self.path.open("a") as f:
+            f.write(self._redact(text))
+
+
+def event(msg: str, **kv: object) -> None:
+    """One event line (cc_ci/contract/eventline.py) to stderr."""
+    print(format_event(msg, **kv), file=sys.stderr, flush=True)

@@ -1,0 +1,66 @@
+"""The runner's settings, read once from the environment at start."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from cc_ci.contract.names import validate_zone
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    zone: str  # apps are deployed as <label>.<zone>; the wildcard certificate covers it
+    resolve_to: str  # the address app domains resolve to (the gateway, or 127.0.0.1)
+    https_port: int
+    ca_file: Path | None  # the CA that signed the wildcard certificate (None: system trust)
+    forge_url: str  # where SRC repositories are cloned from: <forge_url>/<SRC>.git
+    git_token_file: Path | None
+    state_dir: Path  # per-run work dirs and the live-run locks the janitor reads
+    suites_dir: Path  # tests/<recipe>/
+    abra: str  # the abra binary
+    abra_server: str
+    deploy_timeout: float
+    stage_timeout: float
+    proxy_service: str = "cc-ci-proxy_app"  # the Traefik service recipe-local tests reach
+    tests_memory: str = "2g"  # caps of the recipe-local tests' container
+    tests_cpus: float = 2.0
+
+    @staticmethod
+    def from_env(env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        abra = env.get("CCCI_ABRA") or shutil.which("abra") or ""
+        ca = env.get("CCCI_CA_FILE")
+        token = env.get("CCCI_GIT_TOKEN_FILE")
+        try:
+            https_port = int(env.get("CCCI_HTTPS_PORT", "443"))
+            deploy_timeout = float(env.get("CCCI_DEPLOY_TIMEOUT", "600"))
+            stage_timeout = float(env.get("CCCI_STAGE_TIMEOUT", "1800"))
+            tests_cpus = float(env.get("CCCI_TESTS_CPUS", "2"))
+        except ValueError as exc:
+            raise SettingsError(f"a numeric CCCI_* setting is malformed: {exc}") from exc
+        return Settings(
+            zone=validate_zone(env.get("CCCI_ZONE", "ci.test")),
+            resolve_to=env.get("CCCI_RESOLVE_TO", "127.0.0.1"),
+            https_port=https_port,
+            ca_file=Path(ca) if ca else None,
+            forge_url=env.get("CCCI_FORGE_URL", "https://git.coopcloud.tech").rstrip("/"),
+            git_token_file=Path(token) if token else None,
+            state_dir=Path(env.get("CCCI_STATE_DIR", Path.home() / ".local" / "state" / "cc-ci")),
+            suites_dir=Path(env.get("CCCI_SUITES_DIR", REPO_ROOT / "tests")),
+            abra=abra,
+            abra_server=env.get("CCCI_ABRA_SERVER", "default"),
+            deploy_timeout=deploy_timeout,
+            stage_timeout=stage_timeout,
+            proxy_service=env.get("CCCI_PROXY_SERVICE", "cc-ci-proxy_app"),
+            tests_memory=env.get("CCCI_TESTS_MEMORY", "2g"),
+            tests_cpus=min(tests_cpus, float(os.cpu_count() or 1)),
+        )

@@ -1,0 +1,147 @@
+"""Run one phase of a stage's tests with pytest, in a subprocess, into the run folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from cc_ci.contract.record import Counts, junit_counts
+from cc_ci.suite import plugins
+from cc_ci.suite.context import ENV_VAR, SuiteContext
+
+BUILTIN = plugins.BUILTIN_TESTS
+PYTEST_INI = "[pytest]\naddopts = -p no:cacheprovider\n"
+# pytest's exit codes: 0 passed, 1 tests failed, 2 interrupted or collection errors,
+# 3 internal error, 4 usage error, 5 no tests collected.
+SUITE_PROBLEMS = {1: "tests failed", 2: "the suite could not be collected or was interrupted"}
+
+
+class SuiteError(RuntimeError):
+    """pytest itself could not run (an infrastructure problem, not a failing test)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseResult:
+    returncode: int
+    counts: Counts
+    junit: Path | None
+    note: str = ""  # says more than the exit code (a timeout, the memory cap)
+
+    @property
+    def failed(self) -> bool:
+        return self.returncode in SUITE_PROBLEMS
+
+    @property
+    def message(self) -> str:
+        return self.note or SUITE_PROBLEMS.get(self.returncode, "")
+
+
+def run_phase(
+    ctx: SuiteContext,
+    paths: list[Path],
+    marker: str | None,
+    junit: Path,
+    log: object,
+    timeout: float,
+    extra_env: dict[str, str] | None = None,
+) -> PhaseResult:
+    """Run pytest over `paths` filtered by `marker`; append its output to the stage log."""
+    paths = [p for p in paths if p.exists()]
+    if not paths:
+        return PhaseResult(5, Counts(), None)
+    run_dir = Path(ctx.run_dir)
+    ini = run_dir / ".pytest.ini"
+    ini.write_text(PYTEST_INI)
+    ctx_file = run_dir / f".context-{ctx.stage}-{ctx.phase}.json"
+    ctx.save(ctx_file)
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-c",
+        str(ini),
+        "--rootdir",
+        str(paths[0].parent),
+        "--import-mode=importlib",
+        *plugins.pytest_args(
+            plugins.HOST_PLUGIN,
+            base_url=ctx.base_url,
+            output=str(run_dir / "playwright" / f"{ctx.stage}-{ctx.phase}"),
+        ),
+        "-rA",
+        "--tb=short",
+        "-v",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_family=xunit2",
+        *(["-m", marker] if marker else []),
+        *map(str, paths),
+    ]
+    env = {
+        **os.environ,
+        ENV_VAR: str(ctx_file),
+        "PYTHONUNBUFFERED": "1",
+        **plugins.ENV,
+        **(extra_env or {}),
+    }
+    env.pop("PYTEST_ADDOPTS", None)
+    log.write(
+        f"$ pytest {'-m ' + repr(marker) + ' ' if marker else ''}{' '.join(map(str, paths))}\n"
+    )
+    try:
+        r = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=paths[0].parent if paths[0].is_dir() else paths[0].parent,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as exc:
+        log.write(
+            (exc.stdout or b"").decode(errors="replace")
+            if isinstance(exc.stdout, bytes)
+            else (exc.stdout or "")
+        )
+        log.write(f"pytest timed out after {timeout:.0f}s\n")
+        return PhaseResult(
+            1, junit_counts(junit) + Counts(errors=1), junit if junit.exists() else None
+        )
+    log.write(r.stdout + r.stderr)
+    if r.returncode in (3, 4) or (r.returncode in (1, 2) and not junit.exists()):
+        raise SuiteError(
+            f"pytest could not run the {ctx.stage} suite (exit {r.returncode}): "
+            f"{_last_line(r.stderr or r.stdout)} (see {ctx.stage}.log)"
+        )
+    return PhaseResult(r.returncode, junit_counts(junit), junit if junit.exists() else None)
+
+
+def merge_junit(parts: list[Path], dest: Path) -> Path | None:
+    """Combine the phases' JUnit files into one <testsuites> file for the stage."""
+    suites = ET.Element("testsuites")
+    for part in parts:
+        try:
+            root = ET.parse(part).getroot()
+        except (OSError, ET.ParseError):
+            continue
+        for s in [root] if root.tag == "testsuite" else root.findall("testsuite"):
+            s.set("name", f"{s.get('name', 'pytest')}:{part.name.split('.')[1]}")
+            suites.append(s)
+    if not len(suites):
+        return None
+    ET.ElementTree(suites).write(dest, encoding="utf-8", xml_declaration=True)
+    for part in parts:
+        if part != dest:
+            part.unlink(missing_ok=True)
+    return dest
+
+
+def _last_line(text: str, limit: int = 200) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else "no output"
+    return last if len(last) <= limit else last[: limit - 1] + "…"

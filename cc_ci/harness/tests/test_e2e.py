@@ -1,0 +1,231 @@
+"""End to end on the real swarm: cc-ci-run takes the demo recipe through its stages behind
+Traefik, records the run, and leaves nothing behind — even when it is killed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cc_ci.harness.deploy.docker import docker
+from cc_ci.harness.waiting import wait_for
+from devworld.demo import build_forge
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
+    r = run_ccci(
+        world,
+        tmp_path,
+        "--ref",
+        world["HEAD"],
+        "--run-id",
+        "e2e-full",
+        "--stages",
+        "install,upgrade,recipe-local",
+    )
+    print(r.stdout, r.stderr)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rec = record(tmp_path, "e2e-full")
+    assert rec["status"] == "passed"
+    assert rec["source"]["ref"] == world["HEAD"]
+    assert rec["deployments"] == 2
+    stages = {s["name"]: s for s in rec["stages"]}
+    assert stages["install"]["status"] == "passed" and stages["install"]["tests"]["passed"] >= 5
+    assert stages["upgrade"]["status"] == "passed" and stages["upgrade"]["tests"]["passed"] >= 3
+    assert stages["recipe-local"]["status"] == "passed"
+    assert stages["recipe-local"]["tests"]["passed"] == 3
+    assert stages["recipe-local"]["artifacts"] == ["screenshots/recipe-local-front.png"]
+    assert (tmp_path / "e2e-full" / "screenshots" / "recipe-local-front.png").stat().st_size > 1000
+    assert "screenshots/install-front.png" in stages["install"]["artifacts"]
+    assert (tmp_path / "e2e-full" / "screenshots" / "install-front.png").stat().st_size > 1000
+    assert (tmp_path / "e2e-full" / "install.junit.xml").exists()
+    assert rec["teardown"] == {
+        "status": "clean",
+        "duration_s": rec["teardown"]["duration_s"],
+        "leftovers": [],
+        "log": "teardown.log",
+    }
+    assert "install" in r.stdout and "PASS" in r.stdout
+    assert demo_leftovers() == []
+
+
+def test_a_failing_recipe_test_exits_1_with_the_failure_in_the_record(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
+    forge = Path(world["FORGE"]) / "broken"
+    head = build_forge(forge, broken_test=True)
+    env = {**world, "CCCI_FORGE_URL": f"file://{forge}"}
+    r = run_ccci(env, tmp_path, "--ref", head, "--run-id", "e2e-broken", "--stages", "recipe-local")
+    assert r.returncode == 1, r.stdout + r.stderr
+    rec = record(tmp_path, "e2e-broken")
+    stage = rec["stages"][0]
+    assert (rec["status"], stage["status"]) == ("failed", "failed")
+    assert stage["tests"]["failed"] == 1 and stage["tests"]["passed"] == 3
+    assert "a failing recipe test" in (tmp_path / "e2e-broken" / "recipe-local.log").read_text()
+    assert rec["teardown"]["status"] == "clean"
+    assert demo_leftovers() == []
+
+
+def test_backup_without_backup_bot_two_is_a_clear_stage_error(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
+    r = run_ccci(
+        world, tmp_path, "--ref", world["HEAD"], "--run-id", "e2e-backup", "--stages", "backup"
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    rec = record(tmp_path, "e2e-backup")
+    stage = rec["stages"][0]
+    assert stage["status"] == "error"
+    assert "backupbot" in stage["message"].lower() or "backup" in stage["message"].lower()
+    assert "Traceback" not in r.stderr
+    assert rec["teardown"]["status"] == "clean"
+    assert demo_leftovers() == []
+
+
+def test_sigterm_mid_stage_still_tears_down(world, tmp_path, record, demo_leftovers):
+    p = start_install(world, tmp_path, "e2e-term")
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=180)
+    assert p.returncode == 2, out + err
+    rec = record(tmp_path, "e2e-term")
+    assert rec["stages"][0]["status"] == "error"
+    assert "interrupted" in rec["stages"][0]["message"]
+    assert rec["teardown"]["status"] == "clean"
+    assert demo_leftovers() == []
+
+
+def test_the_next_runs_janitor_removes_what_a_sigkilled_run_left(
+    world, tmp_path, run_ccci, demo_leftovers
+):
+    p = start_install(world, tmp_path, "e2e-kill", quiet=True)
+    p.kill()
+    p.wait(timeout=30)
+    assert demo_leftovers(), "the killed run should have left its app behind"
+    # The next run starts with the janitor; a run of just an upgrade-less, fast stage set.
+    r = run_ccci(
+        world,
+        tmp_path,
+        "--ref",
+        world["HEAD"],
+        "--run-id",
+        "e2e-after-kill",
+        "--stages",
+        "recipe-local",
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "removing orphaned run app" in (tmp_path / "e2e-after-kill" / "setup.log").read_text()
+    assert demo_leftovers() == []
+
+
+def start_install(world: dict[str, str], results: Path, run_id: str, quiet: bool = False):
+    """cc-ci-run's install stage on the demo head, in the background; returns once the stage
+    is running (its app deployed and healthy)."""
+    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
+    argv = [sys.executable, "-m", "cc_ci.harness.cli", "demo", "--src", "cc-ci/demo"]
+    argv += ["--ref", world["HEAD"], "--stages", "install", "--run-id", run_id]
+    out = subprocess.DEVNULL if quiet else subprocess.PIPE
+    p = subprocess.Popen(
+        [*argv, "--results-dir", str(results)],
+        env=env,
+        cwd=ROOT,
+        stdout=out,
+        stderr=out,
+        text=True,
+    )
+    wait_for("the install stage to start", lambda: _stage_running(results / run_id), 120)
+    return p
+
+
+def _stage_running(run_dir: Path) -> bool:
+    try:
+        rec = json.loads((run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        any(s["status"] == "running" for s in rec["stages"])
+        and rec["deployments"] >= 1
+        and any(line.startswith("healthy") for line in _read(run_dir / "install.log"))
+    )
+
+
+def _read(path: Path) -> list[str]:
+    try:
+        return path.read_text().splitlines()
+    except OSError:
+        return []
+
+
+def test_a_pr_that_mounts_the_docker_socket_is_refused_before_anything_is_deployed(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
+    forge = Path(world["FORGE"]) / "hostile"
+    head = build_forge(forge, hostile=True)
+    env = {**world, "CCCI_FORGE_URL": f"file://{forge}"}
+    r = run_ccci(
+        env, tmp_path, "--ref", head, "--run-id", "e2e-hostile", "--stages", "install,recipe-local"
+    )
+    assert r.returncode == 1, r.stdout + r.stderr
+    rec = record(tmp_path, "e2e-hostile")
+    install = rec["stages"][0]
+    assert install["status"] == "failed"
+    assert "/var/run/docker.sock" in install["message"]
+    assert rec["stages"][1]["status"] == "skipped"
+    assert rec["deployments"] == 0
+    assert rec["teardown"]["status"] == "not-needed"
+    assert rec["policy"][0]["refused"] is True
+    assert demo_leftovers() == []
+
+
+def test_a_volume_that_cannot_be_removed_fails_the_run_naming_it(
+    world, tmp_path, record, demo_leftovers
+):
+    p = start_install(world, tmp_path, "e2e-pinned")
+    domain = record(tmp_path, "e2e-pinned")["timings"]["deployments"][0]["domain"]
+    volume = f"{domain.replace('.', '_')}_content"
+    # Something outside the app holds its volume: teardown cannot remove it.
+    holder = docker(
+        "run", "-d", "-v", f"{volume}:/held", "cc-ci/demo-app:1.0", "sleep", "600"
+    ).strip()
+    try:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 2, out + err
+        rec = record(tmp_path, "e2e-pinned")
+        assert rec["teardown"]["status"] == "leftover"
+        assert f"volume {volume}" in rec["teardown"]["leftovers"]
+        assert rec["status"] == "error"
+        assert volume in out
+    finally:
+        docker("rm", "-f", holder, check=False)
+        docker("volume", "rm", "-f", volume, check=False)
+    assert demo_leftovers() == []
+
+
+def test_the_git_token_never_reaches_logs_or_the_record(world, tmp_path, run_ccci):
+    canary = "canary-token-4f1d9e2b7c"
+    token = tmp_path / "token"
+    token.write_text(canary + "\n")
+    env = {**world, "CCCI_GIT_TOKEN_FILE": str(token)}
+    r = run_ccci(
+        env,
+        tmp_path / "results",
+        "--ref",
+        world["HEAD"],
+        "--run-id",
+        "e2e-token",
+        "--stages",
+        "recipe-local",
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert canary not in r.stdout + r.stderr
+    for f in (tmp_path / "results").rglob("*"):
+        if f.is_file():
+            assert canary.encode() not in f.read_bytes(), f"the token leaked into {f}"
