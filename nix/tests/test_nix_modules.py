@@ -1,0 +1,175 @@
+"""cc-ci's NixOS modules evaluated for real, by `lib.evalModules` (nix/tests/eval-modules.nix).
+
+The nixpkgs library and sops-nix's modules are the real ones, unpacked by scripts/bootstrap
+(nix_vendor) from ../shared/vendor into $CCCI_TOOLS/src. NixOS itself cannot be had here, so
+the options the modules set outside services.cc-ci are declared stand-ins
+(nix/tests/nixos-stubs.nix) and every package is a fake derivation
+(nix/tests/stand-in-pkgs.nix): these tests check option types, defaults, merging,
+assertions, renames and what the units and files would hold, not that anything builds.
+
+Each test evaluates nix/tests/test-host.nix (every part on, secrets from sops-nix) plus the
+modules it states, as Nix source.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS = Path(os.environ.get("CCCI_TOOLS", Path.home() / ".cache" / "cc-ci"))
+EVAL = ROOT / "nix" / "tests" / "eval-modules.nix"
+TEST_HOST = ROOT / "nix" / "tests" / "test-host.nix"
+MODULES = ROOT / "nix" / "modules"
+
+
+def _vendor_dir(prefix: str) -> Path:
+    """$CCCI_TOOLS/src/<archive> for the NIX_VENDOR_ARCHIVES entry starting with `prefix`."""
+    versions = (ROOT / "scripts" / "versions.sh").read_text()
+    listed = re.search(r"^NIX_VENDOR_ARCHIVES=\(([^)]*)\)", versions, re.M)
+    assert listed, "scripts/versions.sh has no NIX_VENDOR_ARCHIVES"
+    (name,) = [a for a in listed.group(1).split() if a.startswith(prefix)]
+    return TOOLS / "src" / name.removesuffix(".tar.gz")
+
+
+NIXPKGS_LIB = _vendor_dir("nixpkgs-lib-") / "lib"
+SOPS_MODULE = _vendor_dir("sops-nix-") / "modules" / "sops"
+
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("nix-instantiate") is None, reason="nix-instantiate is not installed"
+    ),
+    pytest.mark.skipif(
+        not (NIXPKGS_LIB / "default.nix").is_file() or not (SOPS_MODULE / "default.nix").is_file(),
+        reason=f"the nixpkgs library and sops-nix are not unpacked in {TOOLS / 'src'}: run scripts/bootstrap",
+    ),
+]
+
+
+class EvalError(AssertionError):
+    """nix-instantiate failed; the message is its stderr."""
+
+
+def evaluate(select: str, *modules: str, host: Path | None = TEST_HOST) -> Any:
+    """`select` (Nix, with `config`, `lib`, `pkgs` and the result `r` in scope) of the
+    evaluation of `host` plus `modules` (each a module as Nix source)."""
+    listed = ([str(host)] if host else []) + [f"({m})" for m in modules]
+    expr = (
+        f"let r = import {EVAL} {{ nixpkgsLib = {NIXPKGS_LIB}; sopsModule = {SOPS_MODULE};"
+        f" modules = [ {' '.join(listed)} ]; }}; inherit (r) config lib pkgs; in {select}"
+    )
+    proc = subprocess.run(
+        ["nix-instantiate", "--eval", "--strict", "--json", "-E", expr],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    if proc.returncode != 0:
+        raise EvalError(proc.stderr)
+    return json.loads(proc.stdout)
+
+
+def unit(name: str, *modules: str) -> dict[str, Any]:
+    return evaluate(f"config.systemd.services.{name}", *modules)
+
+
+# --- the test host itself ---------------------------------------------------------------
+
+
+def test_the_test_host_evaluates_with_no_failed_assertion_and_no_warning():
+    result = evaluate("{ inherit (r) failedAssertions warnings; }")
+    assert result == {"failedAssertions": [], "warnings": []}
+
+
+def test_every_unit_of_the_test_host_evaluates():
+    units = evaluate("config.systemd.services")
+    assert {
+        "cc-ci-swarm-init",
+        "cc-ci-proxy",
+        "cc-ci-drone",
+        "cc-ci-drone-settings",
+        "cc-ci-drone-runner",
+        "cc-ci-backupbot",
+        "cc-ci-bridge",
+        "cc-ci-dashboard",
+        "cc-ci-ingress",
+    } <= set(units)
+    assert all(u["serviceConfig"]["ExecStart"] for u in units.values() if u["serviceConfig"])
+
+
+# --- (b) every assertion fires for its invalid combination ------------------------------
+
+
+def force(option: str, value: str) -> str:
+    """A module setting `option` to `value` (Nix) over the test host's own definition."""
+    return f"{{ lib, ... }}: {{ {option} = lib.mkForce {value}; }}"
+
+
+# (module, the message it makes fail): every assertion in nix/modules, and one of sops-nix's
+ASSERTION_CASES = [
+    (
+        force("services.cc-ci.domain", '"CI.example.org"'),
+        "services.cc-ci.domain must be a lowercase DNS name such as ci.example.org, not `CI.example.org`.",
+    ),
+    (
+        force("services.cc-ci.gitea.url", '"git.example.org"'),
+        "services.cc-ci.gitea.url must be an http(s) URL.",
+    ),
+    (
+        force("services.cc-ci.drone.repo", '"cc-ci"'),
+        "services.cc-ci.drone.repo must be owner/name.",
+    ),
+    (
+        # 35 characters: Drone's client_secret name passes 64, Traefik's ssl_cert name does not
+        force("services.cc-ci.domain", '"continuous-integrations.example.org"'),
+        "services.cc-ci.domain is too long: Drone's swarm secret names would pass 64 characters.",
+    ),
+    (
+        force("services.cc-ci.domain", '"continuous-integration-zone.example.org"'),
+        "services.cc-ci.domain is too long: Traefik's swarm secret names would pass 64 characters.",
+    ),
+    (
+        "{ services.cc-ci.swarm.enable = false; }",
+        "services.cc-ci.runner needs Docker: enable services.cc-ci.swarm (or virtualisation.docker).",
+    ),
+    (
+        force("services.cc-ci.bridge.repos", "[ ]"),
+        "services.cc-ci.bridge.repos must list each enrolled repository once.",
+    ),
+    (
+        '{ services.cc-ci.bridge.repos = [ "recipes/custom-html" ]; }',
+        "services.cc-ci.bridge.repos must list each enrolled repository once.",
+    ),
+    (
+        force("services.cc-ci.bridge.webhook", "{ enable = true; secretFile = null; }"),
+        "services.cc-ci.bridge.webhook.enable needs webhook.secretFile.",
+    ),
+    (
+        force("sops.age.keyFile", "null"),
+        "No key source configured for sops. Either set services.openssh.enable or set sops.age.keyFile or sops.gnupg.home",
+    ),
+]
+
+
+@pytest.mark.parametrize(("module", "message"), ASSERTION_CASES)
+def test_an_invalid_combination_fails_its_assertion(module, message):
+    assert message in evaluate("r.failedAssertions", module)
+
+
+def test_every_assertion_in_the_modules_has_a_case():
+    declared = []
+    for path in sorted(MODULES.glob("*.nix")):
+        declared += re.findall(r'message = "((?:[^"\\]|\\.)*)";', path.read_text())
+    assert len(declared) >= 8
+    cases = [message for _, message in ASSERTION_CASES]
+    for message in declared:
+        pattern = ".*".join(re.escape(part) for part in re.split(r"\$\{[^}]*\}", message))
+        assert any(re.fullmatch(pattern, c) for c in cases), f"no case makes this fail: {message}"
