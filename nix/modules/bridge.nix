@@ -2,8 +2,9 @@
 # reports back. A hardened service; its TOML is rendered from these options.
 { config, lib, pkgs, ... }:
 let
-  inherit (lib) mkDefault mkEnableOption mkIf mkOption types;
+  inherit (lib) mkEnableOption mkIf mkOption types;
   ccLib = import ../lib.nix;
+  hardening = import ./hardening.nix { inherit lib; };
   top = config.services.cc-ci;
   cfg = top.bridge;
   toml = pkgs.formats.toml { };
@@ -96,7 +97,7 @@ in
       wantedBy = [ "multi-user.target" ];
       wants = [ "network-online.target" ];
       after = [ "network-online.target" "cc-ci-drone.service" ];
-      serviceConfig = {
+      serviceConfig = hardening // {
         ExecStart = "${lib.getExe' top.package "cc-ci-bridge"} --config ${toml.generate "cc-ci-bridge.toml" settings}";
         LoadCredential = [
           "gitea-token:${top.gitea.tokenFile}"
@@ -104,29 +105,8 @@ in
         ] ++ lib.optional cfg.webhook.enable "webhook-secret:${cfg.webhook.secretFile}";
         Restart = "on-failure";
         RestartSec = 10;
-        DynamicUser = mkDefault true;
         StateDirectory = "cc-ci-bridge";
         StateDirectoryMode = "0700";
-        UMask = mkDefault "0077";
-        ProtectSystem = mkDefault "strict";
-        ProtectHome = mkDefault true;
-        PrivateTmp = mkDefault true;
-        PrivateDevices = mkDefault true;
-        NoNewPrivileges = mkDefault true;
-        CapabilityBoundingSet = mkDefault "";
-        RestrictAddressFamilies = mkDefault [ "AF_INET" "AF_INET6" "AF_UNIX" ];
-        RestrictNamespaces = mkDefault true;
-        RestrictRealtime = mkDefault true;
-        RestrictSUIDSGID = mkDefault true;
-        LockPersonality = mkDefault true;
-        ProtectClock = mkDefault true;
-        ProtectHostname = mkDefault true;
-        ProtectKernelLogs = mkDefault true;
-        ProtectKernelModules = mkDefault true;
-        ProtectKernelTunables = mkDefault true;
-        ProtectControlGroups = mkDefault true;
-        SystemCallArchitectures = mkDefault "native";
-        SystemCallFilter = mkDefault [ "@system-service" "~@privileged" ];
       };
     };
   };

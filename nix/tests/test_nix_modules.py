@@ -173,3 +173,44 @@ def test_every_assertion_in_the_modules_has_a_case():
     for message in declared:
         pattern = ".*".join(re.escape(part) for part in re.split(r"\$\{[^}]*\}", message))
         assert any(re.fullmatch(pattern, c) for c in cases), f"no case makes this fail: {message}"
+
+
+# --- (c) the hardening set, at mkDefault ---------------------------------------------------
+
+
+def hardening() -> dict[str, Any]:
+    """nix/modules/hardening.nix: each setting's priority and value."""
+    return evaluate(
+        "lib.mapAttrs (_: v: { inherit (v) _type priority; value = v.content; })"
+        f" (import {MODULES / 'hardening.nix'} {{ inherit lib; }})"
+    )
+
+
+def test_every_hardening_setting_is_at_mk_default_priority():
+    settings = hardening()
+    assert len(settings) >= 20
+    assert {(s["_type"], s["priority"]) for s in settings.values()} == {("override", 1000)}
+
+
+@pytest.mark.parametrize("name", ["cc-ci-bridge", "cc-ci-dashboard"])
+def test_the_host_services_carry_the_whole_hardening_set(name):
+    service = unit(name)["serviceConfig"]
+    for key, setting in hardening().items():
+        assert service[key] == setting["value"], key
+
+
+def test_an_operators_setting_wins_over_one_hardening_key_and_keeps_the_rest():
+    module = """{
+      systemd.services.cc-ci-dashboard.serviceConfig.ProtectHome = false;
+      systemd.services.cc-ci-bridge.serviceConfig.SystemCallFilter = [ "@system-service" ];
+    }"""
+    dashboard = unit("cc-ci-dashboard", module)["serviceConfig"]
+    bridge = unit("cc-ci-bridge", module)["serviceConfig"]
+    assert dashboard["ProtectHome"] is False
+    assert bridge["ProtectHome"] is True
+    # a list replaces the module's, it is not appended to
+    assert bridge["SystemCallFilter"] == ["@system-service"]
+    assert dashboard["SystemCallFilter"] == ["@system-service", "~@privileged"]
+    for key, setting in hardening().items():
+        if key not in {"ProtectHome", "SystemCallFilter"}:
+            assert dashboard[key] == bridge[key] == setting["value"], key
