@@ -2,7 +2,7 @@
 # reports back. A hardened service; its TOML is rendered from these options.
 { config, lib, pkgs, ... }:
 let
-  inherit (lib) mkEnableOption mkIf mkOption types;
+  inherit (lib) mkDefault mkEnableOption mkIf mkOption types;
   ccLib = import ../lib.nix;
   hardening = import ./hardening.nix { inherit lib; };
   top = config.services.cc-ci;
@@ -10,7 +10,9 @@ let
   toml = pkgs.formats.toml { };
   creds = "/run/credentials/cc-ci-bridge.service";
 
-  settings = ccLib.bridgeSettings
+  # The bridge's TOML from the options below. It is defined into `settings` at mkDefault
+  # priority key by key, so an operator's `settings.<section>.<key>` replaces that key alone.
+  generated = ccLib.bridgeSettings
     {
       giteaUrl = top.gitea.url;
       giteaTokenFile = "${creds}/gitea-token";
@@ -23,7 +25,7 @@ let
       statePath = "/var/lib/cc-ci-bridge/state.sqlite";
       webhook = if cfg.webhook.enable then { inherit (cfg.webhook) listen; secretFile = "${creds}/webhook-secret"; } else null;
       dashboardUrl = if top.dashboard.enable then "https://${top.dashboard.host}" else null;
-    } // cfg.settings;
+    };
 in
 {
   options.services.cc-ci.bridge = {
@@ -71,9 +73,16 @@ in
       };
     };
     settings = mkOption {
-      inherit (toml) type;
+      type = types.submodule { freeformType = toml.type; };
       default = { };
-      description = "Merged over the generated configuration (top-level sections replace).";
+      example = { trigger.poll_interval = 5; };
+      description = ''
+        The bridge's configuration file (`--config`, TOML), section by section. The module
+        fills every key from the options above at `lib.mkDefault` priority, so setting one
+        key (`settings.trigger.poll_interval = 5;`) replaces that key and keeps every other;
+        a list set here replaces the module's list. A whole section is replaced with
+        `lib.mkForce`. The bridge refuses to start on a key it does not know.
+      '';
     };
   };
 
@@ -89,6 +98,8 @@ in
       }
     ];
 
+    services.cc-ci.bridge.settings = lib.mapAttrsRecursive (_: mkDefault) generated;
+
     networking.firewall.interfaces.docker_gwbridge.allowedTCPPorts =
       lib.optional cfg.webhook.enable (ccLib.portOf cfg.webhook.listen);
 
@@ -98,7 +109,7 @@ in
       wants = [ "network-online.target" ];
       after = [ "network-online.target" "cc-ci-drone.service" ];
       serviceConfig = hardening // {
-        ExecStart = "${lib.getExe' top.package "cc-ci-bridge"} --config ${toml.generate "cc-ci-bridge.toml" settings}";
+        ExecStart = "${lib.getExe' top.package "cc-ci-bridge"} --config ${toml.generate "cc-ci-bridge.toml" cfg.settings}";
         LoadCredential = [
           "gitea-token:${top.gitea.tokenFile}"
           "drone-token:${top.drone.tokenFile}"

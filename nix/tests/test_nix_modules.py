@@ -105,6 +105,92 @@ def test_every_unit_of_the_test_host_evaluates():
     assert all(u["serviceConfig"]["ExecStart"] for u in units.values() if u["serviceConfig"])
 
 
+# --- (a) the bridge's settings merge key by key -----------------------------------------
+
+BRIDGE_TOML = """
+  let
+    s = config.services.cc-ci.bridge.settings;
+    file = (pkgs.formats.toml { }).generate "cc-ci-bridge.toml" s;
+  in { settings = s; file = file.outPath; execStart = config.systemd.services.cc-ci-bridge.serviceConfig.ExecStart; }
+"""
+
+
+def test_the_bridge_settings_without_overrides_are_the_generated_ones():
+    result = evaluate(BRIDGE_TOML)
+    assert result["settings"] == {
+        "gitea": {
+            "url": "https://git.example.org",
+            "token_file": "/run/credentials/cc-ci-bridge.service/gitea-token",
+        },
+        "drone": {
+            "url": "https://drone.ci.example.org",
+            "token_file": "/run/credentials/cc-ci-bridge.service/drone-token",
+            "repo": "recipes/cc-ci",
+            "branch": "main",
+        },
+        "trigger": {
+            "command": "!testme",
+            "org": "recipes",
+            "allow": [],
+            "repos": ["recipes/custom-html", "recipes/keycloak-fork"],
+            "poll_interval": 30,
+        },
+        "state": {"path": "/var/lib/cc-ci-bridge/state.sqlite"},
+        "recipes": {"recipes/keycloak-fork": "keycloak"},
+        "report": {"dashboard_url": "https://ci.example.org"},
+    }
+    assert result["execStart"].endswith(f" --config {result['file']}")
+
+
+def test_setting_one_nested_bridge_key_keeps_every_other():
+    result = evaluate(BRIDGE_TOML, "{ services.cc-ci.bridge.settings.trigger.poll_interval = 5; }")
+    trigger = result["settings"]["trigger"]
+    assert trigger["poll_interval"] == 5
+    assert trigger["repos"] == ["recipes/custom-html", "recipes/keycloak-fork"]
+    assert trigger["org"] == "recipes"
+    assert trigger["command"] == "!testme"
+    assert set(result["settings"]) == {"gitea", "drone", "trigger", "state", "recipes", "report"}
+    # the file the unit is started with is the merged one
+    assert result["execStart"].endswith(f" --config {result['file']}")
+
+
+def test_the_merged_bridge_settings_are_accepted_by_the_bridge():
+    from cc_ci.bridge.config import parse_config
+
+    settings = evaluate(
+        "config.services.cc-ci.bridge.settings",
+        "{ services.cc-ci.bridge.settings.trigger.poll_interval = 5; }",
+    )
+    parsed = parse_config(settings)
+    assert parsed.drone.repo == "recipes/cc-ci"
+    assert parsed.recipe_for("recipes/keycloak-fork") == "keycloak"
+
+
+def test_a_list_set_in_the_bridge_settings_replaces_the_modules_list():
+    trigger = evaluate(
+        "config.services.cc-ci.bridge.settings.trigger",
+        '{ services.cc-ci.bridge.allow = [ "alice" ]; services.cc-ci.bridge.settings.trigger.allow = [ "bob" ]; }',
+    )
+    assert trigger["allow"] == ["bob"]
+
+
+def test_a_whole_bridge_section_is_replaced_with_mk_force():
+    settings = evaluate(
+        "config.services.cc-ci.bridge.settings",
+        '{ lib, ... }: { services.cc-ci.bridge.settings.report = lib.mkForce { dashboard_url = "https://status.example.org"; }; }',
+    )
+    assert settings["report"] == {"dashboard_url": "https://status.example.org"}
+    assert settings["trigger"]["repos"] == ["recipes/custom-html", "recipes/keycloak-fork"]
+
+
+def test_a_bridge_setting_of_the_wrong_type_is_refused_at_evaluation():
+    with pytest.raises(EvalError, match="bridge.settings.trigger.poll_interval"):
+        evaluate(
+            "config.services.cc-ci.bridge.settings",
+            "{ services.cc-ci.bridge.settings.trigger.poll_interval = x: x; }",
+        )
+
+
 # --- (b) every assertion fires for its invalid combination ------------------------------
 
 
