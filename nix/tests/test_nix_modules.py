@@ -28,6 +28,8 @@ TOOLS = Path(os.environ.get("CCCI_TOOLS", Path.home() / ".cache" / "cc-ci"))
 EVAL = ROOT / "nix" / "tests" / "eval-modules.nix"
 TEST_HOST = ROOT / "nix" / "tests" / "test-host.nix"
 MODULES = ROOT / "nix" / "modules"
+LIB = ROOT / "nix" / "lib.nix"
+EXAMPLE_HOST = ROOT / "nix" / "hosts" / "cc-ci" / "configuration.nix"
 
 
 def _vendor_dir(prefix: str) -> Path:
@@ -87,6 +89,17 @@ def unit(name: str, *modules: str) -> dict[str, Any]:
 def test_the_test_host_evaluates_with_no_failed_assertion_and_no_warning():
     result = evaluate("{ inherit (r) failedAssertions warnings; }")
     assert result == {"failedAssertions": [], "warnings": []}
+
+
+def test_the_example_host_evaluates_with_no_failed_assertion_and_no_warning():
+    # nix/hosts/cc-ci as an operator copies it: it uses no renamed option
+    result = evaluate(
+        "{ inherit (r) failedAssertions warnings; units = builtins.attrNames config.systemd.services; }",
+        str(EXAMPLE_HOST),
+        host=None,
+    )
+    assert result["failedAssertions"] == [] and result["warnings"] == []
+    assert "cc-ci-drone-runner" in result["units"]
 
 
 def test_every_unit_of_the_test_host_evaluates():
@@ -224,7 +237,7 @@ ASSERTION_CASES = [
     ),
     (
         "{ services.cc-ci.swarm.enable = false; }",
-        "services.cc-ci.runner needs Docker: enable services.cc-ci.swarm (or virtualisation.docker).",
+        "services.cc-ci.drone.runner needs Docker: enable services.cc-ci.swarm (or virtualisation.docker).",
     ),
     (
         force("services.cc-ci.bridge.repos", "[ ]"),
@@ -300,3 +313,193 @@ def test_an_operators_setting_wins_over_one_hardening_key_and_keeps_the_rest():
     for key, setting in hardening().items():
         if key not in {"ProtectHome", "SystemCallFilter"}:
             assert dashboard[key] == bridge[key] == setting["value"], key
+
+
+# --- (d) the runner's old option names still work, with a warning -----------------------
+
+# services.cc-ci.runner.<old> = value, and how the new option reads back (Nix, from `v`)
+RENAMES = [
+    ("enable", "drone.runner.enable", "false", "v", False),
+    ("package", "drone.runner.package", "pkgs.jq", "v.name", "jq"),
+    ("capacity", "drone.runner.capacity", "3", "v", 3),
+    ("extraPackages", "drone.runner.extraPackages", "[ pkgs.jq ]", "map (p: p.name) v", ["jq"]),
+    ("gitTokenFile", "harness.gitTokenFile", '"/run/keys/git"', "v", "/run/keys/git"),
+    ("resolveTo", "harness.resolveTo", '"10.0.0.2"', "v", "10.0.0.2"),
+    ("httpsPort", "harness.httpsPort", "8443", "v", 8443),
+    ("caFile", "harness.caFile", '"/etc/ssl/ci-ca.pem"', "v", "/etc/ssl/ci-ca.pem"),
+    (
+        "environment",
+        "harness.environment",
+        '{ CCCI_DEPLOY_TIMEOUT = "900"; }',
+        "v.CCCI_DEPLOY_TIMEOUT",
+        "900",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "value", "read", "want"), RENAMES)
+def test_an_old_runner_option_sets_the_new_one_with_a_warning(old, new, value, read, want):
+    result = evaluate(
+        f"{{ new = let v = config.services.cc-ci.{new}; in {read}; inherit (r) warnings; }}",
+        f"{{ pkgs, ... }}: {{ services.cc-ci.runner.{old} = {value}; }}",
+    )
+    assert result["new"] == want
+    assert result["warnings"] == [
+        f"The option `services.cc-ci.runner.{old}' defined in `<unknown-file>' has been"
+        f" renamed to `services.cc-ci.{new}'."
+    ]
+
+
+def test_every_old_runner_option_is_renamed_and_the_install_guide_says_so():
+    old = evaluate("builtins.attrNames r.options.services.cc-ci.runner")
+    assert sorted(old) == sorted(name for name, *_ in RENAMES)
+    guide = (ROOT / "docs" / "install.md").read_text()
+    missing = [name for name in old if f"runner.{name}`" not in guide]
+    assert not missing, f"docs/install.md does not name the renamed runner.{missing}"
+
+
+def test_an_old_configuration_renders_the_runner_as_the_new_one_does():
+    select = (
+        "{ unit = config.systemd.services.cc-ci-drone-runner;"
+        " env = config.services.cc-ci.harness.environment; }"
+    )
+    old = evaluate(
+        select,
+        """{ pkgs, ... }: { services.cc-ci.runner = {
+          capacity = 2; extraPackages = [ pkgs.jq ]; resolveTo = "10.0.0.2";
+          environment.CCCI_DEPLOY_TIMEOUT = "900";
+        }; }""",
+    )
+    new = evaluate(
+        select,
+        """{ pkgs, ... }: { services.cc-ci = {
+          drone.runner = { capacity = 2; extraPackages = [ pkgs.jq ]; };
+          harness = { resolveTo = "10.0.0.2"; environment.CCCI_DEPLOY_TIMEOUT = "900"; };
+        }; }""",
+    )
+    assert old == new
+    assert new["unit"]["environment"]["DRONE_RUNNER_CAPACITY"] == "2"
+
+
+# --- (e) the environment the exec runner hands every pipeline step ------------------------
+
+STEP_ENV = f"""
+  let
+    env = config.services.cc-ci.harness.environment;
+    unit = config.systemd.services.cc-ci-drone-runner;
+    # stand-in-pkgs.nix hashes a file's text into its path: same path, same text
+    file = pkgs.writeText "cc-ci-runner.env" ((import {LIB}).envFile env);
+  in {{
+    inherit env;
+    inherit (file) text;
+    isTheUnitsFile = file.outPath == unit.environment.DRONE_RUNNER_ENVFILE;
+    daemon = unit.environment;
+    credentials = unit.serviceConfig.LoadCredential;
+  }}
+"""
+
+
+def test_the_runner_hands_every_step_the_harness_environment():
+    from cc_ci.contract.envfile import values
+    from cc_ci.harness.settings import Settings
+
+    result = evaluate(STEP_ENV)
+    assert result["isTheUnitsFile"]
+    env = values(result["text"])
+    policy = env.pop("CCCI_POLICY_FILE")
+    assert policy.startswith("/nix/store/") and policy.endswith("-cc-ci-policy.toml")
+    assert env == {
+        "CCCI_FORGE_URL": "https://git.example.org",
+        "CCCI_HTTPS_PORT": "443",
+        "CCCI_PROXY_SERVICE": "traefik_ci_example_org_app",
+        "CCCI_RESOLVE_TO": "127.0.0.1",
+        "CCCI_RESULTS_DIR": "/var/lib/cc-ci/results",
+        "CCCI_STATE_DIR": "/var/lib/cc-ci/runner",
+        "CCCI_TOOLS": "/var/lib/cc-ci/tools",
+        "CCCI_ZONE": "ci.example.org",
+    }
+    settings = Settings.from_env(env)
+    assert (settings.zone, settings.https_port) == ("ci.example.org", 443)
+    assert settings.proxy_service == "traefik_ci_example_org_app"
+    assert result["credentials"] == ["rpc-secret:/run/secrets/drone_rpc_secret"]
+
+
+def test_the_runner_daemon_is_told_drones_settings():
+    daemon = evaluate(STEP_ENV)["daemon"]
+    daemon.pop("DRONE_RUNNER_ENVFILE")
+    assert daemon == {
+        "DRONE_HTTP_BIND": "127.0.0.1:3000",
+        "DRONE_LIMIT_REPOS": "recipes/cc-ci",
+        "DRONE_RPC_HOST": "drone.ci.example.org",
+        "DRONE_RPC_PROTO": "https",
+        "DRONE_RUNNER_CAPACITY": "1",
+        "DRONE_RUNNER_NAME": "ci-test",
+        "HOME": "/var/lib/cc-ci/runner",
+    }
+
+
+def test_a_harness_environment_key_replaces_one_and_keeps_the_rest():
+    from cc_ci.contract.envfile import values
+
+    result = evaluate(
+        STEP_ENV,
+        '{ services.cc-ci.harness.environment = { CCCI_HTTPS_PORT = 8443; CCCI_DEPLOY_TIMEOUT = "900"; }; }',
+    )
+    env = values(result["text"])
+    assert env["CCCI_HTTPS_PORT"] == "8443"
+    assert env["CCCI_DEPLOY_TIMEOUT"] == "900"
+    assert env["CCCI_ZONE"] == "ci.example.org"
+    assert result["isTheUnitsFile"]
+
+
+def test_the_daemons_own_environment_does_not_reach_the_steps():
+    result = evaluate(STEP_ENV, '{ services.cc-ci.drone.runner.environment.DRONE_DEBUG = "true"; }')
+    assert result["daemon"]["DRONE_DEBUG"] == "true"
+    assert "DRONE_DEBUG" not in result["text"]
+
+
+def test_a_private_repository_token_is_a_runner_credential_named_in_the_environment():
+    from cc_ci.contract.envfile import values
+
+    result = evaluate(STEP_ENV, "{ services.cc-ci.secrets.runnerGitToken = true; }")
+    assert "git-token:/run/secrets/runner_git_token" in result["credentials"]
+    env = values(result["text"])
+    assert env["CCCI_GIT_TOKEN_FILE"] == "/run/credentials/cc-ci-drone-runner.service/git-token"
+
+
+# --- sops-nix wiring ----------------------------------------------------------------------
+
+
+def test_sops_nix_decrypts_exactly_the_secrets_the_configuration_reads():
+    result = evaluate(
+        """{
+          secrets = builtins.attrNames config.sops.secrets;
+          paths = with config.services.cc-ci; [
+            proxy.certificateFile proxy.keyFile drone.clientSecretFile drone.rpcSecretFile
+            drone.tokenFile gitea.tokenFile
+          ];
+          manifest = config.system.build.sops-nix-manifest.text;
+        }"""
+    )
+    assert result["secrets"] == [
+        "drone_client_secret",
+        "drone_rpc_secret",
+        "drone_token",
+        "gitea_token",
+        "wildcard_cert",
+        "wildcard_key",
+    ]
+    assert result["paths"] == [
+        f"/run/secrets/{n}"
+        for n in [
+            "wildcard_cert",
+            "wildcard_key",
+            "drone_client_secret",
+            "drone_rpc_secret",
+            "drone_token",
+            "gitea_token",
+        ]
+    ]
+    manifest = json.loads(result["manifest"])  # what sops-install-secrets would read
+    assert manifest["ageKeyFile"] == "/var/lib/sops-nix/key.txt"
+    assert sorted(s["name"] for s in manifest["secrets"]) == result["secrets"]
