@@ -1,6 +1,6 @@
 # Declared stand-ins for the NixOS options cc-ci's modules (and sops-nix's) set or read, so
 # that nix/tests/eval-modules.nix can run `lib.evalModules` without NixOS itself: full
-# nixpkgs cannot be had on the machines these tests run on (shared/vendor/README.md).
+# nixpkgs cannot be had on the machines these tests run on (docs/development.md).
 #
 # Each option is declared with the type NixOS gives it where that type is simple, and with
 # the same merge behaviour where it is not (systemd's unit options, below), so merging,
