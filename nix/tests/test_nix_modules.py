@@ -118,7 +118,7 @@ def test_every_unit_of_the_test_host_evaluates():
     assert all(u["serviceConfig"]["ExecStart"] for u in units.values() if u["serviceConfig"])
 
 
-# --- (a) the bridge's settings merge key by key -----------------------------------------
+# --- the bridge's settings merge key by key -----------------------------------------
 
 BRIDGE_TOML = """
   let
@@ -204,7 +204,7 @@ def test_a_bridge_setting_of_the_wrong_type_is_refused_at_evaluation():
         )
 
 
-# --- (b) every assertion fires for its invalid combination ------------------------------
+# --- every assertion fires for its invalid combination ------------------------------
 
 
 def force(option: str, value: str) -> str:
@@ -274,7 +274,7 @@ def test_every_assertion_in_the_modules_has_a_case():
         assert any(re.fullmatch(pattern, c) for c in cases), f"no case makes this fail: {message}"
 
 
-# --- (c) the hardening set, at mkDefault ---------------------------------------------------
+# --- the hardening set, at mkDefault ---------------------------------------------------
 
 
 def hardening() -> dict[str, Any]:
@@ -315,7 +315,7 @@ def test_an_operators_setting_wins_over_one_hardening_key_and_keeps_the_rest():
             assert dashboard[key] == bridge[key] == setting["value"], key
 
 
-# --- (d) the runner's old option names still work, with a warning -----------------------
+# --- the runner's old option names still work, with a warning -----------------------
 
 # services.cc-ci.runner.<old> = value, and how the new option reads back (Nix, from `v`)
 RENAMES = [
@@ -381,7 +381,7 @@ def test_an_old_configuration_renders_the_runner_as_the_new_one_does():
     assert new["unit"]["environment"]["DRONE_RUNNER_CAPACITY"] == "2"
 
 
-# --- (e) the environment the exec runner hands every pipeline step ------------------------
+# --- the environment the exec runner hands every pipeline step ------------------------
 
 STEP_ENV = f"""
   let
