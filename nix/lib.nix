@@ -103,7 +103,7 @@ in
     ;
 
   # The abra apps cc-ci runs for itself, under the wildcard zone. None of them matches the
-  # runner's per-run pattern <recipe[:4]>-<6 hex>, so the janitor never reaps them.
+  # harness's per-run pattern <recipe[:4]>-<6 hex>, so the janitor never reaps them.
   appDomains = domain: {
     proxy = "traefik.${domain}";
     drone = "drone.${domain}";
@@ -149,8 +149,9 @@ in
     RESTIC_REPOSITORY = "/backups/restic";
   };
 
-  # The environment the exec runner hands every pipeline step (DRONE_RUNNER_ENVFILE):
-  # what cc-ci-run reads to find its zone, forge, state and results.
+  # cc-ci-run's environment in every pipeline step: what it reads to find its zone, forge,
+  # state and results. nix/modules/harness.nix fills services.cc-ci.harness.environment with
+  # it (from the harness.* options); the exec runner hands it to each step (DRONE_RUNNER_ENVFILE).
   runnerEnv =
     { zone
     , resultsDir
@@ -182,7 +183,7 @@ in
   # ALLOWABLE; nix/tests/test_nix_lib.py keeps the two in step).
   inherit policyKinds;
 
-  # The operator's allow-list (services.cc-ci.policy.allow) as the TOML file the runner reads
+  # The operator's allow-list (services.cc-ci.policy.allow) as the TOML file cc-ci-run reads
   # from CCCI_POLICY_FILE (cc_ci/harness/policy/allowlist.py). `allow` is
   #   { <recipe> = { allow = [ kind … ]; ports = null or [ port … ]; bindSources = null or [ path … ]; }; }
   # Checked here, so a typo fails `nixos-rebuild`, not the next run.

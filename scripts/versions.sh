@@ -15,3 +15,7 @@ ABRA_VERSION=0.13.0-beta
 GITEA_VERSION=v1.26.0
 NIXPKGS_FMT_VERSION=1.3.0
 DEADNIX_VERSION=1.3.1
+# Third-party sources no registry here serves, from ../shared/vendor beside the clone (checked
+# against its SHA256SUMS): the real nixpkgs library and sops-nix's modules, which
+# nix/tests/test_nix_modules.py evaluates cc-ci's modules with.
+NIX_VENDOR_ARCHIVES=(nixpkgs-lib-07aef7aa.tar.gz sops-nix-56b2406-modules.tar.gz)

@@ -4,12 +4,15 @@
 let
   inherit (lib) mkDefault mkEnableOption mkIf mkOption types;
   ccLib = import ../lib.nix;
+  hardening = import ./hardening.nix { inherit lib; };
   top = config.services.cc-ci;
   cfg = top.bridge;
   toml = pkgs.formats.toml { };
   creds = "/run/credentials/cc-ci-bridge.service";
 
-  settings = ccLib.bridgeSettings
+  # The bridge's TOML from the options below. It is defined into `settings` at mkDefault
+  # priority key by key, so an operator's `settings.<section>.<key>` replaces that key alone.
+  generated = ccLib.bridgeSettings
     {
       giteaUrl = top.gitea.url;
       giteaTokenFile = "${creds}/gitea-token";
@@ -22,7 +25,7 @@ let
       statePath = "/var/lib/cc-ci-bridge/state.sqlite";
       webhook = if cfg.webhook.enable then { inherit (cfg.webhook) listen; secretFile = "${creds}/webhook-secret"; } else null;
       dashboardUrl = if top.dashboard.enable then "https://${top.dashboard.host}" else null;
-    } // cfg.settings;
+    };
 in
 {
   options.services.cc-ci.bridge = {
@@ -70,9 +73,16 @@ in
       };
     };
     settings = mkOption {
-      inherit (toml) type;
+      type = types.submodule { freeformType = toml.type; };
       default = { };
-      description = "Merged over the generated configuration (top-level sections replace).";
+      example = { trigger.poll_interval = 5; };
+      description = ''
+        The bridge's configuration file (`--config`, TOML), section by section. The module
+        fills every key from the options above at `lib.mkDefault` priority, so setting one
+        key (`settings.trigger.poll_interval = 5;`) replaces that key and keeps every other;
+        a list set here replaces the module's list. A whole section is replaced with
+        `lib.mkForce`. The bridge refuses to start on a key it does not know.
+      '';
     };
   };
 
@@ -88,6 +98,8 @@ in
       }
     ];
 
+    services.cc-ci.bridge.settings = lib.mapAttrsRecursive (_: mkDefault) generated;
+
     networking.firewall.interfaces.docker_gwbridge.allowedTCPPorts =
       lib.optional cfg.webhook.enable (ccLib.portOf cfg.webhook.listen);
 
@@ -96,37 +108,16 @@ in
       wantedBy = [ "multi-user.target" ];
       wants = [ "network-online.target" ];
       after = [ "network-online.target" "cc-ci-drone.service" ];
-      serviceConfig = {
-        ExecStart = "${lib.getExe' top.package "cc-ci-bridge"} --config ${toml.generate "cc-ci-bridge.toml" settings}";
+      serviceConfig = hardening // {
+        ExecStart = "${lib.getExe' top.package "cc-ci-bridge"} --config ${toml.generate "cc-ci-bridge.toml" cfg.settings}";
         LoadCredential = [
           "gitea-token:${top.gitea.tokenFile}"
           "drone-token:${top.drone.tokenFile}"
         ] ++ lib.optional cfg.webhook.enable "webhook-secret:${cfg.webhook.secretFile}";
         Restart = "on-failure";
         RestartSec = 10;
-        DynamicUser = mkDefault true;
         StateDirectory = "cc-ci-bridge";
         StateDirectoryMode = "0700";
-        UMask = mkDefault "0077";
-        ProtectSystem = mkDefault "strict";
-        ProtectHome = mkDefault true;
-        PrivateTmp = mkDefault true;
-        PrivateDevices = mkDefault true;
-        NoNewPrivileges = mkDefault true;
-        CapabilityBoundingSet = mkDefault "";
-        RestrictAddressFamilies = mkDefault [ "AF_INET" "AF_INET6" "AF_UNIX" ];
-        RestrictNamespaces = mkDefault true;
-        RestrictRealtime = mkDefault true;
-        RestrictSUIDSGID = mkDefault true;
-        LockPersonality = mkDefault true;
-        ProtectClock = mkDefault true;
-        ProtectHostname = mkDefault true;
-        ProtectKernelLogs = mkDefault true;
-        ProtectKernelModules = mkDefault true;
-        ProtectKernelTunables = mkDefault true;
-        ProtectControlGroups = mkDefault true;
-        SystemCallArchitectures = mkDefault "native";
-        SystemCallFilter = mkDefault [ "@system-service" "~@privileged" ];
       };
     };
   };

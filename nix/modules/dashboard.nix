@@ -1,8 +1,9 @@
 # The dashboard: a read-only web view of the run records in the results directory.
 { config, lib, ... }:
 let
-  inherit (lib) mkDefault mkEnableOption mkIf mkOption types;
+  inherit (lib) mkEnableOption mkIf mkOption types;
   ccLib = import ../lib.nix;
+  hardening = import ./hardening.nix { inherit lib; };
   top = config.services.cc-ci;
   cfg = top.dashboard;
 in
@@ -32,7 +33,7 @@ in
       description = "cc-ci: dashboard";
       wantedBy = [ "multi-user.target" ];
       after = [ "network.target" "systemd-tmpfiles-setup.service" ];
-      serviceConfig = {
+      serviceConfig = hardening // {
         ExecStart = lib.escapeShellArgs [
           (lib.getExe' top.package "cc-ci-dashboard")
           "--results-dir"
@@ -42,27 +43,6 @@ in
         ];
         Restart = "on-failure";
         RestartSec = 5;
-        DynamicUser = mkDefault true;
-        UMask = mkDefault "0077";
-        ProtectSystem = mkDefault "strict";
-        ProtectHome = mkDefault true;
-        PrivateTmp = mkDefault true;
-        PrivateDevices = mkDefault true;
-        NoNewPrivileges = mkDefault true;
-        CapabilityBoundingSet = mkDefault "";
-        RestrictAddressFamilies = mkDefault [ "AF_INET" "AF_INET6" "AF_UNIX" ];
-        RestrictNamespaces = mkDefault true;
-        RestrictRealtime = mkDefault true;
-        RestrictSUIDSGID = mkDefault true;
-        LockPersonality = mkDefault true;
-        ProtectClock = mkDefault true;
-        ProtectHostname = mkDefault true;
-        ProtectKernelLogs = mkDefault true;
-        ProtectKernelModules = mkDefault true;
-        ProtectKernelTunables = mkDefault true;
-        ProtectControlGroups = mkDefault true;
-        SystemCallArchitectures = mkDefault "native";
-        SystemCallFilter = mkDefault [ "@system-service" "~@privileged" ];
       };
     };
   };

@@ -7,6 +7,7 @@
     ./proxy.nix
     ./drone.nix
     ./drone-runner.nix
+    ./harness.nix
     ./policy.nix
     ./backupbot.nix
     ./bridge.nix

@@ -1,31 +1,20 @@
-# Drone's exec runner as a host service: pipeline steps run on this host, where cc-ci-run
-# drives docker and abra. Its capacity is the most test apps live at once; Drone queues the
-# rest of the builds.
+# Drone's exec runner as a host service (services.cc-ci.drone.runner): pipeline steps run on
+# this host, where cc-ci-run drives docker and abra. Its capacity is the most test apps live
+# at once; Drone queues the rest of the builds. What cc-ci-run in those steps is told is
+# services.cc-ci.harness (harness.nix); this module hands it to every step.
 { config, lib, pkgs, ... }:
 let
   inherit (lib) mkDefault mkEnableOption mkIf mkOption mkPackageOption types;
   ccLib = import ../lib.nix;
   top = config.services.cc-ci;
-  cfg = top.runner;
+  cfg = top.drone.runner;
   unit = "cc-ci-drone-runner";
 
   # Every pipeline step gets these (DRONE_RUNNER_ENVFILE). Build parameters come on top.
-  stepEnv = pkgs.writeText "cc-ci-runner.env" (ccLib.envFile (ccLib.runnerEnv
-    {
-      zone = top.domain;
-      inherit (top) resultsDir;
-      stateDir = "${top.stateDir}/runner";
-      toolsDir = "${top.stateDir}/tools";
-      forgeUrl = top.gitea.url;
-      inherit (cfg) resolveTo httpsPort caFile;
-      gitTokenFile = if cfg.gitTokenFile == null then null else "/run/credentials/${unit}.service/git-token";
-      policyFile = "${policyFile}";
-      # recipe-local tests reach the app through this Traefik (cc_ci/harness/sandbox/container.py)
-      proxyService = "${ccLib.stackName (ccLib.appDomains top.domain).proxy}_app";
-    } // cfg.environment));
+  stepEnv = pkgs.writeText "cc-ci-runner.env" (ccLib.envFile top.harness.environment);
 
-  # The operator's allow-list for the compose policy gate (nix/modules/policy.nix).
-  policyFile = pkgs.writeText "cc-ci-policy.toml" (ccLib.policyToml top.policy.allow);
+  # The old services.cc-ci.runner.* names of these options (renamed: they are Drone's runner's).
+  renamed = name: lib.mkRenamedOptionModule [ "services" "cc-ci" "runner" name ] [ "services" "cc-ci" "drone" "runner" name ];
 
   start = pkgs.writeShellApplication {
     name = "cc-ci-drone-runner";
@@ -38,8 +27,10 @@ let
   };
 in
 {
-  options.services.cc-ci.runner = {
-    enable = mkEnableOption "the Drone exec runner on this host" // {
+  imports = map renamed [ "enable" "package" "capacity" "extraPackages" ];
+
+  options.services.cc-ci.drone.runner = {
+    enable = mkEnableOption "Drone's exec runner on this host" // {
       default = top.enable;
       defaultText = lib.literalExpression "config.services.cc-ci.enable";
     };
@@ -52,31 +43,15 @@ in
         share the host; raise it only on a host with room for that many apps.
       '';
     };
-    gitTokenFile = mkOption {
-      type = types.nullOr types.path;
-      default = null;
-      description = "File holding a read token for private recipe repositories (CCCI_GIT_TOKEN_FILE); null for public ones.";
-    };
-    resolveTo = mkOption {
-      type = types.str;
-      default = "127.0.0.1";
-      description = "Address test apps' domains are reached at from this host (its own Traefik).";
-    };
-    httpsPort = mkOption {
-      type = types.port;
-      default = 443;
-      description = "Port of that address's HTTPS.";
-    };
-    caFile = mkOption {
-      type = types.nullOr types.path;
-      default = null;
-      description = "CA that signed the wildcard certificate, when it is not publicly trusted.";
-    };
     environment = mkOption {
       type = types.attrsOf types.str;
       default = { };
-      example = { CCCI_DEPLOY_TIMEOUT = "900"; };
-      description = "More variables for every pipeline step (cc-ci-run's CCCI_* settings).";
+      example = { DRONE_DEBUG = "true"; };
+      description = ''
+        More variables for the runner daemon itself (drone-runner-exec's DRONE_* settings),
+        over the module's. Pipeline steps do not see them: cc-ci-run's settings are
+        services.cc-ci.harness.environment.
+      '';
     };
     extraPackages = mkOption {
       type = types.listOf types.package;
@@ -88,7 +63,7 @@ in
   config = mkIf cfg.enable {
     assertions = [{
       assertion = config.virtualisation.docker.enable;
-      message = "services.cc-ci.runner needs Docker: enable services.cc-ci.swarm (or virtualisation.docker).";
+      message = "services.cc-ci.drone.runner needs Docker: enable services.cc-ci.swarm (or virtualisation.docker).";
     }];
 
     systemd.tmpfiles.settings."10-cc-ci-runner" = {
@@ -126,11 +101,11 @@ in
         DRONE_LIMIT_REPOS = top.drone.repo;
         DRONE_HTTP_BIND = "127.0.0.1:3000";
         HOME = "${top.stateDir}/runner";
-      };
+      } // cfg.environment;
       serviceConfig = {
         ExecStart = lib.getExe start;
         LoadCredential = [ "rpc-secret:${top.drone.rpcSecretFile}" ]
-          ++ lib.optional (cfg.gitTokenFile != null) "git-token:${cfg.gitTokenFile}";
+          ++ lib.optional (top.harness.gitTokenFile != null) "git-token:${top.harness.gitTokenFile}";
         Restart = "always";
         RestartSec = 10;
         # A build's processes belong to the runner: stopping it stops them (the next run's

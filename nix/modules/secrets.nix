@@ -11,11 +11,11 @@ let
   wanted =
     lib.optionals top.proxy.enable [ "wildcard_cert" "wildcard_key" ]
     ++ lib.optionals top.drone.enable [ "drone_client_secret" ]
-    ++ lib.optionals (top.drone.enable || top.runner.enable) [ "drone_rpc_secret" ]
+    ++ lib.optionals (top.drone.enable || top.drone.runner.enable) [ "drone_rpc_secret" ]
     ++ lib.optionals top.bridge.enable [ "gitea_token" ]
     ++ lib.optionals (top.bridge.enable || top.drone.enable) [ "drone_token" ]
     ++ lib.optionals (top.bridge.enable && top.bridge.webhook.enable) [ "webhook_secret" ]
-    ++ lib.optionals (top.runner.enable && cfg.runnerGitToken) [ "runner_git_token" ];
+    ++ lib.optionals (top.drone.runner.enable && cfg.runnerGitToken) [ "runner_git_token" ];
 
   path = name: config.sops.secrets.${name}.path;
   has = name: builtins.elem name wanted;
@@ -60,7 +60,7 @@ in
       };
       gitea.tokenFile = mkIf (has "gitea_token") (mkDefault (path "gitea_token"));
       bridge.webhook.secretFile = mkIf (has "webhook_secret") (mkDefault (path "webhook_secret"));
-      runner.gitTokenFile = mkIf (has "runner_git_token") (mkDefault (path "runner_git_token"));
+      harness.gitTokenFile = mkIf (has "runner_git_token") (mkDefault (path "runner_git_token"));
     };
   };
 }

@@ -21,7 +21,7 @@ def declared_options() -> set[str]:
     """Dotted option paths under services.cc-ci, from each module's options block."""
     paths: set[str] = set()
     for text in (p.read_text() for p in (ROOT / "nix" / "modules").glob("*.nix")):
-        block = re.search(r"options\.services\.cc-ci(?:\.([a-z]+))? = \{(.*?)\n  \};", text, re.S)
+        block = re.search(r"options\.services\.cc-ci(?:\.([a-z.]+))? = \{(.*?)\n  \};", text, re.S)
         if not block:
             continue
         prefix = block.group(1)
@@ -49,7 +49,8 @@ def test_every_unit_the_docs_name_is_defined():
 
 def test_every_option_in_the_install_table_is_declared():
     options = declared_options()
-    assert {"domain", "runner.capacity", "drone.buildTimeout", "bridge.repos"} <= options
+    assert {"domain", "drone.runner.capacity", "drone.buildTimeout", "bridge.repos"} <= options
+    assert {"harness.gitTokenFile", "harness.environment", "bridge.settings"} <= options
     table = re.findall(r"^\| `([^|]+)` \|", DOCS["install.md"], re.M)
     named, per_part = set(), set()
     for cell in table:

@@ -1,8 +1,8 @@
 """nix/lib.nix, the modules' pure logic, evaluated by the real `nix-instantiate`.
 
-nixpkgs cannot be had on this machine, so the modules themselves are not evaluated; what
-they decide without a package (names, env files, the bridge's settings) lives in nix/lib.nix
-and is checked here.
+What the modules decide without a package (names, env files, the bridge's settings) lives in
+nix/lib.nix and is checked here, function by function; the modules themselves are evaluated
+by test_nix_modules.py.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@
       clientId = "00000000-0000-0000-0000-000000000000"; # EXAMPLE: the Gitea OAuth2 app
       buildTimeout = 60;
     };
-    runner.capacity = 1;
+    drone.runner.capacity = 1;
     bridge.repos = [
       "recipe-maintainers/custom-html" # EXAMPLE: the enrolled recipes
     ];
