@@ -47,6 +47,11 @@ class Severity(enum.StrEnum):
     WARNING = "warning"
 
 
+def encodable(text: str) -> str:
+    """`text` with what UTF-8 cannot encode (lone surrogates) written as `\\udfff` escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     kind: FindingKind
@@ -56,6 +61,14 @@ class Finding:
     detail: str
     severity: Severity = Severity.ERROR
     subject: str = ""  # what an allow-list narrows on: a bind source, a published port
+
+    def __post_init__(self) -> None:
+        # Names and values come from the PR, and YAML escapes (or an undecodable file name)
+        # can make a lone surrogate that no file, log or page can encode: keep it as `\udfff`.
+        for name in ("file", "service", "key", "detail", "subject"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, encodable(value))
 
     def line(self) -> str:
         """`compose.yml: service app: volumes[0]: bind mount of host path /srv`."""

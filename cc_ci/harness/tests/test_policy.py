@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from cc_ci.contract.redact import Redactor
 from cc_ci.harness.policy.allowlist import (
     Allowlist,
     PolicyConfigError,
@@ -25,13 +28,18 @@ from cc_ci.harness.policy.gate import (
     gate,
     sample_env,
 )
+from cc_ci.harness.run import PolicyRefused, Run, RunRequest
+from cc_ci.harness.runlog import FileLog
+from cc_ci.harness.settings import Settings
 
 HOSTILE = Path(__file__).parent / "hostile"
-DEMO = Path(__file__).resolve().parents[3] / "devworld" / "demo" / "recipe"
+ROOT = Path(__file__).resolve().parents[3]
+DEMO = ROOT / "devworld" / "demo" / "recipe"
 STACK = "reci-abc123_ci_test"
 NO_ALLOW = Allowlist()
 
 # What each hostile recipe must be refused with: the whole line, naming file, service and key.
+# A folder is named after its finding kind, or `<kind>-<case>` when one kind has several.
 EXPECTED = {
     "bind-mount": "compose.socket.yml: service app: volumes[0]: bind mount of host path "
     "/var/run/docker.sock (the Docker socket: root on the host)",
@@ -56,7 +64,15 @@ EXPECTED = {
     "unparseable": "compose.yml: line 8: invalid YAML: duplicate key 'privileged'",
     "path-escape": "../bind-mount/compose.socket.yml: COMPOSE_FILE: names a file outside the "
     "recipe directory",
+    "privileged-surrogate": "compose.yml: service app\\udfff: privileged: runs privileged: "
+    "every capability, every device",
 }
+REFUSAL_KINDS = {str(k) for k in FindingKind} - {"unpinned-image"}
+
+
+def kind_of(folder: str) -> str:
+    """The finding kind a hostile recipe's folder is named after."""
+    return next(k for k in REFUSAL_KINDS if folder == k or folder.startswith(f"{k}-"))
 
 
 def app_env(recipe_dir: Path, **extra: str) -> dict[str, str]:
@@ -83,18 +99,19 @@ def kinds(verdict) -> list[str]:
 # -- one hostile recipe per refusal kind -----------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", sorted(EXPECTED))
-def test_each_hostile_recipe_is_refused_naming_the_file_service_and_key(kind):
-    recipe = HOSTILE / kind
-    verdict = gate(recipe, app_env(recipe), kind, NO_ALLOW)
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_each_hostile_recipe_is_refused_naming_the_file_service_and_key(case):
+    recipe = HOSTILE / case
+    verdict = gate(recipe, app_env(recipe), case, NO_ALLOW)
     assert verdict.refused
-    assert kind in kinds(verdict)
-    assert any(line.startswith(EXPECTED[kind]) for line in verdict.lines()), verdict.lines()
+    assert kind_of(case) in kinds(verdict)
+    assert any(line.startswith(EXPECTED[case]) for line in verdict.lines()), verdict.lines()
 
 
 def test_every_refusal_kind_has_a_hostile_recipe():
-    refusals = {str(k) for k in FindingKind} - {"unpinned-image"}
-    assert {p.name for p in HOSTILE.iterdir() if p.is_dir()} == refusals == set(EXPECTED)
+    cases = {p.name for p in HOSTILE.iterdir() if p.is_dir()}
+    assert cases == set(EXPECTED)
+    assert {kind_of(c) for c in cases} == REFUSAL_KINDS
 
 
 def test_the_env_before_app_new_is_the_sample_with_the_harness_values_on_top():
@@ -585,3 +602,41 @@ def test_a_verdict_serialises_for_the_run_record():
         "line": "compose.yml: service app: privileged: runs privileged: every capability, "
         "every device",
     }
+
+
+# -- what no file can encode ------------------------------------------------------------------
+
+
+def test_a_refusal_naming_a_character_no_file_can_hold_is_logged_and_recorded_escaped(tmp_path):
+    recipe = HOSTILE / "privileged-surrogate"
+    settings = Settings(
+        zone="ci.test",
+        resolve_to="127.0.0.1",
+        https_port=443,
+        ca_file=None,
+        forge_url="http://forge.invalid",
+        git_token_file=None,
+        state_dir=tmp_path / "state",
+        suites_dir=ROOT / "tests",
+        abra="abra",
+        abra_server="default",
+        deploy_timeout=1.0,
+        stage_timeout=1.0,
+    )
+    req = RunRequest("demo", "cc-ci/demo", "main", ("install",), "run-1", tmp_path / "results")
+    run = Run(req, settings)
+    run.checkout = SimpleNamespace(path=recipe)
+    with pytest.raises(PolicyRefused, match=r"service app\\udfff: privileged"):
+        run._gate(app_env(recipe), "fresh deployment", run.log("install"))
+    log = (run.run_dir / "install.log").read_text(encoding="utf-8")
+    assert "policy: compose.yml: service app\\udfff: privileged: runs privileged" in log
+    record = json.loads((run.run_dir / "run.json").read_text(encoding="utf-8"))
+    (policy,) = record["policy"]
+    assert policy["refused"] is True
+    assert policy["findings"][0]["service"] == "app\\udfff"
+    json.dumps(record, ensure_ascii=False).encode("utf-8")  # every string in it encodes
+
+
+def test_a_log_line_no_file_can_hold_is_written_escaped(tmp_path):
+    FileLog(tmp_path / "x.log", Redactor()).write("service app\udfff: refused\n")
+    assert (tmp_path / "x.log").read_text(encoding="utf-8") == "service app\\udfff: refused\n"
