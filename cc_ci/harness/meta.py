@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ KNOWN = {
     "MAIN_SERVICE",
     "FRONT_PAGE",
 }
+
+HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{1,63}$")
 
 
 class MetaError(ValueError):
@@ -50,6 +53,18 @@ class RecipeMeta:
                 )
             out[k] = v
         return out
+
+    def domains_for(self, domain: str, zone: str) -> tuple[str, ...]:
+        """The host names an app at `domain` may route: its own, and each EXTRA_ENV value
+        that is a host name inside the test zone (cryptpad's SANDBOX_DOMAIN). cc-ci's suite
+        assigns them, not the PR, so the policy gate trusts them (docs/policy.md)."""
+        inside = [v for v in self.env_for(domain).values() if in_zone(v, zone)]
+        return tuple(dict.fromkeys([domain, *inside]))
+
+
+def in_zone(value: str, zone: str) -> bool:
+    """A host name strictly inside the test zone (`sbcryp-1a2b3c.ci.test` in `ci.test`)."""
+    return bool(HOST_RE.fullmatch(value)) and value.endswith(f".{zone}")
 
 
 def load_meta(suite_dir: Path) -> RecipeMeta:

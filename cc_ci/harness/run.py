@@ -189,7 +189,9 @@ class Run:
                 "STACK_NAME": stack_name(domain),
             },
         )
-        self._gate(env, f"{kind} deployment", log)
+        self._gate(
+            env, f"{kind} deployment", log, self.meta.domains_for(domain, self.settings.zone)
+        )
         live.claim(domain)
         self.record = replace(self.record, deployments=self.record.deployments + 1)
         self.save()
@@ -207,9 +209,10 @@ class Run:
         finally:
             self._teardown(domain, timing)
 
-    def _gate(self, env: dict[str, str], what: str, log: FileLog) -> None:
-        """Check the compose files about to be deployed; refuse before anything is created."""
-        verdict = gate(self.checkout.path, env, self.req.recipe, self.allow)
+    def _gate(self, env: dict[str, str], what: str, log: FileLog, domains: tuple[str, ...]) -> None:
+        """Check the compose files about to be deployed; refuse before anything is created.
+        `domains` are the app's own host names, the only ones its Traefik labels may route."""
+        verdict = gate(self.checkout.path, env, self.req.recipe, self.allow, domains)
         self.policy_checks.append({"before": what, **verdict.to_json()})
         self.save()
         for line in verdict.lines():
@@ -418,7 +421,12 @@ class Run:
                     rcp.checkout(self.checkout.path, self.checkout.head, log, self.redact)
                     # the head deploys with the env made from the previous release's sample
                     app_env = parse_env(app.abra.env_file(app.domain).read_text())
-                    self._gate({**app_env, "STACK_NAME": app.stack}, "upgrade to the PR head", log)
+                    self._gate(
+                        {**app_env, "STACK_NAME": app.stack},
+                        "upgrade to the PR head",
+                        log,
+                        self.meta.domains_for(app.domain, self.settings.zone),
+                    )
                     t_up = time.monotonic()
                     deploy(app, log, timeout=self.meta.deploy_timeout, force=True)
                     healthy_s = wait_healthy(

@@ -18,7 +18,9 @@ class FileLog:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, text: str) -> None:
-        with self.path.open("a") as f:
+        """Append `text`; what UTF-8 cannot encode (a lone surrogate from a PR's YAML) is
+        written as a `\\udfff` escape, so no line can make the run fail to log it."""
+        with self.path.open("a", encoding="utf-8", errors="backslashreplace") as f:
             f.write(self._redact(text))
 
 

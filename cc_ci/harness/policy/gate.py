@@ -4,7 +4,8 @@ A `!testme` deploys compose files from a pull request, and the runner holds the 
 socket. Before anything is deployed, the gate reads the files abra would assemble (the
 `COMPOSE_FILE` list of the app env) and refuses host access: bind mounts, privileges,
 capabilities, devices, host namespaces, loosened confinement, published ports, host files,
-and anything it cannot parse or resolve. The operator's allow-list (cc_ci/harness/policy/allowlist.py)
+Traefik routes past the run's own domains (cc_ci/harness/policy/routing.py), and anything it
+cannot parse or resolve. The operator's allow-list (cc_ci/harness/policy/allowlist.py)
 can let named findings through for named recipes. See docs/policy.md.
 
 The core (`findings_for`, `judge`, `check`) is pure; `compose_files` and `gate` read files.
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from cc_ci.harness.policy.env import DocumentError, interpolate_tree, parse_env, split_compose_file
+from cc_ci.harness.policy.routing import Label, read_labels, routing_findings
 from cc_ci.harness.policy.rules import ALLOWABLE, FileCheck, Finding, FindingKind, Severity
 
 if TYPE_CHECKING:
@@ -174,14 +176,18 @@ def findings_for(
     files: Mapping[str, str | object],
     env: Mapping[str, str] | None = None,
     inside: Callable[[str], bool] = lexically_inside,
+    domains: Iterable[str] = (),
 ) -> list[Finding]:
     """Every finding in the compose files (name → YAML text or parsed data), allowed or not.
 
     `env` is the app env used for `${VAR}` interpolation; `inside` says whether a path
-    relative to the recipe directory stays inside it (the shell also resolves symlinks).
+    relative to the recipe directory stays inside it (the shell also resolves symlinks);
+    `domains` are the host names the run gave the app, the only ones its Traefik labels may
+    route (none given: every route is refused).
     """
     env = dict(env or {})
     out: list[Finding] = []
+    labels: list[Label] = []
     for name, content in files.items():
         try:
             doc = parse_compose(content) if isinstance(content, str) else content
@@ -198,7 +204,11 @@ def findings_for(
             out.append(Finding(FindingKind.UNPARSEABLE, name, None, "", str(exc)))
             continue
         out += FileCheck(name, resolved, missing, env, inside).run()
-    return out
+        found, bad = read_labels(name, resolved)
+        labels += found
+        out += bad
+    # Compose merges labels across the files, so routes are judged over all of them.
+    return out + routing_findings(labels, domains, env.get("STACK_NAME", ""))
 
 
 def judge(findings: Iterable[Finding], recipe: str, allow: Allowlist | None) -> Verdict:
@@ -217,9 +227,10 @@ def check(
     allow: Allowlist | None = None,
     env: Mapping[str, str] | None = None,
     inside: Callable[[str], bool] = lexically_inside,
+    domains: Iterable[str] = (),
 ) -> Verdict:
     """The verdict on a recipe's compose files (name → YAML text or parsed data)."""
-    return judge(findings_for(files, env, inside), recipe, allow)
+    return judge(findings_for(files, env, inside, domains), recipe, allow)
 
 
 # -- the shell: files on disk ---------------------------------------------------------------
@@ -309,9 +320,17 @@ def sample_env(recipe_dir: Path, overrides: Mapping[str, str]) -> dict[str, str]
     return {**parse_env(text), **overrides}
 
 
-def gate(recipe_dir: Path, env: Mapping[str, str], recipe: str, allow: Allowlist | None) -> Verdict:
+def gate(
+    recipe_dir: Path,
+    env: Mapping[str, str],
+    recipe: str,
+    allow: Allowlist | None,
+    domains: Iterable[str] = (),
+) -> Verdict:
     """Read the compose files of a checked-out recipe as abra would assemble them for `env`
-    (the app env, already evaluated: cc_ci.harness.policy.env.parse_env) and judge them."""
+    (the app env, already evaluated: cc_ci.harness.policy.env.parse_env) and judge them.
+    `domains` are the app's own host names (the harness's, never the PR's): its Traefik
+    labels may route these and nothing else."""
     try:
         paths = compose_files(recipe_dir, env)
     except ComposeFileRefused as exc:
@@ -333,5 +352,5 @@ def gate(recipe_dir: Path, env: Mapping[str, str], recipe: str, allow: Allowlist
         except (OSError, UnicodeDecodeError) as exc:
             detail = f"the file cannot be read: {exc}"
             unreadable.append(Finding(FindingKind.UNPARSEABLE, name, None, "", detail))
-    found = findings_for(files, env, inside_dir(recipe_dir))
+    found = findings_for(files, env, inside_dir(recipe_dir), domains)
     return judge(escaping_symlinks(recipe_dir) + unreadable + found, recipe, allow)
