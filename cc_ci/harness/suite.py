@@ -12,7 +12,8 @@ from pathlib import Path
 from cc_ci.contract.record import Counts, junit_counts
 from cc_ci.suite.context import ENV_VAR, SuiteContext
 
-BUILTIN = Path(__file__).resolve().parent / "builtin"
+# cc-ci's own checks (the front page in a browser) ship with the suite package.
+BUILTIN = Path(__file__).resolve().parents[1] / "suite" / "builtin"
 PYTEST_INI = "[pytest]\naddopts = -p no:cacheprovider\n"
 # pytest's exit codes: 0 passed, 1 tests failed, 2 interrupted or collection errors,
 # 3 internal error, 4 usage error, 5 no tests collected.
