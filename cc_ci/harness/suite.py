@@ -97,9 +97,10 @@ def run_phase(
             if isinstance(exc.stdout, bytes)
             else (exc.stdout or "")
         )
-        log.write(f"pytest timed out after {timeout:.0f}s\n")
+        note = f"pytest timed out after {timeout:.0f}s"
+        log.write(note + "\n")
         return PhaseResult(
-            1, junit_counts(junit) + Counts(errors=1), junit if junit.exists() else None
+            1, junit_counts(junit) + Counts(errors=1), junit if junit.exists() else None, note
         )
     log.write(r.stdout + r.stderr)
     if r.returncode in (3, 4) or (r.returncode in (1, 2) and not junit.exists()):
