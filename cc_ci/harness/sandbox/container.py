@@ -39,10 +39,10 @@ from typing import IO
 from cc_ci.contract.record import Counts, junit_counts
 from cc_ci.harness.deploy import docker as dk
 from cc_ci.harness.deploy.janitor import SANDBOX_LABEL as LABEL
+from cc_ci.harness.outcome import PhaseResult, phase_result, sandbox_exit
 from cc_ci.harness.runlog import FileLog
 from cc_ci.harness.sandbox.debimage import DebImageError
 from cc_ci.harness.sandbox.image import ensure_sandbox_image
-from cc_ci.harness.suite import PhaseResult
 from cc_ci.harness.waiting import wait_for
 from cc_ci.suite.context import SuiteContext
 
@@ -55,9 +55,6 @@ MAX_SHOTS = 50
 MAX_LOG = 2 << 20
 RESULTS_SIZE = "64m"  # the tmpfs the tests' results go to
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# pytest's exit codes inside the container that the stage reports as they are (0 passed,
-# 1 failed, 2 not collected or interrupted, 5 no tests); any other ends as a failure.
-PYTEST_CODES = (0, 1, 2, 5)
 
 
 class SandboxError(RuntimeError):
@@ -341,15 +338,16 @@ def run_sandboxed(
         if state.get("StartedAt", "").startswith("0001-"):
             why = state.get("Error") or output.strip()[-300:]
             raise SandboxError(f"the tests' container did not start: {why}")
+        code, note = sandbox_exit(
+            int(state.get("ExitCode", -1)),
+            timed_out=timed_out,
+            timeout=timeout,
+            oom_killed=bool(state.get("OOMKilled")),
+            memory=limits.memory,
+        )
         if timed_out:
-            log.write(f"the recipe's tests timed out after {timeout:.0f}s: container killed\n")
-            return 1, f"the recipe's tests timed out after {timeout:.0f}s"
-        code = int(state.get("ExitCode", -1))
-        if code in PYTEST_CODES:  # pytest finished (a child of its may have been OOM-killed)
-            return code, ""
-        if state.get("OOMKilled"):
-            return 1, f"the recipe's tests were killed: over the {limits.memory} memory cap"
-        return 1, f"the recipe's tests ended with exit code {code} (pytest's own are 0-5)"
+            log.write(f"{note}: container killed\n")
+        return code, note
     finally:
         dk.docker("rm", "--force", "--volumes", name, check=False, timeout=60)
 
@@ -464,7 +462,5 @@ def run_recipe_tests(
         junit, _ = collect(results, run_dir, ctx.stage, ctx.phase)
     shutil.rmtree(box, ignore_errors=True)
     counts = junit_counts(junit) if junit else Counts()
-    if note and code == 1 and not counts.failed + counts.errors:
-        counts = counts + Counts(errors=1)
     log.write(f"sandbox: {time.monotonic() - t0:.1f}s in all\n")
-    return PhaseResult(code, counts, junit, note)
+    return phase_result(code, counts, junit, note)
