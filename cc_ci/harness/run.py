@@ -202,7 +202,14 @@ class Run:
         self.deploy_timings.append(timing)
         try:
             t0 = time.monotonic()
-            app = create_app(self.abra, self.req.recipe, domain, self.meta.env_for(domain), log)
+            app = create_app(
+                self.abra,
+                self.req.recipe,
+                domain,
+                self.meta.env_for(domain),
+                log,
+                https_port=self.settings.https_port,
+            )
             deploy(app, log, timeout=self.meta.deploy_timeout)
             timing["deploy_s"] = round(time.monotonic() - t0, 2)
             timing["healthy_s"] = round(

@@ -20,7 +20,7 @@ class SettingsError(ValueError):
 class Settings:
     zone: str  # apps are deployed as <label>.<zone>; the wildcard certificate covers it
     resolve_to: str  # the address app domains resolve to (the gateway, or 127.0.0.1)
-    https_port: int
+    https_port: int  # where that address serves HTTPS (Traefik's published port)
     ca_file: Path | None  # the CA that signed the wildcard certificate (None: system trust)
     forge_url: str  # where SRC repositories are cloned from: <forge_url>/<SRC>.git
     git_token_file: Path | None
@@ -47,6 +47,8 @@ class Settings:
             tests_cpus = float(env.get("CCCI_TESTS_CPUS", "2"))
         except ValueError as exc:
             raise SettingsError(f"a numeric CCCI_* setting is malformed: {exc}") from exc
+        if not 0 < https_port < 65536:
+            raise SettingsError(f"CCCI_HTTPS_PORT={https_port} is not a port (1-65535)")
         return Settings(
             zone=validate_zone(env.get("CCCI_ZONE", "ci.test")),
             resolve_to=env.get("CCCI_RESOLVE_TO", "127.0.0.1"),

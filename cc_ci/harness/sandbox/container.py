@@ -45,6 +45,7 @@ from cc_ci.harness.sandbox.debimage import DebImageError
 from cc_ci.harness.sandbox.image import ensure_sandbox_image
 from cc_ci.harness.waiting import wait_for
 from cc_ci.suite.context import SuiteContext
+from cc_ci.suite.web import https_origin
 
 NETWORK = "cc-ci-tests"
 INPUT, RESULTS = "/ccci/input", "/ccci/results"
@@ -54,6 +55,9 @@ MAX_SHOT = 10 << 20
 MAX_SHOTS = 50
 MAX_LOG = 2 << 20
 RESULTS_SIZE = "64m"  # the tmpfs the tests' results go to
+# Traefik's HTTPS entrypoint inside its container. The tests reach its task directly on the
+# test network, so the port the host publishes it on (CCCI_HTTPS_PORT) does not apply.
+PROXY_PORT = 443
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -428,10 +432,11 @@ def run_recipe_tests(
     )
     box = workdir / f"sandbox-{ctx.stage}"
     shutil.rmtree(box, ignore_errors=True)
+    base_url = https_origin(ctx.domain, PROXY_PORT)
     context = {
         "recipe": ctx.recipe,
         "domain": ctx.domain,
-        "base_url": ctx.base_url,
+        "base_url": base_url,
         "stage": ctx.stage,
         "phase": ctx.phase,
         "resolve_to": proxy_ip,
@@ -451,7 +456,7 @@ def run_recipe_tests(
             results_dir=results,
             argv_kw={
                 "domain": ctx.domain,
-                "base_url": ctx.base_url,
+                "base_url": base_url,
                 "proxy_ip": proxy_ip,
                 "ca": ca_file is not None,
             },
