@@ -55,6 +55,7 @@ from cc_ci.harness.runlog import FileLog, event
 from cc_ci.harness.sandbox.container import Limits, SandboxError, run_recipe_tests
 from cc_ci.harness.settings import Settings
 from cc_ci.harness.suite import BUILTIN, SuiteError, merge_junit, run_phase
+from cc_ci.harness.timeouts import Timeouts, timeouts
 from cc_ci.suite.context import SuiteContext
 
 
@@ -166,6 +167,9 @@ class Run:
             shutil.copytree(dest / "tests", self.recipe_tests, symlinks=True)
         self.suite_dir = s.suites_dir / self.req.recipe
         self.meta: RecipeMeta = load_meta(self.suite_dir)
+        self.timeouts: Timeouts = timeouts(s, self.meta)
+        for line in self.timeouts.capped:
+            log.write(f"timeouts: {line}\n")
         self.spki = cert_spki(s.state_dir / "pki" / f"{s.zone}.crt")
         self.save()
         event(
@@ -210,10 +214,10 @@ class Run:
                 log,
                 https_port=self.settings.https_port,
             )
-            deploy(app, log, timeout=self.meta.deploy_timeout)
+            deploy(app, log, timeout=self.timeouts.deploy)
             timing["deploy_s"] = round(time.monotonic() - t0, 2)
             timing["healthy_s"] = round(
-                wait_healthy(app, self.settings, self.meta, log, self.meta.deploy_timeout), 2
+                wait_healthy(app, self.settings, self.meta, log, self.timeouts.deploy), 2
             )
             yield app
         finally:
@@ -292,10 +296,10 @@ class Run:
                 tests = self.suite_dir / "test_backup.py"
                 phases.append(self._phase(app, name, "seed", [tests], "seed", log))
                 if not phases[-1].failed:
-                    self.abra.backup_create(app.domain, log, timeout=self.meta.backup_timeout)
+                    self.abra.backup_create(app.domain, log, timeout=self.timeouts.backup)
                     phases.append(self._phase(app, name, "mutate", [tests], "mutate", log))
-                    self.abra.restore(app.domain, log, timeout=self.meta.backup_timeout)
-                    wait_healthy(app, self.settings, self.meta, log, self.meta.deploy_timeout)
+                    self.abra.restore(app.domain, log, timeout=self.timeouts.backup)
+                    wait_healthy(app, self.settings, self.meta, log, self.timeouts.deploy)
                     phases.append(
                         self._phase(app, name, "verify", [tests], "not seed and not mutate", log)
                     )
@@ -325,7 +329,7 @@ class Run:
         ctx = self._context(app, stage, phase)
         junit = self.run_dir / f"{stage}.{phase}.junit.xml"
         t0 = time.monotonic()
-        result = run_phase(ctx, paths, marker, junit, log, self.meta.stage_timeout, extra_env)
+        result = run_phase(ctx, paths, marker, junit, log, self.timeouts.stage, extra_env)
         self.phase_timings.append(
             {"stage": stage, "phase": phase, "seconds": round(time.monotonic() - t0, 2)}
         )
@@ -344,7 +348,7 @@ class Run:
             ca_file=s.ca_file,
             proxy_service=s.proxy_service,
             limits=Limits(memory=s.tests_memory, cpus=s.tests_cpus),
-            timeout=self.meta.stage_timeout,
+            timeout=self.timeouts.stage,
             log=log,
         )
         self.phase_timings.append(
@@ -417,9 +421,9 @@ class Run:
                     app_env = parse_env(app.abra.env_file(app.domain).read_text())
                     self._gate({**app_env, "STACK_NAME": app.stack}, "upgrade to the PR head", log)
                     t_up = time.monotonic()
-                    deploy(app, log, timeout=self.meta.deploy_timeout, force=True)
+                    deploy(app, log, timeout=self.timeouts.deploy, force=True)
                     healthy_s = wait_healthy(
-                        app, self.settings, self.meta, log, self.meta.deploy_timeout
+                        app, self.settings, self.meta, log, self.timeouts.deploy
                     )
                     self.deploy_timings[-1]["upgrade_s"] = round(time.monotonic() - t_up, 2)
                     self.deploy_timings[-1]["upgrade_healthy_s"] = round(healthy_s, 2)

@@ -10,6 +10,9 @@ from pathlib import Path
 from cc_ci.contract.names import validate_zone
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The default ceilings, in seconds: no enrolled suite asks for more (tests/test_settings.py).
+DEPLOY_CEILING = 1200
+STAGE_CEILING = 1800
 
 
 class SettingsError(ValueError):
@@ -28,8 +31,9 @@ class Settings:
     suites_dir: Path  # tests/<recipe>/
     abra: str  # the abra binary
     abra_server: str
-    deploy_timeout: float
-    stage_timeout: float
+    # The operator's ceilings, in seconds (timeouts.py): a recipe_meta.py may ask for less.
+    deploy_timeout: float  # deploy, then again the wait until healthy
+    stage_timeout: float  # each pytest phase of a stage, the recipe-local container
     proxy_service: str = "cc-ci-proxy_app"  # the Traefik service recipe-local tests reach
     tests_memory: str = "2g"  # caps of the recipe-local tests' container
     tests_cpus: float = 2.0
@@ -42,13 +46,19 @@ class Settings:
         token = env.get("CCCI_GIT_TOKEN_FILE")
         try:
             https_port = int(env.get("CCCI_HTTPS_PORT", "443"))
-            deploy_timeout = float(env.get("CCCI_DEPLOY_TIMEOUT", "600"))
-            stage_timeout = float(env.get("CCCI_STAGE_TIMEOUT", "1800"))
+            deploy_timeout = float(env.get("CCCI_DEPLOY_TIMEOUT", str(DEPLOY_CEILING)))
+            stage_timeout = float(env.get("CCCI_STAGE_TIMEOUT", str(STAGE_CEILING)))
             tests_cpus = float(env.get("CCCI_TESTS_CPUS", "2"))
         except ValueError as exc:
             raise SettingsError(f"a numeric CCCI_* setting is malformed: {exc}") from exc
         if not 0 < https_port < 65536:
             raise SettingsError(f"CCCI_HTTPS_PORT={https_port} is not a port (1-65535)")
+        for key, seconds in (
+            ("CCCI_DEPLOY_TIMEOUT", deploy_timeout),
+            ("CCCI_STAGE_TIMEOUT", stage_timeout),
+        ):
+            if not 0 < seconds < float("inf"):
+                raise SettingsError(f"{key}={seconds:g} must be a positive number of seconds")
         return Settings(
             zone=validate_zone(env.get("CCCI_ZONE", "ci.test")),
             resolve_to=env.get("CCCI_RESOLVE_TO", "127.0.0.1"),

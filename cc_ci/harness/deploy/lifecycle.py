@@ -114,6 +114,8 @@ def wait_healthy(
 ) -> float:
     """Wait until every service runs and the health path answers an expected code via the proxy.
 
+    `timeout` bounds the two waits together (the health check always gets at least 5s).
+
     Returns the seconds it took. Raises DeployError naming what was awaited.
     """
     started = time.monotonic()
