@@ -52,7 +52,7 @@ from cc_ci.harness.policy.allowlist import Allowlist
 from cc_ci.harness.policy.env import parse_env
 from cc_ci.harness.policy.gate import Verdict, gate, sample_env
 from cc_ci.harness.runlog import FileLog, event
-from cc_ci.harness.sandbox.container import Limits, SandboxError, run_recipe_tests
+from cc_ci.harness.sandbox.container import SandboxError, run_recipe_tests, sandbox_limits
 from cc_ci.harness.settings import Settings
 from cc_ci.harness.suite import BUILTIN, SuiteError, merge_junit, run_phase
 from cc_ci.harness.timeouts import Timeouts, timeouts
@@ -347,9 +347,10 @@ class Run:
             ctx=self._context(app, stage, "verify"),
             ca_file=s.ca_file,
             proxy_service=s.proxy_service,
-            limits=Limits(memory=s.tests_memory, cpus=s.tests_cpus),
+            limits=sandbox_limits(s),
             timeout=self.timeouts.stage,
             log=log,
+            tools=s.tools_dir,
         )
         self.phase_timings.append(
             {"stage": stage, "phase": "verify", "seconds": round(time.monotonic() - t0, 2)}

@@ -28,6 +28,9 @@ class Settings:
     forge_url: str  # where SRC repositories are cloned from: <forge_url>/<SRC>.git
     git_token_file: Path | None
     state_dir: Path  # per-run work dirs and the live-run locks the janitor reads
+    results_dir: Path  # run records, when cc-ci-run is given no --results-dir
+    tools_dir: Path  # the cache of built tools and the recipe-tests image's wheels
+    policy_file: Path | None  # the compose policy gate's allow-list (None: nothing allowed)
     suites_dir: Path  # tests/<recipe>/
     abra: str  # the abra binary
     abra_server: str
@@ -44,6 +47,7 @@ class Settings:
         abra = env.get("CCCI_ABRA") or shutil.which("abra") or ""
         ca = env.get("CCCI_CA_FILE")
         token = env.get("CCCI_GIT_TOKEN_FILE")
+        policy = env.get("CCCI_POLICY_FILE", "").strip()
         try:
             https_port = int(env.get("CCCI_HTTPS_PORT", "443"))
             deploy_timeout = float(env.get("CCCI_DEPLOY_TIMEOUT", str(DEPLOY_CEILING)))
@@ -67,6 +71,9 @@ class Settings:
             forge_url=env.get("CCCI_FORGE_URL", "https://git.coopcloud.tech").rstrip("/"),
             git_token_file=Path(token) if token else None,
             state_dir=Path(env.get("CCCI_STATE_DIR", Path.home() / ".local" / "state" / "cc-ci")),
+            results_dir=Path(env.get("CCCI_RESULTS_DIR", "results")),
+            tools_dir=Path(env.get("CCCI_TOOLS", Path.home() / ".cache" / "cc-ci")),
+            policy_file=Path(policy) if policy else None,
             suites_dir=Path(env.get("CCCI_SUITES_DIR", REPO_ROOT / "tests")),
             abra=abra,
             abra_server=env.get("CCCI_ABRA_SERVER", "default"),

@@ -43,6 +43,7 @@ from cc_ci.harness.outcome import PhaseResult, phase_result, sandbox_exit
 from cc_ci.harness.runlog import FileLog
 from cc_ci.harness.sandbox.debimage import DebImageError
 from cc_ci.harness.sandbox.image import ensure_sandbox_image
+from cc_ci.harness.settings import Settings
 from cc_ci.harness.waiting import wait_for
 from cc_ci.suite.context import SuiteContext
 from cc_ci.suite.web import https_origin
@@ -71,6 +72,11 @@ class Limits:
     cpus: float = 2.0
     pids: int = 1024
     tmpfs: str = "512m"
+
+
+def sandbox_limits(settings: Settings) -> Limits:
+    """The tests' container's caps as the operator set them (CCCI_TESTS_MEMORY, _CPUS)."""
+    return Limits(memory=settings.tests_memory, cpus=settings.tests_cpus)
 
 
 # -- the network and the way to the app ----------------------------------------------------
@@ -417,11 +423,12 @@ def run_recipe_tests(
     limits: Limits,
     timeout: float,
     log: FileLog,
+    tools: Path | None = None,
 ) -> PhaseResult:
     """The recipe-local phase: the recipe's `tests/` in the sandbox against the live app."""
     t0 = time.monotonic()
     try:
-        image = ensure_sandbox_image()
+        image = ensure_sandbox_image(tools)
     except DebImageError as exc:
         raise SandboxError(f"the recipe-tests image cannot be built: {exc}") from exc
     t_image = time.monotonic() - t0

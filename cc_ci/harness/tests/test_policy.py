@@ -10,7 +10,6 @@ import pytest
 from cc_ci.harness.policy.allowlist import (
     Allowlist,
     PolicyConfigError,
-    allowlist_from_env,
     load_allowlist,
     parse_allowlist,
 )
@@ -25,6 +24,7 @@ from cc_ci.harness.policy.gate import (
     gate,
     sample_env,
 )
+from cc_ci.harness.settings import Settings
 
 HOSTILE = Path(__file__).parent / "hostile"
 DEMO = Path(__file__).resolve().parents[3] / "devworld" / "demo" / "recipe"
@@ -383,10 +383,11 @@ def test_bind_sources_and_ports_narrow_what_the_allow_list_lets_through(allow):
 
 def test_a_missing_policy_setting_allows_nothing(tmp_path):
     assert load_allowlist(None) == Allowlist()
-    assert allowlist_from_env({}) == Allowlist()
+    assert load_allowlist(Settings.from_env({}).policy_file) == Allowlist()
+    assert load_allowlist(Settings.from_env({"CCCI_POLICY_FILE": " "}).policy_file) == Allowlist()
     (tmp_path / "p.toml").write_text(ALLOW_TOML)
     env = {"CCCI_POLICY_FILE": str(tmp_path / "p.toml")}
-    assert "traefik" in allowlist_from_env(env).recipes
+    assert "traefik" in load_allowlist(Settings.from_env(env).policy_file).recipes
 
 
 @pytest.mark.parametrize(

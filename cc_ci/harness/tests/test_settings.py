@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from cc_ci.harness.cli import parse_args, results_dir
 from cc_ci.harness.deploy.abra import Abra
 from cc_ci.harness.deploy.lifecycle import App, health_url
 from cc_ci.harness.meta import RecipeMeta, load_meta
+from cc_ci.harness.sandbox.container import Limits, sandbox_limits
+from cc_ci.harness.sandbox.image import wheels_dir
 from cc_ci.harness.settings import DEPLOY_CEILING, REPO_ROOT, STAGE_CEILING, Settings, SettingsError
 from cc_ci.harness.timeouts import Timeouts, timeouts
 from cc_ci.suite.appclient import AppClient
@@ -99,3 +102,25 @@ def test_a_suites_app_client_builds_its_urls_from_the_context_it_is_given():
         base_url, health_path, health_ok = f"https://{DOMAIN}:8443", "/", (200,)
 
     assert AppClient(Ctx()).url("api/v1") == f"https://{DOMAIN}:8443/api/v1"
+
+
+# -- Settings is where cc-ci-run reads the runner's environment -------------------------------
+
+
+def test_the_run_folder_goes_under_the_results_setting_unless_the_flag_says_otherwise(
+    tmp_path: Path,
+):
+    settings = Settings.from_env({"CCCI_RESULTS_DIR": str(tmp_path / "records")})
+    assert results_dir(parse_args(["demo"], {}), settings) == tmp_path / "records"
+    flag = parse_args(["demo", "--results-dir", str(tmp_path / "here")], {})
+    assert results_dir(flag, settings) == tmp_path / "here"
+
+
+def test_the_sandbox_images_wheels_are_cached_under_the_tools_setting(tmp_path: Path):
+    settings = Settings.from_env({"CCCI_TOOLS": str(tmp_path / "tools")})
+    assert wheels_dir(settings.tools_dir).parent == tmp_path / "tools" / "wheels"
+
+
+def test_the_tests_containers_caps_are_the_settings():
+    settings = Settings.from_env({"CCCI_TESTS_MEMORY": "3g", "CCCI_TESTS_CPUS": "0.5"})
+    assert sandbox_limits(settings) == Limits(memory="3g", cpus=0.5)
