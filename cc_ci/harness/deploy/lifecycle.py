@@ -109,6 +109,14 @@ def health_url(app: App, meta: RecipeMeta) -> str:
     return f"{app.base_url}{meta.health_path}"
 
 
+def answers_healthy(app: App, settings: Settings, meta: RecipeMeta) -> bool:
+    """One health check: GET the health URL at the settings' address, port and CA."""
+    r = request(
+        health_url(app, meta), resolve_to=settings.resolve_to, ca_file=settings.ca_file, timeout=10
+    )
+    return r.status in meta.health_ok
+
+
 def wait_healthy(
     app: App, settings: Settings, meta: RecipeMeta, log: LogSink, timeout: float
 ) -> float:
@@ -129,14 +137,10 @@ def wait_healthy(
             fatal=(DeployError,),
         )
 
-        def healthy() -> bool:
-            r = request(url, resolve_to=settings.resolve_to, ca_file=settings.ca_file, timeout=10)
-            return r.status in meta.health_ok
-
         remaining = max(timeout - (time.monotonic() - started), 5)
         wait_for(
             f"{url} to answer {'/'.join(map(str, meta.health_ok))}",
-            healthy,
+            lambda: answers_healthy(app, settings, meta),
             timeout=remaining,
             interval=1,
         )
