@@ -107,17 +107,6 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def overall(stages: tuple[StageResult, ...], teardown: Teardown) -> tuple[Status, int]:
-    """The run's status and exit code: error (2) beats failed (1) beats passed (0)."""
-    if teardown.status == TeardownStatus.LEFTOVER or any(s.status == Status.ERROR for s in stages):
-        return Status.ERROR, 2
-    if any(s.status == Status.FAILED for s in stages):
-        return Status.FAILED, 1
-    if all(s.status == Status.SKIPPED for s in stages):
-        return Status.FAILED, 1  # nothing was tested: never report that as a pass
-    return Status.PASSED, 0
-
-
 def junit_counts(path: Path) -> Counts:
     """Count results in a pytest JUnit XML file; a missing or unreadable file counts nothing."""
     try:

@@ -22,7 +22,7 @@ from cc_ci.contract.names import (
     validate_src,
 )
 from cc_ci.contract.record import RunRecord
-from cc_ci.harness.policy.allowlist import PolicyConfigError, allowlist_from_env
+from cc_ci.harness.policy.allowlist import PolicyConfigError, load_allowlist
 from cc_ci.harness.settings import Settings, SettingsError
 
 MARK = {
@@ -55,8 +55,15 @@ def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
     p.add_argument(
         "--run-id", default=None, help="default drone-<DRONE_BUILD_NUMBER> or local-<time>"
     )
-    p.add_argument("--results-dir", type=Path, default=Path(env.get("CCCI_RESULTS_DIR", "results")))
+    p.add_argument(
+        "--results-dir", type=Path, default=None, help="default $CCCI_RESULTS_DIR, else ./results"
+    )
     return p.parse_args(argv)
+
+
+def results_dir(args: argparse.Namespace, settings: Settings) -> Path:
+    """Where the run's folder goes: --results-dir, else the setting (CCCI_RESULTS_DIR)."""
+    return (args.results_dir or settings.results_dir).resolve()
 
 
 def default_run_id(env: dict[str, str]) -> str:
@@ -99,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         stages = parse_stages(args.stages)
         run_id = validate_run_id(args.run_id or default_run_id(env))
         settings = Settings.from_env(env)
-        allow = allowlist_from_env(env)
+        allow = load_allowlist(settings.policy_file)
     except (InvalidInput, SettingsError, PolicyConfigError) as exc:
         print(f"cc-ci-run: {exc}", file=sys.stderr)
         return 2
@@ -115,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     trigger = {"by": env["CCCI_TRIGGERED_BY"]} if env.get("CCCI_TRIGGERED_BY") else None
     req = RunRequest(
-        recipe, src, ref, stages, run_id, args.results_dir.resolve(), args.pr, ci, trigger
+        recipe, src, ref, stages, run_id, results_dir(args, settings), args.pr, ci, trigger
     )
     restore = install_signal_handlers()
     try:

@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 
 from cc_ci.contract.names import STAGES
+from cc_ci.harness.outcome import NO_PREVIOUS_RELEASE
 
 
 class DeployKind(enum.StrEnum):
@@ -52,7 +53,7 @@ def plan_run(stages: tuple[str, ...], previous_release: str | None) -> Plan:
         if previous_release:
             deployments.append(Deployment(DeployKind.UPGRADE, ("upgrade",)))
         else:
-            skipped.append(("upgrade", "no previous release tag to upgrade from"))
+            skipped.append(("upgrade", NO_PREVIOUS_RELEASE))
     return Plan(tuple(deployments), tuple(skipped))
 
 

@@ -71,6 +71,11 @@ def git_env(token: str | None) -> dict[str, str]:
     return env
 
 
+def clone_url(forge_url: str, src: str) -> str:
+    """Where the PR head repository `src` (owner/name) is cloned from."""
+    return f"{forge_url}/{src}.git"
+
+
 def fetch_recipe(
     forge_url: str,
     src: str,
@@ -81,7 +86,7 @@ def fetch_recipe(
     token: str | None = None,
 ) -> Checkout:
     """Clone `<forge_url>/<src>.git` into `dest` and check out `ref` (a sha, tag or branch)."""
-    url = f"{forge_url}/{src}.git"
+    url = clone_url(forge_url, src)
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)

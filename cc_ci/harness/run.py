@@ -1,7 +1,8 @@
 """One cc-ci run: fetch the recipe at the PR head, run the planned stages, always tear down.
 
-The shell around the pure parts (naming, plan, record): it deploys, runs pytest, writes the
-run record after every step, and guarantees teardown on failure, timeout and SIGTERM.
+The shell around the pure parts (naming, plan, outcome, record): it deploys, runs pytest,
+asks outcome.py what each result means, writes the run record after every step, and
+guarantees teardown on failure, timeout and SIGTERM.
 """
 
 from __future__ import annotations
@@ -15,17 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cc_ci.contract.names import app_domain, stack_name
-from cc_ci.contract.record import (
-    RunRecord,
-    Source,
-    StageResult,
-    Status,
-    Teardown,
-    TeardownStatus,
-    now_iso,
-    overall,
-    write_atomic,
-)
+from cc_ci.contract.record import RunRecord, Source, StageResult, Status, now_iso, write_atomic
 from cc_ci.contract.redact import Redactor
 from cc_ci.harness import recipe as rcp
 from cc_ci.harness.certs import cert_spki
@@ -41,14 +32,30 @@ from cc_ci.harness.deploy.lifecycle import (
 )
 from cc_ci.harness.interrupt import Interrupted
 from cc_ci.harness.meta import MetaError, RecipeMeta, load_meta
+from cc_ci.harness.outcome import (
+    ENDED_EARLY,
+    NO_RECIPE_TESTS,
+    Fault,
+    Outcome,
+    PhaseResult,
+    Step,
+    blame,
+    fault_outcome,
+    run_status,
+    stage_outcome,
+    teardown_raised,
+    teardown_result,
+    total,
+)
 from cc_ci.harness.plan import DeployKind, Deployment, plan_run
 from cc_ci.harness.policy.allowlist import Allowlist
 from cc_ci.harness.policy.env import parse_env
 from cc_ci.harness.policy.gate import Verdict, gate, sample_env
 from cc_ci.harness.runlog import FileLog, event
-from cc_ci.harness.sandbox.container import Limits, SandboxError, run_recipe_tests
+from cc_ci.harness.sandbox.container import SandboxError, run_recipe_tests, sandbox_limits
 from cc_ci.harness.settings import Settings
-from cc_ci.harness.suite import BUILTIN, PhaseResult, SuiteError, merge_junit, run_phase
+from cc_ci.harness.suite import BUILTIN, SuiteError, merge_junit, run_phase
+from cc_ci.harness.timeouts import Timeouts, timeouts
 from cc_ci.suite.context import SuiteContext
 
 
@@ -133,13 +140,12 @@ class Run:
                     # same id, refused above, must not remove the first one's
                     shutil.rmtree(self.workdir, ignore_errors=True)
         except (Interrupted, KeyboardInterrupt):
-            self._fail_open_stages(Status.ERROR, "the run was interrupted")
+            self._blame(fault_outcome(Fault.INTERRUPTED, "", Step.RUN))
         except Exception as exc:  # noqa: BLE001 - the process edge: record it, exit 2
-            event(
-                "run could not be carried out", error=self.redact(str(exc)).replace(" ", "_")[:200]
-            )
-            infra.write(f"ERROR: {self.redact(str(exc))}\n")
-            self._fail_open_stages(Status.ERROR, self.redact(str(exc)))
+            detail = self.redact(str(exc))
+            event("run could not be carried out", error=detail.replace(" ", "_")[:200])
+            infra.write(f"ERROR: {detail}\n")
+            self._blame(fault_outcome(Fault.CANNOT, detail, Step.RUN))
         return self._finish()
 
     def _prepare(self, log: FileLog) -> None:
@@ -161,6 +167,9 @@ class Run:
             shutil.copytree(dest / "tests", self.recipe_tests, symlinks=True)
         self.suite_dir = s.suites_dir / self.req.recipe
         self.meta: RecipeMeta = load_meta(self.suite_dir)
+        self.timeouts: Timeouts = timeouts(s, self.meta)
+        for line in self.timeouts.capped:
+            log.write(f"timeouts: {line}\n")
         self.spki = cert_spki(s.state_dir / "pki" / f"{s.zone}.crt")
         self.save()
         event(
@@ -199,11 +208,18 @@ class Run:
         self.deploy_timings.append(timing)
         try:
             t0 = time.monotonic()
-            app = create_app(self.abra, self.req.recipe, domain, self.meta.env_for(domain), log)
-            deploy(app, log, timeout=self.meta.deploy_timeout)
+            app = create_app(
+                self.abra,
+                self.req.recipe,
+                domain,
+                self.meta.env_for(domain),
+                log,
+                https_port=self.settings.https_port,
+            )
+            deploy(app, log, timeout=self.timeouts.deploy)
             timing["deploy_s"] = round(time.monotonic() - t0, 2)
             timing["healthy_s"] = round(
-                wait_healthy(app, self.settings, self.meta, log, self.meta.deploy_timeout), 2
+                wait_healthy(app, self.settings, self.meta, log, self.timeouts.deploy), 2
             )
             yield app
         finally:
@@ -229,7 +245,7 @@ class Run:
                 left = teardown(self.abra, domain, self.log("teardown"))
             except Exception as exc:  # noqa: BLE001 - a failed teardown is a result, not a crash
                 self.log("teardown").write(f"teardown raised: {exc}\n")
-                left = [f"unknown ({exc})"]
+                left = teardown_raised(str(exc))
             took = time.monotonic() - t0
             timing["teardown_s"] = round(took, 2)
             self.teardowns.append((took, left))
@@ -250,18 +266,18 @@ class Run:
                 for name in dep.stages:
                     self._stage(name, app)
         except DeployError as exc:
-            self._fail_open_stages(Status.FAILED, f"deployment failed: {exc}", only=dep.stages)
+            self._blame(fault_outcome(Fault.UNHEALTHY, str(exc), Step.DEPLOYMENT), dep.stages)
         except PolicyRefused as exc:
-            self._fail_open_stages(Status.FAILED, str(exc), only=dep.stages)
+            self._blame(fault_outcome(Fault.REFUSED, str(exc), Step.DEPLOYMENT), dep.stages)
         except (AbraError, rcp.FetchError, SuiteError, MetaError) as exc:
-            self._fail_open_stages(Status.ERROR, self.redact(str(exc)), only=dep.stages)
+            detail = self.redact(str(exc))
+            self._blame(fault_outcome(Fault.CANNOT, detail, Step.DEPLOYMENT), dep.stages)
 
     def _stage(self, name: str, app: App) -> None:
         t0 = time.monotonic()
         self.set_stage(name, status=Status.RUNNING, log=f"{name}.log")
         log = self.log(name)
         phases: list[PhaseResult] = []
-        msg = ""
         try:
             if name == "install":
                 phases.append(
@@ -276,33 +292,32 @@ class Run:
                 )
             elif name == "recipe-local":
                 if not self.recipe_tests.is_dir():
-                    self.set_stage(
-                        name,
-                        status=Status.SKIPPED,
-                        duration_s=0.0,
-                        message="the recipe ships no tests/",
-                    )
+                    self._set_outcome(name, NO_RECIPE_TESTS, duration_s=0.0)
                     return
                 phases.append(self._sandboxed(app, name, log))
             elif name == "backup":
                 tests = self.suite_dir / "test_backup.py"
                 phases.append(self._phase(app, name, "seed", [tests], "seed", log))
                 if not phases[-1].failed:
-                    self.abra.backup_create(app.domain, log, timeout=self.meta.backup_timeout)
+                    self.abra.backup_create(app.domain, log, timeout=self.timeouts.backup)
                     phases.append(self._phase(app, name, "mutate", [tests], "mutate", log))
-                    self.abra.restore(app.domain, log, timeout=self.meta.backup_timeout)
-                    wait_healthy(app, self.settings, self.meta, log, self.meta.deploy_timeout)
+                    self.abra.restore(app.domain, log, timeout=self.timeouts.backup)
+                    wait_healthy(app, self.settings, self.meta, log, self.timeouts.deploy)
                     phases.append(
                         self._phase(app, name, "verify", [tests], "not seed and not mutate", log)
                     )
         except (AbraError, SandboxError) as exc:
-            msg = f"{name}: {self.redact(str(exc))}"
-            self._close_stage(name, t0, phases, Status.ERROR, msg)
+            detail = self.redact(str(exc))
+            self._close_stage(
+                name, t0, phases, fault_outcome(Fault.CANNOT, detail, Step.STAGE, stage=name)
+            )
             return
-        except DeployError as exc:
-            self._close_stage(name, t0, phases, Status.FAILED, f"unhealthy after restore: {exc}")
+        except DeployError as exc:  # only the wait after restore raises it here
+            self._close_stage(
+                name, t0, phases, fault_outcome(Fault.UNHEALTHY, str(exc), Step.RESTORE, stage=name)
+            )
             return
-        self._close_stage(name, t0, phases, None, msg)
+        self._close_stage(name, t0, phases)
 
     def _phase(
         self,
@@ -317,7 +332,7 @@ class Run:
         ctx = self._context(app, stage, phase)
         junit = self.run_dir / f"{stage}.{phase}.junit.xml"
         t0 = time.monotonic()
-        result = run_phase(ctx, paths, marker, junit, log, self.meta.stage_timeout, extra_env)
+        result = run_phase(ctx, paths, marker, junit, log, self.timeouts.stage, extra_env)
         self.phase_timings.append(
             {"stage": stage, "phase": phase, "seconds": round(time.monotonic() - t0, 2)}
         )
@@ -335,9 +350,10 @@ class Run:
             ctx=self._context(app, stage, "verify"),
             ca_file=s.ca_file,
             proxy_service=s.proxy_service,
-            limits=Limits(memory=s.tests_memory, cpus=s.tests_cpus),
-            timeout=self.meta.stage_timeout,
+            limits=sandbox_limits(s),
+            timeout=self.timeouts.stage,
             log=log,
+            tools=s.tools_dir,
         )
         self.phase_timings.append(
             {"stage": stage, "phase": "verify", "seconds": round(time.monotonic() - t0, 2)}
@@ -368,41 +384,27 @@ class Run:
         )
 
     def _close_stage(
-        self, name: str, t0: float, phases: list[PhaseResult], forced: Status | None, message: str
+        self, name: str, t0: float, phases: list[PhaseResult], ended: Outcome | None = None
     ) -> None:
-        counts = sum((p.counts for p in phases), start=type(phases[0].counts)()) if phases else None
+        """Record a finished stage: `ended` when a fault ended it, else what its phases say."""
+        result = ended or stage_outcome(name, self.req.recipe, phases)
+        counts = total(phases)
         junit = merge_junit(
             [p.junit for p in phases if p.junit], self.run_dir / f"{name}.junit.xml"
         )
-        ran = counts is not None and (counts.passed + counts.failed + counts.errors) > 0
-        if forced is not None:
-            status = forced
-        elif any(p.failed for p in phases):
-            status = Status.FAILED
-            message = next(f"{name}: {p.message}" for p in phases if p.failed)
-        elif not ran:
-            status = Status.SKIPPED
-            message = (
-                "the recipe's tests/ holds no tests"
-                if name == "recipe-local"
-                else f"no tests for {name} in tests/{self.req.recipe}/"
-            )
-        else:
-            status = Status.PASSED
         shots = sorted(
             p.relative_to(self.run_dir).as_posix()
             for p in (self.run_dir / "screenshots").glob(f"{name}-*.png")
         )
-        self.set_stage(
+        self._set_outcome(
             name,
-            status=status,
+            result,
             duration_s=round(time.monotonic() - t0, 2),
-            tests=counts or self.record.stage(name).tests,
-            message=message,
+            tests=counts if counts is not None else self.record.stage(name).tests,
             junit=junit.name if junit else None,
             artifacts=tuple(shots),
         )
-        event("stage", name=name, status=status, seconds=f"{time.monotonic() - t0:.1f}")
+        event("stage", name=name, status=result.status, seconds=f"{time.monotonic() - t0:.1f}")
 
     def _upgrade(self, live: LiveRun, log: FileLog) -> None:
         name = "upgrade"
@@ -428,9 +430,9 @@ class Run:
                         self.meta.domains_for(app.domain, self.settings.zone),
                     )
                     t_up = time.monotonic()
-                    deploy(app, log, timeout=self.meta.deploy_timeout, force=True)
+                    deploy(app, log, timeout=self.timeouts.deploy, force=True)
                     healthy_s = wait_healthy(
-                        app, self.settings, self.meta, log, self.meta.deploy_timeout
+                        app, self.settings, self.meta, log, self.timeouts.deploy
                     )
                     self.deploy_timings[-1]["upgrade_s"] = round(time.monotonic() - t_up, 2)
                     self.deploy_timings[-1]["upgrade_healthy_s"] = round(healthy_s, 2)
@@ -441,51 +443,34 @@ class Run:
                         )
                     )
         except DeployError as exc:
-            self._close_stage(name, t0, phases, Status.FAILED, f"upgrade from {prev}: {exc}")
+            ended = fault_outcome(
+                Fault.UNHEALTHY, str(exc), Step.UPGRADE, stage=name, previous=prev
+            )
+            self._close_stage(name, t0, phases, ended)
             return
         except PolicyRefused as exc:
-            self._close_stage(name, t0, phases, Status.FAILED, str(exc))
+            ended = fault_outcome(Fault.REFUSED, str(exc), Step.UPGRADE, stage=name)
+            self._close_stage(name, t0, phases, ended)
             return
-        self._close_stage(name, t0, phases, None, "")
+        self._close_stage(name, t0, phases)
 
-    def _fail_open_stages(
-        self, status: Status, message: str, only: tuple[str, ...] | None = None
-    ) -> None:
-        """Close stages that never finished: the one that was running (or the first that
-        would have) gets `status`; the rest are skipped, saying why."""
-        names = only or tuple(st.name for st in self.record.stages)
-        open_ = [
-            self.record.stage(n)
-            for n in names
-            if self.record.stage(n).status in (Status.PENDING, Status.RUNNING)
-        ]
-        if not open_:
-            return
-        culprit = next((st for st in open_ if st.status == Status.RUNNING), open_[0])
-        for st in open_:
-            if st is culprit:
-                self.set_stage(st.name, status=status, message=message)
-            else:
-                self.set_stage(st.name, status=Status.SKIPPED, message=f"not run: {message}")
+    def _set_outcome(self, name: str, outcome: Outcome, **more: object) -> None:
+        self.set_stage(name, status=outcome.status, message=outcome.message, **more)
+
+    def _blame(self, outcome: Outcome, among: tuple[str, ...] | None = None) -> None:
+        """Close the stages that never finished (of one deployment, or of the run)."""
+        for name, result in blame(self.record.stages, outcome, among):
+            self._set_outcome(name, result)
 
     def _finish(self) -> RunRecord:
-        if self.teardowns:
-            left = tuple(x for _, items in self.teardowns for x in items)
-            td = Teardown(
-                TeardownStatus.LEFTOVER if left else TeardownStatus.CLEAN,
-                round(sum(t for t, _ in self.teardowns), 2),
-                left,
-                "teardown.log",
-            )
-        else:
-            td = Teardown()
-        self._fail_open_stages(Status.ERROR, "the run ended before this stage ran")
-        status, code = overall(self.record.stages, td)
+        td = teardown_result(self.teardowns)
+        self._blame(ENDED_EARLY)
+        status, code = run_status(self.record.stages, td)
         self.record = replace(
             self.record,
             teardown=td,
             status=status,
-            exit_code=code,
+            exit_code=int(code),
             finished_at=now_iso(),
             duration_s=round(time.monotonic() - self.started, 2),
         )

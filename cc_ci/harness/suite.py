@@ -6,38 +6,19 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 
 from cc_ci.contract.record import Counts, junit_counts
+from cc_ci.harness.outcome import PhaseResult, phase_result, pytest_could_not_run
 from cc_ci.suite import plugins
 from cc_ci.suite.context import ENV_VAR, SuiteContext
 
 BUILTIN = plugins.BUILTIN_TESTS
 PYTEST_INI = "[pytest]\naddopts = -p no:cacheprovider\n"
-# pytest's exit codes: 0 passed, 1 tests failed, 2 interrupted or collection errors,
-# 3 internal error, 4 usage error, 5 no tests collected.
-SUITE_PROBLEMS = {1: "tests failed", 2: "the suite could not be collected or was interrupted"}
 
 
 class SuiteError(RuntimeError):
     """pytest itself could not run (an infrastructure problem, not a failing test)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PhaseResult:
-    returncode: int
-    counts: Counts
-    junit: Path | None
-    note: str = ""  # says more than the exit code (a timeout, the memory cap)
-
-    @property
-    def failed(self) -> bool:
-        return self.returncode in SUITE_PROBLEMS
-
-    @property
-    def message(self) -> str:
-        return self.note or SUITE_PROBLEMS.get(self.returncode, "")
 
 
 def run_phase(
@@ -108,12 +89,11 @@ def run_phase(
             if isinstance(exc.stdout, bytes)
             else (exc.stdout or "")
         )
-        log.write(f"pytest timed out after {timeout:.0f}s\n")
-        return PhaseResult(
-            1, junit_counts(junit) + Counts(errors=1), junit if junit.exists() else None
-        )
+        note = f"pytest timed out after {timeout:.0f}s"
+        log.write(note + "\n")
+        return phase_result(1, junit_counts(junit), junit if junit.exists() else None, note)
     log.write(r.stdout + r.stderr)
-    if r.returncode in (3, 4) or (r.returncode in (1, 2) and not junit.exists()):
+    if pytest_could_not_run(r.returncode, junit.exists()):
         raise SuiteError(
             f"pytest could not run the {ctx.stage} suite (exit {r.returncode}): "
             f"{_last_line(r.stderr or r.stdout)} (see {ctx.stage}.log)"

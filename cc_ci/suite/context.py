@@ -19,7 +19,7 @@ class SuiteContext:
     recipe: str
     domain: str
     stack: str
-    base_url: str
+    base_url: str  # https://<domain>, and :<port> when the proxy is not reached at 443
     zone: str
     stage: str
     phase: str  # seed, mutate or verify

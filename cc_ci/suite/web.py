@@ -26,6 +26,11 @@ class Response:
         return self.body.decode("utf-8", errors="replace")
 
 
+def https_origin(domain: str, port: int = 443) -> str:
+    """The URL an app at `domain` is reached at when its proxy serves HTTPS on `port`."""
+    return f"https://{domain}" if port == 443 else f"https://{domain}:{port}"
+
+
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     return ctx

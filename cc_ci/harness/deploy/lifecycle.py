@@ -12,7 +12,7 @@ from cc_ci.harness.deploy.abra import Abra, AbraError, LogSink
 from cc_ci.harness.meta import RecipeMeta
 from cc_ci.harness.settings import Settings
 from cc_ci.harness.waiting import WaitTimeout, wait_for
-from cc_ci.suite.web import request
+from cc_ci.suite.web import https_origin, request
 
 
 class DeployError(RuntimeError):
@@ -24,6 +24,7 @@ class App:
     recipe: str
     domain: str
     abra: Abra
+    https_port: int = 443  # where the proxy serves HTTPS at the address domains resolve to
 
     @property
     def stack(self) -> str:
@@ -31,10 +32,17 @@ class App:
 
     @property
     def base_url(self) -> str:
-        return f"https://{self.domain}"
+        return https_origin(self.domain, self.https_port)
 
 
-def create_app(abra: Abra, recipe: str, domain: str, env: dict[str, str], log: LogSink) -> App:
+def create_app(
+    abra: Abra,
+    recipe: str,
+    domain: str,
+    env: dict[str, str],
+    log: LogSink,
+    https_port: int = 443,
+) -> App:
     """`abra app new` with generated secrets, then the harness's env on top.
 
     LETS_ENCRYPT_ENV is always emptied, so the recipe's certresolver label names no resolver
@@ -43,7 +51,7 @@ def create_app(abra: Abra, recipe: str, domain: str, env: dict[str, str], log: L
     abra.app_new(recipe, domain, log)
     env_file = abra.env_file(domain)
     env_file.write_text(set_keys(env_file.read_text(), {"LETS_ENCRYPT_ENV": "", **env}))
-    return App(recipe, domain, abra)
+    return App(recipe, domain, abra, https_port)
 
 
 def deploy(app: App, log: LogSink, timeout: float, force: bool = False) -> None:
@@ -96,15 +104,30 @@ def services_converged(stack: str) -> bool:
     return True
 
 
+def health_url(app: App, meta: RecipeMeta) -> str:
+    """What the harness asks to tell that the app is up: its health path, through the proxy."""
+    return f"{app.base_url}{meta.health_path}"
+
+
+def answers_healthy(app: App, settings: Settings, meta: RecipeMeta) -> bool:
+    """One health check: GET the health URL at the settings' address, port and CA."""
+    r = request(
+        health_url(app, meta), resolve_to=settings.resolve_to, ca_file=settings.ca_file, timeout=10
+    )
+    return r.status in meta.health_ok
+
+
 def wait_healthy(
     app: App, settings: Settings, meta: RecipeMeta, log: LogSink, timeout: float
 ) -> float:
     """Wait until every service runs and the health path answers an expected code via the proxy.
 
+    `timeout` bounds the two waits together (the health check always gets at least 5s).
+
     Returns the seconds it took. Raises DeployError naming what was awaited.
     """
     started = time.monotonic()
-    url = f"{app.base_url}{meta.health_path}"
+    url = health_url(app, meta)
     try:
         wait_for(
             f"services of {app.stack} to converge",
@@ -114,14 +137,10 @@ def wait_healthy(
             fatal=(DeployError,),
         )
 
-        def healthy() -> bool:
-            r = request(url, resolve_to=settings.resolve_to, ca_file=settings.ca_file, timeout=10)
-            return r.status in meta.health_ok
-
         remaining = max(timeout - (time.monotonic() - started), 5)
         wait_for(
             f"{url} to answer {'/'.join(map(str, meta.health_ok))}",
-            healthy,
+            lambda: answers_healthy(app, settings, meta),
             timeout=remaining,
             interval=1,
         )

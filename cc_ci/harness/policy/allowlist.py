@@ -136,9 +136,3 @@ def load_allowlist(path: Path | None) -> Allowlist:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyConfigError(f"{path}: not valid TOML: {exc}") from exc
     return parse_allowlist(data, str(path))
-
-
-def allowlist_from_env(env: Mapping[str, str]) -> Allowlist:
-    """The allow-list named by CCCI_POLICY_FILE in `env` (absent or empty: nothing allowed)."""
-    value = env.get(POLICY_FILE_ENV, "").strip()
-    return load_allowlist(Path(value) if value else None)

@@ -40,13 +40,15 @@ from typing import IO
 from cc_ci.contract.record import Counts, junit_counts
 from cc_ci.harness.deploy import docker as dk
 from cc_ci.harness.deploy.janitor import SANDBOX_LABEL as LABEL
+from cc_ci.harness.outcome import PhaseResult, phase_result, sandbox_exit
 from cc_ci.harness.runlog import FileLog
 from cc_ci.harness.sandbox.debimage import DebImageError
 from cc_ci.harness.sandbox.image import ensure_sandbox_image
-from cc_ci.harness.suite import PhaseResult
+from cc_ci.harness.settings import Settings
 from cc_ci.harness.waiting import wait_for
 from cc_ci.suite import plugins
 from cc_ci.suite.context import SuiteContext
+from cc_ci.suite.web import https_origin
 
 NETWORK = "cc-ci-tests"
 INPUT, RESULTS = "/ccci/input", "/ccci/results"
@@ -56,10 +58,10 @@ MAX_SHOT = 10 << 20
 MAX_SHOTS = 50
 MAX_LOG = 2 << 20
 RESULTS_SIZE = "64m"  # the tmpfs the tests' results go to
+# Traefik's HTTPS entrypoint inside its container. The tests reach its task directly on the
+# test network, so the port the host publishes it on (CCCI_HTTPS_PORT) does not apply.
+PROXY_PORT = 443
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# pytest's exit codes inside the container that the stage reports as they are (0 passed,
-# 1 failed, 2 not collected or interrupted, 5 no tests); any other ends as a failure.
-PYTEST_CODES = (0, 1, 2, 5)
 
 
 class SandboxError(RuntimeError):
@@ -72,6 +74,11 @@ class Limits:
     cpus: float = 2.0
     pids: int = 1024
     tmpfs: str = "512m"
+
+
+def sandbox_limits(settings: Settings) -> Limits:
+    """The tests' container's caps as the operator set them (CCCI_TESTS_MEMORY, _CPUS)."""
+    return Limits(memory=settings.tests_memory, cpus=settings.tests_cpus)
 
 
 # -- the network and the way to the app ----------------------------------------------------
@@ -342,15 +349,16 @@ def run_sandboxed(
         if state.get("StartedAt", "").startswith("0001-"):
             why = state.get("Error") or output.strip()[-300:]
             raise SandboxError(f"the tests' container did not start: {why}")
+        code, note = sandbox_exit(
+            int(state.get("ExitCode", -1)),
+            timed_out=timed_out,
+            timeout=timeout,
+            oom_killed=bool(state.get("OOMKilled")),
+            memory=limits.memory,
+        )
         if timed_out:
-            log.write(f"the recipe's tests timed out after {timeout:.0f}s: container killed\n")
-            return 1, f"the recipe's tests timed out after {timeout:.0f}s"
-        code = int(state.get("ExitCode", -1))
-        if code in PYTEST_CODES:  # pytest finished (a child of its may have been OOM-killed)
-            return code, ""
-        if state.get("OOMKilled"):
-            return 1, f"the recipe's tests were killed: over the {limits.memory} memory cap"
-        return 1, f"the recipe's tests ended with exit code {code} (pytest's own are 0-5)"
+            log.write(f"{note}: container killed\n")
+        return code, note
     finally:
         dk.docker("rm", "--force", "--volumes", name, check=False, timeout=60)
 
@@ -416,11 +424,12 @@ def run_recipe_tests(
     limits: Limits,
     timeout: float,
     log: FileLog,
+    tools: Path | None = None,
 ) -> PhaseResult:
     """The recipe-local phase: the recipe's `tests/` in the sandbox against the live app."""
     t0 = time.monotonic()
     try:
-        image = ensure_sandbox_image()
+        image = ensure_sandbox_image(tools)
     except DebImageError as exc:
         raise SandboxError(f"the recipe-tests image cannot be built: {exc}") from exc
     t_image = time.monotonic() - t0
@@ -431,10 +440,11 @@ def run_recipe_tests(
     )
     box = workdir / f"sandbox-{ctx.stage}"
     shutil.rmtree(box, ignore_errors=True)
+    base_url = https_origin(ctx.domain, PROXY_PORT)
     context = {
         "recipe": ctx.recipe,
         "domain": ctx.domain,
-        "base_url": ctx.base_url,
+        "base_url": base_url,
         "stage": ctx.stage,
         "phase": ctx.phase,
         "resolve_to": proxy_ip,
@@ -454,7 +464,7 @@ def run_recipe_tests(
             results_dir=results,
             argv_kw={
                 "domain": ctx.domain,
-                "base_url": ctx.base_url,
+                "base_url": base_url,
                 "proxy_ip": proxy_ip,
                 "ca": ca_file is not None,
             },
@@ -465,7 +475,5 @@ def run_recipe_tests(
         junit, _ = collect(results, run_dir, ctx.stage, ctx.phase)
     shutil.rmtree(box, ignore_errors=True)
     counts = junit_counts(junit) if junit else Counts()
-    if note and code == 1 and not counts.failed + counts.errors:
-        counts = counts + Counts(errors=1)
     log.write(f"sandbox: {time.monotonic() - t0:.1f}s in all\n")
-    return PhaseResult(code, counts, junit, note)
+    return phase_result(code, counts, junit, note)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import re
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import time
 from pathlib import Path
 
 from cc_ci.harness.sandbox.debimage import DebImageError, Layer, debian_base, derive
+from cc_ci.harness.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 LOCK = HERE / "requirements.txt"
@@ -69,8 +69,9 @@ def image_files() -> tuple[tuple[str, str], ...]:
     return tuple(files)
 
 
-def wheels_dir() -> Path:
-    tools = Path(os.environ.get("CCCI_TOOLS", Path.home() / ".cache" / "cc-ci"))
+def wheels_dir(tools: Path | None = None) -> Path:
+    """The pinned wheels' cache under the tools folder (CCCI_TOOLS), one per lock file."""
+    tools = tools if tools is not None else Settings.from_env().tools_dir
     return tools / "wheels" / hashlib.sha256(LOCK.read_bytes()).hexdigest()[:12]
 
 
@@ -84,9 +85,9 @@ def pinned() -> list[tuple[str, str, str]]:
     return out
 
 
-def download_wheels() -> list[Path]:
+def download_wheels(tools: Path | None = None) -> list[Path]:
     """The pinned wheels, downloaded once into the tools cache and checked by hash."""
-    dest = wheels_dir()
+    dest = wheels_dir(tools)
     want = pinned()
     have = sorted(dest.glob("*.whl")) if dest.is_dir() else []
     if len(have) != len(want):
@@ -171,10 +172,10 @@ def layers(wheels: list[Path]) -> tuple[Layer, Layer]:
     return deps, plugin
 
 
-def ensure_sandbox_image() -> str:
+def ensure_sandbox_image(tools: Path | None = None) -> str:
     """The recipe-tests image's tag, built (minutes, once) unless it exists already."""
     base = debian_base()
-    deps, plugin = layers(download_wheels())
+    deps, plugin = layers(download_wheels(tools))
     return derive(derive(base, deps), plugin)
 
 

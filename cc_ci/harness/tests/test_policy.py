@@ -15,7 +15,6 @@ from cc_ci.harness.meta import load_meta
 from cc_ci.harness.policy.allowlist import (
     Allowlist,
     PolicyConfigError,
-    allowlist_from_env,
     load_allowlist,
     parse_allowlist,
 )
@@ -966,10 +965,11 @@ def test_bind_sources_and_ports_narrow_what_the_allow_list_lets_through(allow):
 
 def test_a_missing_policy_setting_allows_nothing(tmp_path):
     assert load_allowlist(None) == Allowlist()
-    assert allowlist_from_env({}) == Allowlist()
+    assert load_allowlist(Settings.from_env({}).policy_file) == Allowlist()
+    assert load_allowlist(Settings.from_env({"CCCI_POLICY_FILE": " "}).policy_file) == Allowlist()
     (tmp_path / "p.toml").write_text(ALLOW_TOML)
     env = {"CCCI_POLICY_FILE": str(tmp_path / "p.toml")}
-    assert "traefik" in allowlist_from_env(env).recipes
+    assert "traefik" in load_allowlist(Settings.from_env(env).policy_file).recipes
 
 
 @pytest.mark.parametrize(
@@ -1190,6 +1190,9 @@ def test_a_refusal_naming_a_character_no_file_can_hold_is_logged_and_recorded_es
         abra_server="default",
         deploy_timeout=1.0,
         stage_timeout=1.0,
+        results_dir=tmp_path / "results",
+        tools_dir=tmp_path / "tools",
+        policy_file=None,
     )
     req = RunRequest("demo", "cc-ci/demo", "main", ("install",), "run-1", tmp_path / "results")
     run = Run(req, settings)

@@ -10,10 +10,7 @@ from cc_ci.contract.record import (
     Source,
     StageResult,
     Status,
-    Teardown,
-    TeardownStatus,
     junit_counts,
-    overall,
     write_atomic,
 )
 
@@ -23,28 +20,6 @@ errors="1" skipped="1"></testsuite></testsuites>"""
 
 def record(*stages: StageResult) -> RunRecord:
     return RunRecord("local-1", "demo", Source("o/r", "abc", 3), "2026-01-01T00:00:00Z", stages)
-
-
-def test_overall_status_error_beats_failed_beats_passed():
-    clean = Teardown(TeardownStatus.CLEAN)
-    ok = StageResult("install", Status.PASSED)
-    bad = StageResult("upgrade", Status.FAILED)
-    err = StageResult("backup", Status.ERROR)
-    assert overall((ok,), clean) == (Status.PASSED, 0)
-    assert overall((ok, bad), clean) == (Status.FAILED, 1)
-    assert overall((ok, bad, err), clean) == (Status.ERROR, 2)
-
-
-def test_a_leftover_after_teardown_makes_the_run_an_error():
-    ok = StageResult("install", Status.PASSED)
-    assert overall((ok,), Teardown(TeardownStatus.LEFTOVER, leftovers=("volume x",))) == (
-        Status.ERROR,
-        2,
-    )
-
-
-def test_a_run_where_everything_was_skipped_is_not_a_pass():
-    assert overall((StageResult("install", Status.SKIPPED),), Teardown())[0] == Status.FAILED
 
 
 def test_junit_counts_split_passed_failed_errors_skipped(tmp_path: Path):
