@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cc_ci.bridge.command import STAGES
 from cc_ci.bridge.state import CommandRow
+from cc_ci.contract.names import drone_run_id
+from cc_ci.contract.stages import STAGES
 
 ICONS = {
     "passed": "✅",
@@ -67,7 +68,7 @@ def drone_params(c: CommandRow) -> dict[str, str]:
 def run_url(dashboard_url: str | None, build: int | None) -> str | None:
     if dashboard_url is None or build is None:
         return None
-    return f"{dashboard_url}/runs/drone-{build}"
+    return f"{dashboard_url}/runs/{drone_run_id(build)}"
 
 
 @dataclass(frozen=True, slots=True)

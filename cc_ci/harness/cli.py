@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cc_ci.contract.names import (
     InvalidInput,
+    drone_run_id,
     parse_stages,
     validate_recipe,
     validate_ref,
@@ -61,7 +62,7 @@ def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
 
 def default_run_id(env: dict[str, str]) -> str:
     if env.get("DRONE_BUILD_NUMBER", "").isdigit():
-        return f"drone-{env['DRONE_BUILD_NUMBER']}"
+        return drone_run_id(int(env["DRONE_BUILD_NUMBER"]))
     return f"local-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
