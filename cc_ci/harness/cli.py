@@ -22,7 +22,7 @@ from cc_ci.contract.names import (
     validate_run_id,
     validate_src,
 )
-from cc_ci.contract.record import RunRecord
+from cc_ci.contract.record import CI, RunRecord, Trigger
 from cc_ci.harness.policy.allowlist import PolicyConfigError, allowlist_from_env
 from cc_ci.harness.settings import Settings, SettingsError
 
@@ -109,12 +109,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ci = None
     if env.get("DRONE_BUILD_NUMBER", "").isdigit():
-        ci = {
-            "system": "drone",
-            "build": int(env["DRONE_BUILD_NUMBER"]),
-            "url": env.get("DRONE_BUILD_LINK"),
-        }
-    trigger = {"by": env["CCCI_TRIGGERED_BY"]} if env.get("CCCI_TRIGGERED_BY") else None
+        ci = CI("drone", int(env["DRONE_BUILD_NUMBER"]), env.get("DRONE_BUILD_LINK"))
+    trigger = Trigger(env["CCCI_TRIGGERED_BY"]) if env.get("CCCI_TRIGGERED_BY") else None
     req = RunRequest(
         recipe, src, ref, stages, run_id, args.results_dir.resolve(), args.pr, ci, trigger
     )

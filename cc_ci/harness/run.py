@@ -16,17 +16,20 @@ from pathlib import Path
 
 from cc_ci.contract.names import app_domain, stack_name
 from cc_ci.contract.record import (
+    CI,
     RunRecord,
     Source,
     StageResult,
-    Status,
+    StageStatus,
     Teardown,
     TeardownStatus,
-    now_iso,
+    Trigger,
     overall,
-    write_atomic,
+    utc_now,
+    write_record,
 )
 from cc_ci.contract.redact import Redactor
+from cc_ci.contract.stages import StageName
 from cc_ci.harness import recipe as rcp
 from cc_ci.harness.certs import cert_spki
 from cc_ci.harness.deploy.abra import Abra, AbraError
@@ -69,8 +72,8 @@ class RunRequest:
     run_id: str
     results_dir: Path
     pr: int | None = None
-    ci: dict | None = None
-    trigger: dict | None = None
+    ci: CI | None = None
+    trigger: Trigger | None = None
 
 
 class Run:
@@ -78,7 +81,6 @@ class Run:
         self.req = req
         self.settings = settings
         self.allow = allow
-        self.policy_checks: list[dict] = []
         self.run_dir = req.results_dir / req.run_id
         self.workdir = settings.state_dir / "runs" / req.run_id
         self.redact = Redactor()
@@ -88,7 +90,7 @@ class Run:
             run_id=req.run_id,
             recipe=req.recipe,
             source=Source(req.src, req.ref, req.pr, None),
-            started_at=now_iso(),
+            started_at=utc_now(),
             stages=tuple(StageResult(s) for s in req.stages),
             trigger=req.trigger,
             ci=req.ci,
@@ -100,10 +102,8 @@ class Run:
     # -- record keeping -------------------------------------------------------------------
 
     def save(self) -> None:
-        data = self.record.to_json()
-        data["timings"] = {"deployments": self.deploy_timings, "phases": self.phase_timings}
-        data["policy"] = self.policy_checks
-        write_atomic(self.run_dir / "run.json", data)
+        timings = {"deployments": self.deploy_timings, "phases": self.phase_timings}
+        write_record(self.run_dir, self.record, timings=timings)
 
     def set_stage(self, name: str, **changes: object) -> None:
         self.record = self.record.with_stage(replace(self.record.stage(name), **changes))
@@ -133,13 +133,13 @@ class Run:
                     # same id, refused above, must not remove the first one's
                     shutil.rmtree(self.workdir, ignore_errors=True)
         except (Interrupted, KeyboardInterrupt):
-            self._fail_open_stages(Status.ERROR, "the run was interrupted")
+            self._fail_open_stages(StageStatus.ERROR, "the run was interrupted")
         except Exception as exc:  # noqa: BLE001 - the process edge: record it, exit 2
             event(
                 "run could not be carried out", error=self.redact(str(exc)).replace(" ", "_")[:200]
             )
             infra.write(f"ERROR: {self.redact(str(exc))}\n")
-            self._fail_open_stages(Status.ERROR, self.redact(str(exc)))
+            self._fail_open_stages(StageStatus.ERROR, self.redact(str(exc)))
         return self._finish()
 
     def _prepare(self, log: FileLog) -> None:
@@ -173,7 +173,7 @@ class Run:
     def _run_plan(self, live: LiveRun) -> None:
         plan = plan_run(self.req.stages, self.checkout.previous_release)
         for name, why in plan.skipped:
-            self.set_stage(name, status=Status.SKIPPED, message=why)
+            self.set_stage(name, status=StageStatus.SKIPPED, message=why)
         for dep in plan.deployments:
             self._deployment(dep, live)
 
@@ -210,7 +210,7 @@ class Run:
     def _gate(self, env: dict[str, str], what: str, log: FileLog) -> None:
         """Check the compose files about to be deployed; refuse before anything is created."""
         verdict = gate(self.checkout.path, env, self.req.recipe, self.allow)
-        self.policy_checks.append({"before": what, **verdict.to_json()})
+        self.record = replace(self.record, policy=(*self.record.policy, verdict.to_record(what)))
         self.save()
         for line in verdict.lines():
             log.write(f"policy: {line}\n")
@@ -242,25 +242,25 @@ class Run:
             if dep.kind is DeployKind.UPGRADE:
                 self._upgrade(live, log)
                 return
-            self.set_stage(first, status=Status.RUNNING, log=f"{first}.log")
+            self.set_stage(first, status=StageStatus.RUNNING, log=f"{first}.log")
             with self._deployed(DeployKind.FRESH, live, log) as app:
                 for name in dep.stages:
                     self._stage(name, app)
         except DeployError as exc:
-            self._fail_open_stages(Status.FAILED, f"deployment failed: {exc}", only=dep.stages)
+            self._fail_open_stages(StageStatus.FAILED, f"deployment failed: {exc}", only=dep.stages)
         except PolicyRefused as exc:
-            self._fail_open_stages(Status.FAILED, str(exc), only=dep.stages)
+            self._fail_open_stages(StageStatus.FAILED, str(exc), only=dep.stages)
         except (AbraError, rcp.FetchError, SuiteError, MetaError) as exc:
-            self._fail_open_stages(Status.ERROR, self.redact(str(exc)), only=dep.stages)
+            self._fail_open_stages(StageStatus.ERROR, self.redact(str(exc)), only=dep.stages)
 
     def _stage(self, name: str, app: App) -> None:
         t0 = time.monotonic()
-        self.set_stage(name, status=Status.RUNNING, log=f"{name}.log")
+        self.set_stage(name, status=StageStatus.RUNNING, log=f"{name}.log")
         log = self.log(name)
         phases: list[PhaseResult] = []
         msg = ""
         try:
-            if name == "install":
+            if name == StageName.INSTALL:
                 phases.append(
                     self._phase(
                         app,
@@ -271,17 +271,17 @@ class Run:
                         log,
                     )
                 )
-            elif name == "recipe-local":
+            elif name == StageName.RECIPE_LOCAL:
                 if not self.recipe_tests.is_dir():
                     self.set_stage(
                         name,
-                        status=Status.SKIPPED,
+                        status=StageStatus.SKIPPED,
                         duration_s=0.0,
                         message="the recipe ships no tests/",
                     )
                     return
                 phases.append(self._sandboxed(app, name, log))
-            elif name == "backup":
+            elif name == StageName.BACKUP:
                 tests = self.suite_dir / "test_backup.py"
                 phases.append(self._phase(app, name, "seed", [tests], "seed", log))
                 if not phases[-1].failed:
@@ -294,10 +294,12 @@ class Run:
                     )
         except (AbraError, SandboxError) as exc:
             msg = f"{name}: {self.redact(str(exc))}"
-            self._close_stage(name, t0, phases, Status.ERROR, msg)
+            self._close_stage(name, t0, phases, StageStatus.ERROR, msg)
             return
         except DeployError as exc:
-            self._close_stage(name, t0, phases, Status.FAILED, f"unhealthy after restore: {exc}")
+            self._close_stage(
+                name, t0, phases, StageStatus.FAILED, f"unhealthy after restore: {exc}"
+            )
             return
         self._close_stage(name, t0, phases, None, msg)
 
@@ -365,7 +367,12 @@ class Run:
         )
 
     def _close_stage(
-        self, name: str, t0: float, phases: list[PhaseResult], forced: Status | None, message: str
+        self,
+        name: str,
+        t0: float,
+        phases: list[PhaseResult],
+        forced: StageStatus | None,
+        message: str,
     ) -> None:
         counts = sum((p.counts for p in phases), start=type(phases[0].counts)()) if phases else None
         junit = merge_junit(
@@ -375,17 +382,17 @@ class Run:
         if forced is not None:
             status = forced
         elif any(p.failed for p in phases):
-            status = Status.FAILED
+            status = StageStatus.FAILED
             message = next(f"{name}: {p.message}" for p in phases if p.failed)
         elif not ran:
-            status = Status.SKIPPED
+            status = StageStatus.SKIPPED
             message = (
                 "the recipe's tests/ holds no tests"
-                if name == "recipe-local"
+                if name == StageName.RECIPE_LOCAL
                 else f"no tests for {name} in tests/{self.req.recipe}/"
             )
         else:
-            status = Status.PASSED
+            status = StageStatus.PASSED
         shots = sorted(
             p.relative_to(self.run_dir).as_posix()
             for p in (self.run_dir / "screenshots").glob(f"{name}-*.png")
@@ -402,9 +409,9 @@ class Run:
         event("stage", name=name, status=status, seconds=f"{time.monotonic() - t0:.1f}")
 
     def _upgrade(self, live: LiveRun, log: FileLog) -> None:
-        name = "upgrade"
+        name = StageName.UPGRADE
         t0 = time.monotonic()
-        self.set_stage(name, status=Status.RUNNING, log="upgrade.log")
+        self.set_stage(name, status=StageStatus.RUNNING, log="upgrade.log")
         prev = self.checkout.previous_release
         assert prev is not None  # the plan skips upgrade without one
         rcp.checkout(self.checkout.path, prev, log, self.redact)
@@ -433,15 +440,15 @@ class Run:
                         )
                     )
         except DeployError as exc:
-            self._close_stage(name, t0, phases, Status.FAILED, f"upgrade from {prev}: {exc}")
+            self._close_stage(name, t0, phases, StageStatus.FAILED, f"upgrade from {prev}: {exc}")
             return
         except PolicyRefused as exc:
-            self._close_stage(name, t0, phases, Status.FAILED, str(exc))
+            self._close_stage(name, t0, phases, StageStatus.FAILED, str(exc))
             return
         self._close_stage(name, t0, phases, None, "")
 
     def _fail_open_stages(
-        self, status: Status, message: str, only: tuple[str, ...] | None = None
+        self, status: StageStatus, message: str, only: tuple[str, ...] | None = None
     ) -> None:
         """Close stages that never finished: the one that was running (or the first that
         would have) gets `status`; the rest are skipped, saying why."""
@@ -449,16 +456,16 @@ class Run:
         open_ = [
             self.record.stage(n)
             for n in names
-            if self.record.stage(n).status in (Status.PENDING, Status.RUNNING)
+            if self.record.stage(n).status in (StageStatus.PENDING, StageStatus.RUNNING)
         ]
         if not open_:
             return
-        culprit = next((st for st in open_ if st.status == Status.RUNNING), open_[0])
+        culprit = next((st for st in open_ if st.status == StageStatus.RUNNING), open_[0])
         for st in open_:
             if st is culprit:
                 self.set_stage(st.name, status=status, message=message)
             else:
-                self.set_stage(st.name, status=Status.SKIPPED, message=f"not run: {message}")
+                self.set_stage(st.name, status=StageStatus.SKIPPED, message=f"not run: {message}")
 
     def _finish(self) -> RunRecord:
         if self.teardowns:
@@ -471,14 +478,14 @@ class Run:
             )
         else:
             td = Teardown()
-        self._fail_open_stages(Status.ERROR, "the run ended before this stage ran")
+        self._fail_open_stages(StageStatus.ERROR, "the run ended before this stage ran")
         status, code = overall(self.record.stages, td)
         self.record = replace(
             self.record,
             teardown=td,
             status=status,
             exit_code=code,
-            finished_at=now_iso(),
+            finished_at=utc_now(),
             duration_s=round(time.monotonic() - self.started, 2),
         )
         self.save()
