@@ -9,15 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-STAGES = ("install", "upgrade", "backup", "recipe-local")
-"""Every stage the runner knows, in run order (cc_ci/contract/names.py)."""
+from cc_ci.contract.stages import StageName, in_order, unknown_stages
 
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A valid command: the stages to run in run order; empty means all of them."""
+    """A valid command: the stages to run in lifecycle order; empty means all of them."""
 
-    stages: tuple[str, ...]
+    stages: tuple[StageName, ...]
 
     @property
     def stages_param(self) -> str:
@@ -40,7 +39,7 @@ def parse_command(body: str, word: str) -> Command | UnknownStages | None:
         return None
     rest = tokens[1] if len(tokens) > 1 else ""
     names = [n for n in re.split(r"[\s,]+", rest) if n]
-    unknown = tuple(dict.fromkeys(n for n in names if n not in STAGES))
+    unknown = unknown_stages(names)
     if unknown:
         return UnknownStages(unknown)
-    return Command(tuple(s for s in STAGES if s in names))
+    return Command(in_order(names))

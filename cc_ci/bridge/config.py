@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cc_ci.contract.names import RECIPE_RE
+
 REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 LOGIN = re.compile(r"[A-Za-z0-9_.-]+")
-RECIPE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 class ConfigError(ValueError):
@@ -189,12 +190,12 @@ def parse_config(raw: dict[str, Any]) -> Config:
         _repo(repo, "a [recipes] key")
         if repo not in repos_t:
             raise ConfigError(f"[recipes] names {repo}, which is not in trigger.repos")
-        if not isinstance(recipe, str) or not RECIPE.fullmatch(recipe):
+        if not isinstance(recipe, str) or not RECIPE_RE.fullmatch(recipe):
             raise ConfigError(f"recipes.{repo!r} must be a recipe name, got {recipe!r}")
         recipes[repo] = recipe
     for repo in repos_t:
         name = recipes.get(repo, repo.split("/", 1)[1])
-        if not RECIPE.fullmatch(name):
+        if not RECIPE_RE.fullmatch(name):
             raise ConfigError(
                 f"the repository name of {repo} is not a recipe name: map it in [recipes]"
             )

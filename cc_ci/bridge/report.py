@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
-from cc_ci.bridge.command import STAGES
 from cc_ci.bridge.state import CommandRow
+from cc_ci.contract.names import drone_run_id
+from cc_ci.contract.record import RunRecord, RunStatus, StageStatus, TeardownStatus
+from cc_ci.contract.record_read import decode_record
+from cc_ci.contract.stages import STAGES
 
 ICONS = {
     "passed": "✅",
@@ -67,13 +69,13 @@ def drone_params(c: CommandRow) -> dict[str, str]:
 def run_url(dashboard_url: str | None, build: int | None) -> str | None:
     if dashboard_url is None or build is None:
         return None
-    return f"{dashboard_url}/runs/drone-{build}"
+    return f"{dashboard_url}/runs/{drone_run_id(build)}"
 
 
 @dataclass(frozen=True, slots=True)
 class StageLine:
     name: str
-    status: str
+    status: StageStatus
     duration_s: float | None
     message: str
 
@@ -82,46 +84,33 @@ class StageLine:
 class RunSummary:
     """What the PR comment shows of a run record (docs/run-record.md)."""
 
-    status: str
+    status: RunStatus
     stages: tuple[StageLine, ...]
     findings: tuple[str, ...]
-    teardown: str | None
+    teardown: TeardownStatus | None
 
 
-def summarize_record(raw: Any) -> RunSummary | None:
-    """The parts of a run record the report needs; None when it does not look like one."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("status"), str):
-        return None
-    stages = []
-    for s in raw.get("stages") or []:
-        if not isinstance(s, dict) or not isinstance(s.get("name"), str):
-            continue
-        d = s.get("duration_s")
-        stages.append(
-            StageLine(
-                name=s["name"],
-                status=str(s.get("status", "")),
-                duration_s=float(d) if isinstance(d, int | float) else None,
-                message=str(s.get("message") or ""),
-            )
-        )
-    findings = []
-    for check in raw.get("policy") or []:
-        if not isinstance(check, dict):
-            continue
-        for f in check.get("findings") or []:
-            if not isinstance(f, dict):
-                continue
-            where = " ".join(str(f[k]) for k in ("file", "service", "key") if f.get(k))
-            line = f"{f.get('severity', '')} {f.get('kind', '')}: {where}: {f.get('detail', '')}"
+def read_summary(body: bytes, build: int) -> RunSummary:
+    """The summary of the run record the dashboard served for Drone build `build`. Raises
+    `RecordError` (cc_ci.contract.record_read) when the body is not that build's record."""
+    return summarize_record(decode_record(body, drone_run_id(build)))
+
+
+def summarize_record(record: RunRecord) -> RunSummary:
+    """The parts of a run record the report shows: each stage, the teardown, and every
+    distinct policy finding that counted (not those the operator's allow-list let by)."""
+    findings: list[str] = []
+    for check in record.policy:
+        for f in check.findings:
+            where = " ".join(part for part in (f.file, f.service, f.key) if part)
+            line = f"{f.severity} {f.kind}: {where}: {f.detail}"
             if line not in findings:
                 findings.append(line)
-    teardown = raw.get("teardown")
     return RunSummary(
-        status=raw["status"],
-        stages=tuple(stages),
+        status=record.status,
+        stages=tuple(StageLine(s.name, s.status, s.duration_s, s.message) for s in record.stages),
         findings=tuple(findings),
-        teardown=str(teardown.get("status")) if isinstance(teardown, dict) else None,
+        teardown=record.teardown.status if record.teardown else None,
     )
 
 

@@ -24,13 +24,15 @@ from cc_ci.bridge.report import (
     final_body,
     marker,
     no_build_body,
+    read_summary,
     rejected_body,
     run_url,
     status_description,
-    summarize_record,
 )
 from cc_ci.bridge.state import CommandRow, Outcome, Phase, State
 from cc_ci.contract.eventline import EventLog
+from cc_ci.contract.names import drone_run_id
+from cc_ci.contract.record_read import RecordError
 from cc_ci.contract.redact import Redactor
 
 RECORD_TRIES = 5
@@ -219,17 +221,21 @@ class Steps:
     def _run_record(self, c: CommandRow) -> RunSummary | None:
         if self.dashboard is None or c.build is None:
             return None
+        path = f"/api/runs/{drone_run_id(c.build)}"
         try:
-            reply = self.dashboard.request("GET", f"/api/runs/drone-{c.build}", ok=(200, 404))
-            return (
-                summarize_record(self.dashboard.decode(reply, "run record"))
-                if reply.status == 200
-                else None
-            )
+            reply = self.dashboard.request("GET", path, ok=(200, 404))
         except ApiError as e:
             if c.failures + 1 < RECORD_TRIES:
                 raise Unavailable(f"the run record of build {c.build}: {e}") from None
             self.log("no-run-record", comment=c.comment_id, build=c.build, error=e)
+            return None
+        if reply.status != 200:
+            return None
+        try:
+            return read_summary(reply.body, c.build)
+        except RecordError as e:
+            # Read by the same rules as the dashboard's: what it cannot show, neither can we.
+            self.log("run-record-unreadable", comment=c.comment_id, build=c.build, error=e)
             return None
 
     def _final_comment(self, c: CommandRow) -> CommandRow:

@@ -1,4 +1,7 @@
-"""Validation of what a run is given, and the names a run's app gets. Pure functions."""
+"""The names cc-ci's parts pass each other: what a run is given (recipe, source, ref, stages,
+run id, zone), the run ids of Drone builds, the paths a run record may name, and the names a
+run's app gets. Pure functions.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,22 @@ import hashlib
 import re
 import secrets
 
+from cc_ci.contract.stages import STAGES, StageName, in_order, unknown_stages
+
 RECIPE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SRC_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}/[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # A commit sha (7–40 hex), or a tag/branch name made of safe characters.
 REF_RE = re.compile(r"^(?![-.])[A-Za-z0-9._+/-]{1,200}$")
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# A Drone build's run: `drone-<build number>` (.drone.yml spells it in shell).
+DRONE_RUN_ID_RE = re.compile(r"^drone-(0|[1-9][0-9]{0,17})$")
+# What a run record accepts as a stage's name: the stages this version knows are a subset.
+STAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 ZONE_RE = re.compile(
     r"^(?=.{1,100}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^[a-z0-9-]+\.local$"
 )
 # Run apps are named <recipe[:4]>-<6 hex>.<zone>: the janitor recognises exactly these.
 APP_LABEL_RE = re.compile(r"^[a-z0-9]{1,4}-[0-9a-f]{6}$")
-STAGES = ("install", "upgrade", "backup", "recipe-local")
 # Docker: config and secret names ≤ 64 characters, service names ≤ 63.
 DOCKER_NAME_MAX = 64
 # The longest "<stack>_<resource>_<version>" suffix a recipe is allowed to need.
@@ -53,21 +61,44 @@ def validate_run_id(run_id: str) -> str:
     return run_id
 
 
+def drone_run_id(build: int) -> str:
+    """The run id of Drone build number `build`: `drone-<build>`."""
+    if type(build) is not int or not 0 <= build < 10**18:
+        raise InvalidInput(f"Drone build number {build!r} is not a whole number below 10^18")
+    return f"drone-{build}"
+
+
+def drone_build(run_id: str) -> int | None:
+    """The Drone build number a run id names, or None when it is not a Drone build's run."""
+    m = DRONE_RUN_ID_RE.fullmatch(run_id)
+    return int(m.group(1)) if m else None
+
+
+def is_safe_relpath(path: str) -> bool:
+    """True when `path` names a file below a folder: relative, no '..', '.', or empty parts.
+
+    The run record's rule for the logs and artifacts it names (relative to the run folder).
+    """
+    if not path or path.startswith("/") or "\\" in path or "\x00" in path:
+        return False
+    return all(part not in ("", ".", "..") for part in path.split("/"))
+
+
 def validate_zone(zone: str) -> str:
     if not ZONE_RE.fullmatch(zone or ""):
         raise InvalidInput(f"test zone {zone!r} is not a DNS domain")
     return zone
 
 
-def parse_stages(text: str | None) -> tuple[str, ...]:
-    """A comma list of stage names in any order → the stages in run order. Empty = all."""
+def parse_stages(text: str | None) -> tuple[StageName, ...]:
+    """A comma list of stage names in any order → the stages in lifecycle order. Empty = all."""
     if text is None or not text.strip():
         return STAGES
     wanted = [s.strip() for s in text.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in STAGES]
+    unknown = unknown_stages(wanted)
     if unknown:
         raise InvalidInput(f"unknown stage(s) {', '.join(unknown)}; valid: {', '.join(STAGES)}")
-    return tuple(s for s in STAGES if s in wanted)
+    return in_order(wanted)
 
 
 def app_domain(recipe: str, zone: str, salt: str | None = None) -> str:

@@ -1,4 +1,9 @@
-"""The run record (docs/run-record.md): its types, JUnit counting, and atomic writing."""
+"""The run record (docs/run-record.md, schema 1): its types, its one writer, JUnit counting.
+
+The harness builds a `RunRecord` and writes it with `write_record`; every reader (the
+dashboard, the bridge) gets the same types back from `cc_ci.contract.record_read`, so what
+one side writes is what the other sees.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,27 @@ import json
 import os
 import tempfile
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 SCHEMA = 1
+"""The schema written, and the newest one read (a reader refuses records with a higher one)."""
+
+RECORD_FILE = "run.json"
+"""The record's name inside its run folder."""
 
 
-class Status(enum.StrEnum):
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"  # a test or a gate failed: exit 1
+    ERROR = "error"  # the run could not be carried out: exit 2
+
+
+class StageStatus(enum.StrEnum):
     PENDING = "pending"
     RUNNING = "running"
     PASSED = "passed"
@@ -29,8 +47,14 @@ class TeardownStatus(enum.StrEnum):
     NOT_NEEDED = "not-needed"
 
 
+FINISHED_STAGE = frozenset({StageStatus.PASSED, StageStatus.FAILED, StageStatus.ERROR})
+"""Stage results that say something about the recipe (the stage was carried out)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Counts:
+    """A stage's tests, from its JUnit XML."""
+
     passed: int = 0
     failed: int = 0
     errors: int = 0
@@ -44,11 +68,15 @@ class Counts:
             self.skipped + other.skipped,
         )
 
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.errors + self.skipped
+
 
 @dataclass(frozen=True, slots=True)
 class StageResult:
     name: str
-    status: Status = Status.PENDING
+    status: StageStatus = StageStatus.PENDING
     duration_s: float | None = None
     tests: Counts = Counts()
     message: str = ""
@@ -74,37 +102,164 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class Trigger:
+    by: str | None
+    comment_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CI:
+    system: str | None
+    build: int | None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFinding:
+    """One finding of the compose policy gate (docs/policy.md), as the record keeps it."""
+
+    kind: str
+    severity: str
+    file: str
+    service: str | None
+    key: str
+    detail: str
+    line: str = ""
+    """The gate's own one-line rendering."""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyCheck:
+    """One run of the gate, before a deployment."""
+
+    before: str
+    """What was about to be deployed, e.g. `fresh deployment`."""
+    refused: bool
+    findings: tuple[PolicyFinding, ...] = ()
+    allowed: tuple[PolicyFinding, ...] = ()
+    """Findings the operator's allow-list let through."""
+
+
+@dataclass(frozen=True, slots=True)
 class RunRecord:
     run_id: str
     recipe: str
     source: Source
-    started_at: str
+    started_at: datetime
     stages: tuple[StageResult, ...]
-    status: Status = Status.RUNNING
-    finished_at: str | None = None
+    status: RunStatus = RunStatus.RUNNING
+    finished_at: datetime | None = None
     duration_s: float | None = None
     exit_code: int | None = None
     deployments: int = 0
-    teardown: Teardown = Teardown()
-    trigger: dict | None = None
-    ci: dict | None = None
-    tools: dict = field(default_factory=dict)
+    teardown: Teardown | None = Teardown()
+    """None only in a record that does not say (the harness always writes one)."""
+    trigger: Trigger | None = None
+    ci: CI | None = None
+    tools: dict[str, str] = field(default_factory=dict)
+    policy: tuple[PolicyCheck, ...] = ()
 
     def with_stage(self, stage: StageResult) -> RunRecord:
         return replace(
             self, stages=tuple(stage if s.name == stage.name else s for s in self.stages)
         )
 
-    def stage(self, name: str) -> StageResult:
-        return next(s for s in self.stages if s.name == name)
+    def stage(self, name: str) -> StageResult | None:
+        """The planned stage called `name`, or None when this run did not plan it."""
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        return None
 
-    def to_json(self) -> dict:
-        # Through JSON once: tuples become lists and StrEnums plain strings.
-        return json.loads(json.dumps({"schema": SCHEMA, **asdict(self)}))
+    def to_json(self) -> dict[str, Any]:
+        """The record as docs/run-record.md lays it out, ready for `json.dump`."""
+        return {
+            "schema": SCHEMA,
+            "run_id": self.run_id,
+            "recipe": self.recipe,
+            "source": {
+                "repo": self.source.repo,
+                "ref": self.source.ref,
+                "pr": self.source.pr,
+                "url": self.source.url,
+            },
+            "trigger": None
+            if self.trigger is None
+            else {"by": self.trigger.by, "comment_url": self.trigger.comment_url},
+            "ci": None
+            if self.ci is None
+            else {"system": self.ci.system, "build": self.ci.build, "url": self.ci.url},
+            "started_at": format_time(self.started_at),
+            "finished_at": None if self.finished_at is None else format_time(self.finished_at),
+            "duration_s": self.duration_s,
+            "status": str(self.status),
+            "exit_code": self.exit_code,
+            "deployments": self.deployments,
+            "stages": [_stage_json(s) for s in self.stages],
+            "teardown": None if self.teardown is None else _teardown_json(self.teardown),
+            "tools": dict(self.tools),
+            "policy": [_check_json(c) for c in self.policy],
+        }
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _stage_json(s: StageResult) -> dict[str, Any]:
+    return {
+        "name": str(s.name),
+        "status": str(s.status),
+        "duration_s": s.duration_s,
+        "tests": {
+            "passed": s.tests.passed,
+            "failed": s.tests.failed,
+            "errors": s.tests.errors,
+            "skipped": s.tests.skipped,
+        },
+        "message": s.message,
+        "log": s.log,
+        "junit": s.junit,
+        "artifacts": list(s.artifacts),
+    }
+
+
+def _teardown_json(t: Teardown) -> dict[str, Any]:
+    return {
+        "status": str(t.status),
+        "duration_s": t.duration_s,
+        "leftovers": list(t.leftovers),
+        "log": t.log,
+    }
+
+
+def _finding_json(f: PolicyFinding) -> dict[str, Any]:
+    return {
+        "kind": f.kind,
+        "severity": f.severity,
+        "file": f.file,
+        "service": f.service,
+        "key": f.key,
+        "detail": f.detail,
+        "line": f.line,
+    }
+
+
+def _check_json(c: PolicyCheck) -> dict[str, Any]:
+    return {
+        "before": c.before,
+        "refused": c.refused,
+        "findings": [_finding_json(f) for f in c.findings],
+        "allowed": [_finding_json(f) for f in c.allowed],
+    }
+
+
+def utc_now() -> datetime:
+    """Now, to the second: what a record's times hold."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC to the second, e.g. `2026-11-23T12:00:00Z`."""
+    if moment.tzinfo is None:
+        raise ValueError(f"a run record's times carry a zone: {moment!r} has none")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def junit_counts(path: Path) -> Counts:
@@ -126,7 +281,20 @@ def junit_counts(path: Path) -> Counts:
     return total
 
 
-def write_atomic(path: Path, data: dict) -> None:
+def write_record(
+    run_dir: Path, record: RunRecord, *, timings: Mapping[str, Any] | None = None
+) -> Path:
+    """Write `<run_dir>/run.json` atomically; returns its path. `timings` are for the
+    benchmarks (docs/run-record.md): written as given, read by no part of cc-ci."""
+    data = record.to_json()
+    if timings is not None:
+        data["timings"] = dict(timings)
+    path = run_dir / RECORD_FILE
+    write_atomic(path, data)
+    return path
+
+
+def write_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write JSON so that a reader sees the old file or the new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".run.", suffix=".tmp", dir=path.parent)

@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from cc_ci.contract.record import RunRecord
+from cc_ci.contract.record_read import BrokenRecord
+from cc_ci.contract.stages import STAGES
 from cc_ci.dashboard import badge
 from cc_ci.dashboard.markup import local
-from cc_ci.dashboard.records import LIFECYCLE, BrokenRecord, RunRecord
 from cc_ci.dashboard.summary import MAX_LEVEL, Counts, RecipeSummary, Row
 
 
@@ -63,7 +65,7 @@ def recipe_brief(summary: RecipeSummary) -> dict[str, Any]:
                 if r is not None
                 else None
             )
-            for name, r in zip(LIFECYCLE, summary.stage_results, strict=True)
+            for name, r in zip(STAGES, summary.stage_results, strict=True)
         },
         "url": local("recipes", summary.recipe),
         "badge_url": local("badge", f"{summary.recipe}.svg"),

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 
-from cc_ci.dashboard.records import LIFECYCLE, RunStatus, StageStatus
+from cc_ci.contract.record import RunStatus, StageStatus
+from cc_ci.contract.stages import STAGES
 from cc_ci.dashboard.summary import RecipeSummary
 
 FONT_SIZE = 11
@@ -96,11 +97,9 @@ def choose(summary: RecipeSummary | None, stage: str | None = None) -> Badge:
     "running" while a run is under way; it shows "running" only before any run finished.
     """
     if stage is not None:
-        result = summary.stage_result(stage) if summary and stage in LIFECYCLE else None
+        result = summary.stage_result(stage) if summary and stage in STAGES else None
         if result is None:
-            return (
-                Badge(f"{LABEL} {stage}", "unknown", Color.GREY) if stage in LIFECYCLE else UNKNOWN
-            )
+            return Badge(f"{LABEL} {stage}", "unknown", Color.GREY) if stage in STAGES else UNKNOWN
         message, color = _STAGE[result.status]
         return Badge(f"{LABEL} {stage}", message, color)
     if summary is None or summary.latest is None:

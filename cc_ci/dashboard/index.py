@@ -25,19 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cc_ci.contract.names import RUN_ID_RE
+from cc_ci.contract.record import RECORD_FILE, RunRecord, RunStatus
+from cc_ci.contract.record_read import BrokenRecord, RecordError, decode_record, recipe_hint
 from cc_ci.dashboard.eventlog import log
-from cc_ci.dashboard.records import (
-    RUN_ID,
-    BrokenRecord,
-    RecordError,
-    RunRecord,
-    RunStatus,
-    decode_record,
-    recipe_hint,
-)
 from cc_ci.dashboard.summary import Counts, RecipeSummary, Row, counts, overview_rows, summarize
-
-RECORD = "run.json"
 
 Item = RunRecord | BrokenRecord
 
@@ -138,7 +130,7 @@ class Index:
         names = set()
         with os.scandir(self.root) as it:
             for entry in it:
-                if RUN_ID.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
+                if RUN_ID_RE.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
                     names.add(entry.name)
         for gone in self._entries.keys() - names:
             _note(self._entries.pop(gone).item, changed)
@@ -149,7 +141,7 @@ class Index:
 
     def _check(self, run_id: str, changed: set[str | None]) -> None:
         entry = self._entries[run_id]
-        path = self.root / run_id / RECORD
+        path = self.root / run_id / RECORD_FILE
         try:
             st = os.stat(path, follow_symlinks=False)
         except OSError:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from html import escape
 from urllib.parse import quote, urlsplit
 
-from cc_ci.dashboard.records import Source
+from cc_ci.contract.record import Source
 
 MARK = {
     "passed": "✓",

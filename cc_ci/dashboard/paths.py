@@ -1,8 +1,9 @@
 """Keeping every file the dashboard reads inside the results directory.
 
-`is_safe_relpath` is pure: it judges a relative path by its parts. `resolve_inside` asks the
-file system where a path really leads (following symlinks) and refuses anything that ends
-up outside the run folder, or a run folder that is itself a link to somewhere else.
+`resolve_inside` asks the file system where a path really leads (following symlinks) and
+refuses anything that ends up outside the run folder, or a run folder that is itself a link
+to somewhere else. The pure check of a path's parts, `is_safe_relpath`, is the run record's
+rule and lives with it (cc_ci/contract/names.py).
 """
 
 from __future__ import annotations
@@ -10,12 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
-def is_safe_relpath(path: str) -> bool:
-    """True when `path` names a file below a folder: relative, no '..', '.', or empty parts."""
-    if not path or path.startswith("/") or "\\" in path or "\x00" in path:
-        return False
-    return all(part not in ("", ".", "..") for part in path.split("/"))
+from cc_ci.contract.names import is_safe_relpath
 
 
 def resolve_inside(root: Path, run_id: str, relpath: str | None = None) -> Path | None:

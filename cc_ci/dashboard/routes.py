@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from cc_ci.dashboard.paths import is_safe_relpath
-from cc_ci.dashboard.records import RECIPE, RUN_ID
+from cc_ci.contract.names import RECIPE_RE, RUN_ID_RE, is_safe_relpath
 
 
 class Page(StrEnum):
@@ -61,11 +60,11 @@ def route(target: str) -> Route:
             return Route(Page.STYLE)
         case ["static", "favicon.svg"]:
             return Route(Page.FAVICON)
-        case ["recipes", name] if RECIPE.fullmatch(name):
+        case ["recipes", name] if RECIPE_RE.fullmatch(name):
             return Route(Page.RECIPE, name)
-        case ["runs", run_id] if RUN_ID.fullmatch(run_id):
+        case ["runs", run_id] if RUN_ID_RE.fullmatch(run_id):
             return Route(Page.RUN, run_id)
-        case ["runs", run_id, *rest] if RUN_ID.fullmatch(run_id) and rest:
+        case ["runs", run_id, *rest] if RUN_ID_RE.fullmatch(run_id) and rest:
             relpath = "/".join(rest)
             return Route(Page.ARTIFACT, run_id, relpath) if is_safe_relpath(relpath) else NOT_FOUND
         case ["badge", file] if file.endswith(".svg"):
@@ -73,8 +72,8 @@ def route(target: str) -> Route:
             return Route(Page.BADGE, file.removesuffix(".svg"), stage=stage)
         case ["api", "recipes"]:
             return Route(Page.API_RECIPES)
-        case ["api", "recipes", name] if RECIPE.fullmatch(name):
+        case ["api", "recipes", name] if RECIPE_RE.fullmatch(name):
             return Route(Page.API_RECIPE, name)
-        case ["api", "runs", run_id] if RUN_ID.fullmatch(run_id):
+        case ["api", "runs", run_id] if RUN_ID_RE.fullmatch(run_id):
             return Route(Page.API_RUN, run_id)
     return NOT_FOUND

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from cc_ci.contract.record import RunRecord, StageResult, Teardown
+from cc_ci.contract.record_read import BrokenRecord
 from cc_ci.dashboard.logs import TAIL_LINES, LogExcerpt
 from cc_ci.dashboard.markup import (
     a,
@@ -23,7 +25,6 @@ from cc_ci.dashboard.markup import (
     repo_url,
     when,
 )
-from cc_ci.dashboard.records import BrokenRecord, RunRecord, Stage, Teardown
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 
@@ -94,7 +95,7 @@ def _facts(run: RunRecord, now: datetime, forge: str | None) -> str:
     return '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
 
 
-def _stage(run_id: str, stage: Stage, logs: Mapping[str, LogExcerpt]) -> str:
+def _stage(run_id: str, stage: StageResult, logs: Mapping[str, LogExcerpt]) -> str:
     t = stage.tests
     counts = (
         f"{t.passed} passed, {t.failed} failed, {t.errors} errors, {t.skipped} skipped"

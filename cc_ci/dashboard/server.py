@@ -23,12 +23,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from cc_ci.contract.record import RECORD_FILE, RunRecord
+from cc_ci.contract.record_read import BrokenRecord, RecordError, decode_record
 from cc_ci.dashboard import api, badge, style
 from cc_ci.dashboard.eventlog import log
-from cc_ci.dashboard.index import RECORD, Index, Snapshot
+from cc_ci.dashboard.index import Index, Snapshot
 from cc_ci.dashboard.logs import LogExcerpt, read_excerpt
 from cc_ci.dashboard.paths import resolve_inside
-from cc_ci.dashboard.records import BrokenRecord, RecordError, RunRecord, decode_record
 from cc_ci.dashboard.routes import Page, Route, route
 from cc_ci.dashboard.runpage import broken_page, run_page
 from cc_ci.dashboard.views import not_found_page, overview_page, recipe_page
@@ -224,7 +225,7 @@ class App:
         if isinstance(item, BrokenRecord):
             return _json(422, {"error": item.reason, "run_id": item.run_id})
         # The record as written. Read it again: the snapshot may be a moment older.
-        target = resolve_inside(self.index.root, r.name, RECORD)
+        target = resolve_inside(self.index.root, r.name, RECORD_FILE)
         try:
             raw = target.read_bytes() if target else b""
             decode_record(raw, r.name)

@@ -21,16 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from cc_ci.dashboard.records import (
-    FINISHED_STAGE,
-    LIFECYCLE,
-    BrokenRecord,
-    RunRecord,
-    RunStatus,
-    StageStatus,
-)
+from cc_ci.contract.record import FINISHED_STAGE, RunRecord, RunStatus, StageStatus
+from cc_ci.contract.record_read import BrokenRecord
+from cc_ci.contract.stages import STAGES
 
-MAX_LEVEL = len(LIFECYCLE)
+MAX_LEVEL = len(STAGES)
 
 LEVEL_MEANING = (
     "install does not pass",
@@ -61,7 +56,7 @@ class RecipeSummary:
     broken: tuple[BrokenRecord, ...]
     """Unreadable records that name this recipe, newest first."""
     stage_results: tuple[StageResult | None, ...]
-    """One per LIFECYCLE stage, in order; None when the stage never ran."""
+    """One per stage (STAGES), in order; None when the stage never ran."""
     level: int
 
     @property
@@ -73,9 +68,9 @@ class RecipeSummary:
         return next((r for r in self.runs if r.status is not RunStatus.RUNNING), None)
 
     def stage_result(self, stage: str) -> StageResult | None:
-        if stage not in LIFECYCLE:
+        if stage not in STAGES:
             return None
-        return self.stage_results[LIFECYCLE.index(stage)]
+        return self.stage_results[STAGES.index(stage)]
 
 
 def newest_first(runs: Iterable[RunRecord]) -> tuple[RunRecord, ...]:
@@ -86,7 +81,7 @@ def summarize(
     recipe: str, runs: Iterable[RunRecord], broken: Iterable[BrokenRecord] = ()
 ) -> RecipeSummary:
     ordered = newest_first(runs)
-    results = tuple(latest_stage_result(ordered, stage) for stage in LIFECYCLE)
+    results = tuple(latest_stage_result(ordered, stage) for stage in STAGES)
     return RecipeSummary(
         recipe=recipe,
         runs=ordered,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cc_ci.contract.record import RunRecord
+from cc_ci.contract.record_read import BrokenRecord
+from cc_ci.contract.stages import STAGES
 from cc_ci.dashboard.markup import (
     MARK,
     a,
@@ -20,7 +23,6 @@ from cc_ci.dashboard.markup import (
     short_ref,
     when,
 )
-from cc_ci.dashboard.records import LIFECYCLE, BrokenRecord, RunRecord
 from cc_ci.dashboard.summary import (
     LEVEL_MEANING,
     MAX_LEVEL,
@@ -33,7 +35,7 @@ from cc_ci.dashboard.summary import (
 
 def stage_marks(run: RunRecord) -> str:
     cells = []
-    for name in LIFECYCLE:
+    for name in STAGES:
         stage = run.stage(name)
         cells.append(
             f'<td class="st" data-label="{esc(name)}">'
@@ -43,7 +45,7 @@ def stage_marks(run: RunRecord) -> str:
 
 
 def stage_heads() -> str:
-    return "".join(f'<th class="st" scope="col">{esc(name)}</th>' for name in LIFECYCLE)
+    return "".join(f'<th class="st" scope="col">{esc(name)}</th>' for name in STAGES)
 
 
 def badge_img(recipe: str, stage: str | None = None) -> str:
@@ -146,7 +148,7 @@ def _broken_row(broken: BrokenRecord, now: datetime, *, overview: bool) -> str:
     return (
         f'<tr class="a-error broken">{lead}'
         f'<td data-label="status">{pill("error", "unreadable")}</td>'
-        f'<td colspan="{len(LIFECYCLE)}" class="reason" data-label="problem">{reason}</td>'
+        f'<td colspan="{len(STAGES)}" class="reason" data-label="problem">{reason}</td>'
         f'<td data-label="{"ran" if overview else "started"}">{when(broken.seen_at, now)}</td>'
         f'<td data-label="took">—</td>{tail}</tr>'
     )
@@ -186,7 +188,7 @@ def recipe_page(
 
 def _level_section(summary: RecipeSummary, now: datetime) -> str:
     items = []
-    for name, result in zip(LIFECYCLE, summary.stage_results, strict=True):
+    for name, result in zip(STAGES, summary.stage_results, strict=True):
         if result is None:
             items.append(f"<li>{mark(None, name)} {esc(name)}: never ran</li>")
             continue
@@ -235,7 +237,7 @@ def badge_snippets(recipe: str, base: str) -> list[tuple[str, str, str]]:
     """(what, Markdown, HTML) for the overall badge and one per stage, with absolute URLs."""
     page_url = base + local("recipes", recipe)
     out = []
-    for stage in (None, *LIFECYCLE):
+    for stage in (None, *STAGES):
         img = base + local("badge", f"{recipe}.svg") + (f"?stage={stage}" if stage else "")
         alt = f"cc-ci {stage}" if stage else "cc-ci"
         out.append(

@@ -15,13 +15,14 @@ from pathlib import Path
 
 from cc_ci.contract.names import (
     InvalidInput,
+    drone_run_id,
     parse_stages,
     validate_recipe,
     validate_ref,
     validate_run_id,
     validate_src,
 )
-from cc_ci.contract.record import RunRecord
+from cc_ci.contract.record import CI, RunRecord, Trigger
 from cc_ci.harness.policy.allowlist import PolicyConfigError, load_allowlist
 from cc_ci.harness.settings import Settings, SettingsError
 
@@ -68,7 +69,7 @@ def results_dir(args: argparse.Namespace, settings: Settings) -> Path:
 
 def default_run_id(env: dict[str, str]) -> str:
     if env.get("DRONE_BUILD_NUMBER", "").isdigit():
-        return f"drone-{env['DRONE_BUILD_NUMBER']}"
+        return drone_run_id(int(env["DRONE_BUILD_NUMBER"]))
     return f"local-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
@@ -115,12 +116,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ci = None
     if env.get("DRONE_BUILD_NUMBER", "").isdigit():
-        ci = {
-            "system": "drone",
-            "build": int(env["DRONE_BUILD_NUMBER"]),
-            "url": env.get("DRONE_BUILD_LINK"),
-        }
-    trigger = {"by": env["CCCI_TRIGGERED_BY"]} if env.get("CCCI_TRIGGERED_BY") else None
+        ci = CI("drone", int(env["DRONE_BUILD_NUMBER"]), env.get("DRONE_BUILD_LINK"))
+    trigger = Trigger(env["CCCI_TRIGGERED_BY"]) if env.get("CCCI_TRIGGERED_BY") else None
     req = RunRequest(
         recipe, src, ref, stages, run_id, results_dir(args, settings), args.pr, ci, trigger
     )

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cc_ci.contract.record import Counts, StageResult, Status, Teardown, TeardownStatus
+from cc_ci.contract.record import (
+    Counts,
+    RunStatus,
+    StageResult,
+    StageStatus,
+    Teardown,
+    TeardownStatus,
+)
 
 # -- one pytest phase ------------------------------------------------------------------------
 
@@ -79,17 +86,17 @@ def sandbox_exit(
 class Outcome:
     """How a stage ends: its status, and one line a maintainer can act on."""
 
-    status: Status
+    status: StageStatus
     message: str = ""
 
 
-OPEN = (Status.PENDING, Status.RUNNING)
+OPEN = (StageStatus.PENDING, StageStatus.RUNNING)
 
 # Why a stage is skipped or closed without having run (the plan's reasons included).
 NO_PREVIOUS_RELEASE = "no previous release tag to upgrade from"
-NO_RECIPE_TESTS = Outcome(Status.SKIPPED, "the recipe ships no tests/")
+NO_RECIPE_TESTS = Outcome(StageStatus.SKIPPED, "the recipe ships no tests/")
 INTERRUPTED = "the run was interrupted"
-ENDED_EARLY = Outcome(Status.ERROR, "the run ended before this stage ran")
+ENDED_EARLY = Outcome(StageStatus.ERROR, "the run ended before this stage ran")
 
 
 def no_tests(stage: str, recipe: str) -> str:
@@ -114,11 +121,11 @@ def stage_outcome(stage: str, recipe: str, phases: Sequence[PhaseResult]) -> Out
     ran (nothing was tested), passed otherwise."""
     failed = next((p for p in phases if p.failed), None)
     if failed is not None:
-        return Outcome(Status.FAILED, f"{stage}: {failed.message}")
+        return Outcome(StageStatus.FAILED, f"{stage}: {failed.message}")
     counts = total(phases)
     if counts is None or counts.passed + counts.failed + counts.errors == 0:
-        return Outcome(Status.SKIPPED, no_tests(stage, recipe))
-    return Outcome(Status.PASSED)
+        return Outcome(StageStatus.SKIPPED, no_tests(stage, recipe))
+    return Outcome(StageStatus.PASSED)
 
 
 class Fault(enum.StrEnum):
@@ -146,17 +153,17 @@ def fault_outcome(
     """The outcome of the stage a fault ended. A recipe's or a PR's fault (unhealthy,
     refused) fails it; what cc-ci could not carry out, or an interruption, is an error."""
     if fault is Fault.INTERRUPTED:
-        return Outcome(Status.ERROR, INTERRUPTED)
+        return Outcome(StageStatus.ERROR, INTERRUPTED)
     if fault is Fault.CANNOT:
         inside = step in (Step.STAGE, Step.RESTORE)
-        return Outcome(Status.ERROR, f"{stage}: {detail}" if inside else detail)
+        return Outcome(StageStatus.ERROR, f"{stage}: {detail}" if inside else detail)
     if fault is Fault.REFUSED:
-        return Outcome(Status.FAILED, detail)
+        return Outcome(StageStatus.FAILED, detail)
     if step is Step.RESTORE:
-        return Outcome(Status.FAILED, f"unhealthy after restore: {detail}")
+        return Outcome(StageStatus.FAILED, f"unhealthy after restore: {detail}")
     if step is Step.UPGRADE:
-        return Outcome(Status.FAILED, f"upgrade from {previous}: {detail}")
-    return Outcome(Status.FAILED, f"deployment failed: {detail}")
+        return Outcome(StageStatus.FAILED, f"upgrade from {previous}: {detail}")
+    return Outcome(StageStatus.FAILED, f"deployment failed: {detail}")
 
 
 def blame(
@@ -174,8 +181,8 @@ def blame(
     open_ = [by_name[n] for n in order if n in by_name and by_name[n].status in OPEN]
     if not open_:
         return ()
-    culprit = next((s for s in open_ if s.status == Status.RUNNING), open_[0])
-    skipped = Outcome(Status.SKIPPED, not_run(outcome.message))
+    culprit = next((s for s in open_ if s.status == StageStatus.RUNNING), open_[0])
+    skipped = Outcome(StageStatus.SKIPPED, not_run(outcome.message))
     return tuple((s.name, outcome if s is culprit else skipped) for s in open_)
 
 
@@ -209,18 +216,18 @@ def teardown_result(teardowns: Sequence[tuple[float, Sequence[str]]]) -> Teardow
     )
 
 
-def run_status(stages: Sequence[StageResult], teardown: Teardown) -> tuple[Status, ExitCode]:
+def run_status(stages: Sequence[StageResult], teardown: Teardown) -> tuple[RunStatus, ExitCode]:
     """The run's status and exit code: error beats failed beats passed.
 
     A leftover after teardown, or a stage still open, is an error; a run in which every
     stage was skipped tested nothing, and is never reported as a pass.
     """
     if teardown.status == TeardownStatus.LEFTOVER or any(
-        s.status == Status.ERROR or s.status in OPEN for s in stages
+        s.status == StageStatus.ERROR or s.status in OPEN for s in stages
     ):
-        return Status.ERROR, ExitCode.ERROR
-    if any(s.status == Status.FAILED for s in stages):
-        return Status.FAILED, ExitCode.FAILED
-    if all(s.status == Status.SKIPPED for s in stages):
-        return Status.FAILED, ExitCode.FAILED
-    return Status.PASSED, ExitCode.PASSED
+        return RunStatus.ERROR, ExitCode.ERROR
+    if any(s.status == StageStatus.FAILED for s in stages):
+        return RunStatus.FAILED, ExitCode.FAILED
+    if all(s.status == StageStatus.SKIPPED for s in stages):
+        return RunStatus.FAILED, ExitCode.FAILED
+    return RunStatus.PASSED, ExitCode.PASSED

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from cc_ci.contract.names import STAGES
+from cc_ci.contract.stages import STAGES, StageName
 from cc_ci.harness.outcome import NO_PREVIOUS_RELEASE
 
 
@@ -20,7 +20,7 @@ class DeployKind(enum.StrEnum):
     UPGRADE = "upgrade"
 
 
-FRESH_ORDER = ("install", "recipe-local", "backup")
+FRESH_ORDER = (StageName.INSTALL, StageName.RECIPE_LOCAL, StageName.BACKUP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +49,11 @@ def plan_run(stages: tuple[str, ...], previous_release: str | None) -> Plan:
     fresh = tuple(s for s in FRESH_ORDER if s in stages)
     if fresh:
         deployments.append(Deployment(DeployKind.FRESH, fresh))
-    if "upgrade" in stages:
+    if StageName.UPGRADE in stages:
         if previous_release:
-            deployments.append(Deployment(DeployKind.UPGRADE, ("upgrade",)))
+            deployments.append(Deployment(DeployKind.UPGRADE, (StageName.UPGRADE,)))
         else:
-            skipped.append(("upgrade", NO_PREVIOUS_RELEASE))
+            skipped.append((StageName.UPGRADE, NO_PREVIOUS_RELEASE))
     return Plan(tuple(deployments), tuple(skipped))
 
 

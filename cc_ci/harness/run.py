@@ -16,8 +16,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cc_ci.contract.names import app_domain, stack_name
-from cc_ci.contract.record import RunRecord, Source, StageResult, Status, now_iso, write_atomic
+from cc_ci.contract.record import (
+    CI,
+    RunRecord,
+    Source,
+    StageResult,
+    StageStatus,
+    Trigger,
+    utc_now,
+    write_record,
+)
 from cc_ci.contract.redact import Redactor
+from cc_ci.contract.stages import StageName
 from cc_ci.harness import recipe as rcp
 from cc_ci.harness.certs import cert_spki
 from cc_ci.harness.deploy.abra import Abra, AbraError
@@ -76,8 +86,8 @@ class RunRequest:
     run_id: str
     results_dir: Path
     pr: int | None = None
-    ci: dict | None = None
-    trigger: dict | None = None
+    ci: CI | None = None
+    trigger: Trigger | None = None
 
 
 class Run:
@@ -85,7 +95,6 @@ class Run:
         self.req = req
         self.settings = settings
         self.allow = allow
-        self.policy_checks: list[dict] = []
         self.run_dir = req.results_dir / req.run_id
         self.workdir = settings.state_dir / "runs" / req.run_id
         self.redact = Redactor()
@@ -95,7 +104,7 @@ class Run:
             run_id=req.run_id,
             recipe=req.recipe,
             source=Source(req.src, req.ref, req.pr, None),
-            started_at=now_iso(),
+            started_at=utc_now(),
             stages=tuple(StageResult(s) for s in req.stages),
             trigger=req.trigger,
             ci=req.ci,
@@ -107,10 +116,8 @@ class Run:
     # -- record keeping -------------------------------------------------------------------
 
     def save(self) -> None:
-        data = self.record.to_json()
-        data["timings"] = {"deployments": self.deploy_timings, "phases": self.phase_timings}
-        data["policy"] = self.policy_checks
-        write_atomic(self.run_dir / "run.json", data)
+        timings = {"deployments": self.deploy_timings, "phases": self.phase_timings}
+        write_record(self.run_dir, self.record, timings=timings)
 
     def set_stage(self, name: str, **changes: object) -> None:
         self.record = self.record.with_stage(replace(self.record.stage(name), **changes))
@@ -182,7 +189,7 @@ class Run:
     def _run_plan(self, live: LiveRun) -> None:
         plan = plan_run(self.req.stages, self.checkout.previous_release)
         for name, why in plan.skipped:
-            self.set_stage(name, status=Status.SKIPPED, message=why)
+            self.set_stage(name, status=StageStatus.SKIPPED, message=why)
         for dep in plan.deployments:
             self._deployment(dep, live)
 
@@ -229,7 +236,7 @@ class Run:
         """Check the compose files about to be deployed; refuse before anything is created.
         `domains` are the app's own host names, the only ones its Traefik labels may route."""
         verdict = gate(self.checkout.path, env, self.req.recipe, self.allow, domains)
-        self.policy_checks.append({"before": what, **verdict.to_json()})
+        self.record = replace(self.record, policy=(*self.record.policy, verdict.to_record(what)))
         self.save()
         for line in verdict.lines():
             log.write(f"policy: {line}\n")
@@ -261,7 +268,7 @@ class Run:
             if dep.kind is DeployKind.UPGRADE:
                 self._upgrade(live, log)
                 return
-            self.set_stage(first, status=Status.RUNNING, log=f"{first}.log")
+            self.set_stage(first, status=StageStatus.RUNNING, log=f"{first}.log")
             with self._deployed(DeployKind.FRESH, live, log) as app:
                 for name in dep.stages:
                     self._stage(name, app)
@@ -275,11 +282,11 @@ class Run:
 
     def _stage(self, name: str, app: App) -> None:
         t0 = time.monotonic()
-        self.set_stage(name, status=Status.RUNNING, log=f"{name}.log")
+        self.set_stage(name, status=StageStatus.RUNNING, log=f"{name}.log")
         log = self.log(name)
         phases: list[PhaseResult] = []
         try:
-            if name == "install":
+            if name == StageName.INSTALL:
                 phases.append(
                     self._phase(
                         app,
@@ -290,12 +297,12 @@ class Run:
                         log,
                     )
                 )
-            elif name == "recipe-local":
+            elif name == StageName.RECIPE_LOCAL:
                 if not self.recipe_tests.is_dir():
                     self._set_outcome(name, NO_RECIPE_TESTS, duration_s=0.0)
                     return
                 phases.append(self._sandboxed(app, name, log))
-            elif name == "backup":
+            elif name == StageName.BACKUP:
                 tests = self.suite_dir / "test_backup.py"
                 phases.append(self._phase(app, name, "seed", [tests], "seed", log))
                 if not phases[-1].failed:
@@ -407,9 +414,9 @@ class Run:
         event("stage", name=name, status=result.status, seconds=f"{time.monotonic() - t0:.1f}")
 
     def _upgrade(self, live: LiveRun, log: FileLog) -> None:
-        name = "upgrade"
+        name = StageName.UPGRADE
         t0 = time.monotonic()
-        self.set_stage(name, status=Status.RUNNING, log="upgrade.log")
+        self.set_stage(name, status=StageStatus.RUNNING, log="upgrade.log")
         prev = self.checkout.previous_release
         assert prev is not None  # the plan skips upgrade without one
         rcp.checkout(self.checkout.path, prev, log, self.redact)
@@ -471,7 +478,7 @@ class Run:
             teardown=td,
             status=status,
             exit_code=int(code),
-            finished_at=now_iso(),
+            finished_at=utc_now(),
             duration_s=round(time.monotonic() - self.started, 2),
         )
         self.save()

@@ -15,6 +15,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from cc_ci.contract.names import drone_run_id
+from cc_ci.contract.record import (
+    CI,
+    RunRecord,
+    RunStatus,
+    Source,
+    StageResult,
+    StageStatus,
+    Teardown,
+    TeardownStatus,
+)
+from cc_ci.contract.stages import STAGES, in_order
+
 
 class SimError(Exception):
     """A request to the Python or control API that the world cannot satisfy."""
@@ -115,32 +128,31 @@ class DroneRepo:
 
 
 def demo_record(b: Build, status: str) -> dict[str, Any]:
-    """A run record (docs/run-record.md) for a finished build: the stages it asked for, each
-    passed, failed or errored as the build did."""
-    verdict = {"success": "passed", "failure": "failed"}.get(status, "error")
-    names = [s for s in b.params.get("STAGES", "").split(",") if s] or [
-        "install",
-        "upgrade",
-        "backup",
-        "recipe-local",
-    ]
-    return {
-        "schema": 1,
-        "run_id": f"drone-{b.number}",
-        "recipe": b.params.get("RECIPE", "custom-html"),
-        "source": {
-            "repo": b.params.get("SRC"),
-            "ref": b.params.get("REF"),
-            "pr": b.params.get("PR"),
-        },
-        "status": verdict,
-        "stages": [
-            {"name": name, "status": verdict, "duration_s": 12.5 + 3 * i, "message": ""}
-            for i, name in enumerate(names)
-        ],
-        "teardown": {"status": "clean", "duration_s": 4.0, "leftovers": [], "log": "teardown.log"},
-        "policy": [],
-    }
+    """A run record (docs/run-record.md) for a finished build, written by the harness's own
+    writer: the stages it asked for, each passed, failed or errored as the build did."""
+    verdict = {"success": RunStatus.PASSED, "failure": RunStatus.FAILED}.get(
+        status, RunStatus.ERROR
+    )
+    names = in_order(b.params.get("STAGES", "").split(",")) or STAGES
+    pr = b.params.get("PR", "")
+    started = datetime.fromtimestamp(b.started or b.created, UTC)
+    finished = datetime.fromtimestamp(b.finished or b.updated, UTC)
+    return RunRecord(
+        run_id=drone_run_id(b.number),
+        recipe=b.params.get("RECIPE", "custom-html"),
+        source=Source(b.params.get("SRC"), b.params.get("REF"), int(pr) if pr.isdigit() else None),
+        started_at=started,
+        stages=tuple(
+            StageResult(name, StageStatus(verdict), 12.5 + 3 * i) for i, name in enumerate(names)
+        ),
+        status=verdict,
+        finished_at=finished,
+        duration_s=float(max((finished - started).total_seconds(), 0)),
+        exit_code={RunStatus.PASSED: 0, RunStatus.FAILED: 1}.get(verdict, 2),
+        deployments=2 if "upgrade" in names else 1,
+        teardown=Teardown(TeardownStatus.CLEAN, 4.0, (), "teardown.log"),
+        ci=CI("drone", b.number, None),
+    ).to_json()
 
 
 def fake_sha(*parts: object) -> str:
@@ -389,7 +401,7 @@ class World:
             if record == "demo":
                 record = demo_record(b, status)
             if record is not None:
-                self.records[f"drone-{number}"] = record
+                self.records[drone_run_id(number)] = record
             return b
 
     def start_build(self, repo: str, number: int) -> Build:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from datetime import UTC, datetime
 
@@ -12,8 +13,10 @@ from cc_ci.bridge.config import ConfigError, parse_config
 from cc_ci.bridge.flow import Step, backoff, next_step
 from cc_ci.bridge.gitea import Comment
 from cc_ci.bridge.poll import OVERLAP, Listing, is_new, next_since
-from cc_ci.bridge.report import RunSummary, commit_state, summarize_record, text
+from cc_ci.bridge.report import RunSummary, commit_state, read_summary, text
 from cc_ci.bridge.state import CommandRow, Outcome, Phase
+from cc_ci.contract.record import RunRecord, Source, StageResult
+from cc_ci.contract.record_read import RecordError
 from cc_ci.contract.redact import MASK, Redactor
 
 EXAMPLE = """
@@ -225,11 +228,18 @@ def test_the_record_decides_the_commit_state_before_drone():
     assert commit_state(None, None) == "error"
 
 
-def test_a_record_of_the_wrong_shape_is_no_record():
-    assert summarize_record(None) is None
-    assert summarize_record({"stages": []}) is None
-    s = summarize_record({"status": "passed", "stages": [{"name": "install"}, "junk"]})
-    assert s is not None and [x.name for x in s.stages] == ["install"]
+def test_a_record_of_the_wrong_shape_is_refused_whole_not_read_in_part():
+    started = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    data = RunRecord(
+        "drone-1", "custom-html", Source(None, None, None), started, (StageResult("x"),)
+    ).to_json()
+    assert [s.name for s in read_summary(json.dumps(data).encode(), 1).stages] == ["x"]
+    junk_stage = {**data, "stages": [*data["stages"], "junk"]}
+    for body in (None, {"stages": []}, junk_stage):
+        with pytest.raises(RecordError):
+            read_summary(json.dumps(body).encode(), 1)
+    with pytest.raises(RecordError, match="does not match its folder"):
+        read_summary(json.dumps(data).encode(), 2)  # the dashboard answered for another build
 
 
 def test_untrusted_text_is_one_inert_line():

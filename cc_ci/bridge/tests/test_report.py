@@ -3,7 +3,21 @@ the stage table, the commit status set, across restarts and outages."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from cc_ci.bridge.state import Phase
+from cc_ci.contract.names import drone_run_id
+from cc_ci.contract.record import (
+    PolicyCheck,
+    PolicyFinding,
+    RunRecord,
+    RunStatus,
+    Source,
+    StageResult,
+    StageStatus,
+    Teardown,
+    TeardownStatus,
+)
 from devworld.forgesim.demo import CI_REPO
 
 
@@ -16,18 +30,20 @@ def started(world, body="!testme"):
     return bridge, command, build
 
 
-def record(status, stages, policy=()):
-    return {
-        "schema": 1,
-        "run_id": "drone-1",
-        "recipe": "custom-html",
-        "status": status,
-        "stages": [
-            {"name": n, "status": s, "duration_s": d, "message": m} for n, s, d, m in stages
-        ],
-        "teardown": {"status": "clean"},
-        "policy": list(policy),
-    }
+def record(build, status, stages, findings=()):
+    """Build `build`'s run record as the harness writes it: `stages` are (name, status,
+    seconds, message); `findings` refuse the first deployment."""
+    policy = PolicyCheck("fresh deployment", True, tuple(PolicyFinding(**f) for f in findings))
+    return RunRecord(
+        drone_run_id(build),
+        "custom-html",
+        Source("recipe-maintainers/custom-html", "0" * 40, 1),
+        datetime(2026, 11, 23, 12, 0, tzinfo=UTC),
+        tuple(StageResult(n, StageStatus(s), d, message=m) for n, s, d, m in stages),
+        status=RunStatus(status),
+        teardown=Teardown(TeardownStatus.CLEAN),
+        policy=(policy,) if findings else (),
+    ).to_json()
 
 
 def test_a_passed_build_edits_the_comment_with_the_stage_table_and_sets_success(world):
@@ -53,7 +69,11 @@ def test_a_failed_test_is_a_failure_and_a_run_that_could_not_be_carried_out_an_e
         CI_REPO,
         build.number,
         "failure",
-        record("failed", [("install", "failed", 75.0, "2 tests failed: see install.log")]),
+        record(
+            build.number,
+            "failed",
+            [("install", "failed", 75.0, "2 tests failed: see install.log")],
+        ),
     )
     bridge.report_once()
     (comment,) = world.bot_comments()
@@ -64,7 +84,7 @@ def test_a_failed_test_is_a_failure_and_a_run_that_could_not_be_carried_out_an_e
     world.tick()
     c2 = world.comment("!testme", pr=2)
     bridge.poll_once()
-    world.sim.world.finish_build(CI_REPO, 2, "failure", record("error", []))
+    world.sim.world.finish_build(CI_REPO, 2, "failure", record(2, "error", []))
     bridge.report_once()
     assert bridge.state.command(c2.id).result == "error"
     assert world.statuses(pr=2)[-1]["status"] == "error"
@@ -74,7 +94,7 @@ def test_policy_findings_from_the_record_are_listed_and_made_inert(world):
     bridge, _, build = started(world)
     finding = {
         "kind": "bind-mount",
-        "severity": "refused",
+        "severity": "error",
         "file": "compose.yml",
         "service": "app",
         "key": "volumes[0]",
@@ -84,7 +104,7 @@ def test_policy_findings_from_the_record_are_listed_and_made_inert(world):
         CI_REPO,
         build.number,
         "failure",
-        record("failed", [("install", "failed", 1.0, "| refused |")], [{"findings": [finding]}]),
+        record(build.number, "failed", [("install", "failed", 1.0, "| refused |")], [finding]),
     )
     bridge.report_once()
     body = world.bot_comments()[0].body

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from cc_ci.contract.record_read import parse_record
 from cc_ci.dashboard import badge
 from cc_ci.dashboard.badge import PADDING, Badge, Color, choose, render, text_width
-from cc_ci.dashboard.records import parse_record
 from cc_ci.dashboard.summary import summarize
 from cc_ci.dashboard.tests.worlds import ALL, record, stage
 

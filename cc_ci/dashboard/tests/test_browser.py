@@ -142,7 +142,7 @@ def test_an_unreadable_record_is_an_error_row_that_explains_itself(page, base: s
     page.goto(base + "/")
     page.click("a:text-is('drone-902')")
     page.wait_for_url(base + "/runs/drone-902")
-    assert "schema 2 is newer than this dashboard reads (1)" in page.locator("main").inner_text()
+    assert "schema 2 is newer than this cc-ci reads (1)" in page.locator("main").inner_text()
     page.click("dd a:text-is('keycloak')")
     assert page.locator("h1").inner_text().startswith("keycloak")
     assert "unreadable" in page.locator("table.history").inner_text()

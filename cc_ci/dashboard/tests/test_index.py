@@ -6,8 +6,9 @@ import json
 import os
 from pathlib import Path
 
+from cc_ci.contract.record import RunRecord, RunStatus
+from cc_ci.contract.record_read import BrokenRecord
 from cc_ci.dashboard.index import Index
-from cc_ci.dashboard.records import BrokenRecord, RunRecord, RunStatus
 from cc_ci.dashboard.tests.worlds import record, stage, write_atomically, write_raw, write_run
 
 

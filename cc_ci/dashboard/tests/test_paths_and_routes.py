@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cc_ci.dashboard.paths import is_safe_relpath, resolve_inside
+from cc_ci.contract.names import is_safe_relpath
+from cc_ci.dashboard.paths import resolve_inside
 from cc_ci.dashboard.routes import NOT_FOUND, Page, Route, route
 
 

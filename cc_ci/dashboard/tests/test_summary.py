@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cc_ci.dashboard.records import BrokenRecord, RunRecord, StageStatus, parse_record
+from cc_ci.contract.record import RunRecord, StageStatus
+from cc_ci.contract.record_read import BrokenRecord, parse_record
 from cc_ci.dashboard.summary import Attention, counts, history, overview_rows, summarize
 from cc_ci.dashboard.tests.worlds import ALL, record, stage
 

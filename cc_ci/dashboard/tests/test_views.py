@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from cc_ci.contract.record import RunRecord
 from cc_ci.dashboard.index import Index
 from cc_ci.dashboard.logs import TAIL_LINES, clean, excerpt_from_bytes, read_excerpt
 from cc_ci.dashboard.markup import ago, duration, safe_url
 from cc_ci.dashboard.paths import resolve_inside
-from cc_ci.dashboard.records import RunRecord
 from cc_ci.dashboard.runpage import run_page
 from cc_ci.dashboard.tests.worlds import HOSTILE, World, demo_world
 from cc_ci.dashboard.views import badge_snippets, overview_page, recipe_page

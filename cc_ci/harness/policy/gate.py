@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from cc_ci.contract.record import PolicyCheck
 from cc_ci.harness.policy.env import DocumentError, interpolate_tree, parse_env, split_compose_file
 from cc_ci.harness.policy.routing import Label, read_labels, routing_findings
 from cc_ci.harness.policy.rules import ALLOWABLE, FileCheck, Finding, FindingKind, Severity
@@ -95,6 +96,16 @@ class Verdict:
             "findings": [f.to_json() for f in self.findings],
             "allowed": [f.to_json() for f in self.allowed],
         }
+
+    def to_record(self, before: str) -> PolicyCheck:
+        """The verdict as the run record keeps it; `before` says what was about to be
+        deployed (e.g. `fresh deployment`)."""
+        return PolicyCheck(
+            before=before,
+            refused=self.refused,
+            findings=tuple(f.to_record() for f in self.findings),
+            allowed=tuple(f.to_record() for f in self.allowed),
+        )
 
 
 # -- parsing --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from cc_ci.contract.record import PolicyFinding
 from cc_ci.harness.policy.env import Path_
 
 
@@ -93,6 +94,18 @@ class Finding:
             "detail": self.detail,
             "line": self.line(),
         }
+
+    def to_record(self) -> PolicyFinding:
+        """The finding as the run record keeps it (cc_ci/contract/record.py)."""
+        return PolicyFinding(
+            kind=str(self.kind),
+            severity=str(self.severity),
+            file=self.file,
+            service=self.service,
+            key=self.key,
+            detail=self.detail,
+            line=self.line(),
+        )
 
 
 DOCKER_SOCKET = ("/var/run/docker.sock", "/run/docker.sock")

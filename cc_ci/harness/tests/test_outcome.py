@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from cc_ci.contract.names import STAGES
-from cc_ci.contract.record import Counts, StageResult, Status, Teardown, TeardownStatus
+from cc_ci.contract.record import (
+    Counts,
+    StageResult,
+    StageStatus,
+    Teardown,
+    TeardownStatus,
+)
 from cc_ci.harness.outcome import (
     ENDED_EARLY,
     INTERRUPTED,
@@ -38,7 +44,7 @@ from cc_ci.harness.outcome import (
 )
 from cc_ci.harness.plan import DeployKind, plan_run
 
-P, F, E, S = Status.PASSED, Status.FAILED, Status.ERROR, Status.SKIPPED
+P, F, E, S = StageStatus.PASSED, StageStatus.FAILED, StageStatus.ERROR, StageStatus.SKIPPED
 JUNIT = Path("/results/run/install.verify.junit.xml")
 
 
@@ -247,11 +253,11 @@ def test_no_backup_bot_two_is_a_backup_stage_error_naming_it():
 # -- who is blamed when a deployment fails ---------------------------------------------------
 
 
-def record(**given: Status) -> tuple[StageResult, ...]:
+def record(**given: StageStatus) -> tuple[StageResult, ...]:
     """The record's stages in its order (STAGES): those given, with their status
     (recipe_local= for recipe-local), or all four pending."""
     wanted = {k.replace("_", "-"): v for k, v in given.items()}
-    wanted = wanted or dict.fromkeys(STAGES, Status.PENDING)
+    wanted = wanted or dict.fromkeys(STAGES, StageStatus.PENDING)
     return tuple(StageResult(n, wanted[n]) for n in STAGES if n in wanted)
 
 
@@ -267,7 +273,10 @@ def test_the_kinds_of_deployment_are_fresh_for_three_stages_and_upgrade_for_one(
 
 def test_a_fresh_deployment_that_fails_blames_its_first_stage_and_skips_the_others():
     stages = record(
-        install=Status.RUNNING, upgrade=P, backup=Status.PENDING, recipe_local=Status.PENDING
+        install=StageStatus.RUNNING,
+        upgrade=P,
+        backup=StageStatus.PENDING,
+        recipe_local=StageStatus.PENDING,
     )
     failed = fault_outcome(Fault.UNHEALTHY, "timed out after 300s", Step.DEPLOYMENT)
     assert blame(stages, failed, FRESH.stages) == (
@@ -278,7 +287,7 @@ def test_a_fresh_deployment_that_fails_blames_its_first_stage_and_skips_the_othe
 
 
 def test_a_fresh_deployment_refused_by_the_gate_fails_install_and_skips_recipe_local():
-    stages = record(install=Status.RUNNING, recipe_local=Status.PENDING)
+    stages = record(install=StageStatus.RUNNING, recipe_local=StageStatus.PENDING)
     plan = plan_run(("install", "recipe-local"), "1.0.0+1.0")
     assert blame(stages, REFUSED, plan.deployments[0].stages) == (
         ("install", REFUSED),
@@ -287,7 +296,9 @@ def test_a_fresh_deployment_refused_by_the_gate_fails_install_and_skips_recipe_l
 
 
 def test_a_fresh_deployment_that_fails_mid_way_blames_the_running_stage_and_keeps_the_finished():
-    stages = record(install=P, upgrade=P, backup=Status.PENDING, recipe_local=Status.RUNNING)
+    stages = record(
+        install=P, upgrade=P, backup=StageStatus.PENDING, recipe_local=StageStatus.RUNNING
+    )
     crashed = fault_outcome(
         Fault.CANNOT, "pytest could not run the recipe-local suite", Step.DEPLOYMENT
     )
@@ -299,14 +310,14 @@ def test_a_fresh_deployment_that_fails_mid_way_blames_the_running_stage_and_keep
 
 def test_a_fresh_deployment_with_no_stage_running_blames_its_first_stage_in_run_order():
     # the record lists backup before recipe-local; the deployment runs recipe-local first
-    stages = record(backup=Status.PENDING, recipe_local=Status.PENDING)
+    stages = record(backup=StageStatus.PENDING, recipe_local=StageStatus.PENDING)
     plan = plan_run(("backup", "recipe-local"), None)
     assert [s.name for s in stages] == ["backup", "recipe-local"]
     assert blame(stages, REFUSED, plan.deployments[0].stages)[0] == ("recipe-local", REFUSED)
 
 
 def test_an_upgrade_deployment_blames_only_the_upgrade_stage():
-    stages = record(install=P, upgrade=Status.RUNNING, backup=P, recipe_local=E)
+    stages = record(install=P, upgrade=StageStatus.RUNNING, backup=P, recipe_local=E)
     crashed = fault_outcome(Fault.CANNOT, "abra app new failed (exit 1): x", Step.DEPLOYMENT)
     assert blame(stages, crashed, UPGRADE.stages) == (
         ("upgrade", Outcome(E, "abra app new failed (exit 1): x")),
@@ -321,7 +332,10 @@ def test_a_deployment_whose_stages_all_finished_blames_nobody():
 
 def test_an_interrupted_run_blames_the_running_stage_and_skips_every_open_one_of_either_deployment():
     stages = record(
-        install=P, upgrade=Status.PENDING, backup=Status.PENDING, recipe_local=Status.RUNNING
+        install=P,
+        upgrade=StageStatus.PENDING,
+        backup=StageStatus.PENDING,
+        recipe_local=StageStatus.RUNNING,
     )
     interrupted = fault_outcome(Fault.INTERRUPTED, "", Step.RUN)
     assert blame(stages, interrupted) == (
@@ -343,7 +357,7 @@ def test_a_run_that_fails_before_any_deployment_blames_its_first_stage():
 
 
 def test_a_stage_the_plan_skipped_is_not_blamed():
-    stages = record(install=Status.RUNNING, upgrade=S)
+    stages = record(install=StageStatus.RUNNING, upgrade=S)
     assert [n for n, _ in blame(stages, ENDED_EARLY)] == ["install"]
 
 
@@ -371,7 +385,7 @@ CLEAN, LEFT, NONE = (
     Teardown(TeardownStatus.LEFTOVER, leftovers=("volume x",)),
     Teardown(),
 )
-R, W = Status.RUNNING, Status.PENDING
+R, W = StageStatus.RUNNING, StageStatus.PENDING
 
 
 @pytest.mark.parametrize(

@@ -1,142 +1,49 @@
-"""Run records (docs/run-record.md, schema 1): parsed once at the edge into frozen dataclasses.
+"""The one reader of run records (docs/run-record.md): bytes or decoded JSON in, the types of
+`cc_ci.contract.record` out.
 
-Pure: `parse_record` takes the decoded JSON and the name of the folder it came from, and
-either returns a `RunRecord` or raises `RecordError` naming the bad field. Nothing here
-touches the file system; `cc_ci.dashboard.index` reads the files.
+Pure: `decode_record` takes the bytes of `<folder>/run.json` and the folder's name,
+`parse_record` the decoded JSON. Each returns a `RunRecord` or raises `RecordError` naming
+what is wrong, and nothing else, whatever the input: the wrong types, missing fields,
+numbers too large to use, nesting too deep to decode, text that is not Unicode. A record is
+written by a run of a pull request's code, so nothing in it is trusted. Nothing here touches
+the file system.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from cc_ci.dashboard.paths import is_safe_relpath
-
-SCHEMA = 1
-"""The run record schema this dashboard reads. Records with a higher number are refused."""
-
-LIFECYCLE = ("install", "upgrade", "backup", "recipe-local")
-"""The lifecycle stages, in the order the runner plans them and the levels count them."""
-
-RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-RECIPE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-STAGE_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+from cc_ci.contract.names import RECIPE_RE, STAGE_NAME_RE, is_safe_relpath
+from cc_ci.contract.record import (
+    CI,
+    SCHEMA,
+    Counts,
+    PolicyCheck,
+    PolicyFinding,
+    RunRecord,
+    RunStatus,
+    Source,
+    StageResult,
+    StageStatus,
+    Teardown,
+    TeardownStatus,
+    Trigger,
+)
 
 MAX_RECORD_BYTES = 4 * 1024 * 1024
 """A run.json larger than this is refused unread: records are a few kilobytes."""
 
+MAX_NUMBER = 2**53
+"""The largest whole number a record may hold (JSON's exact integers); counts, exit codes,
+build and PR numbers are far below it, and anything above is refused, not computed with."""
+
 
 class RecordError(ValueError):
     """A run record cannot be read: not JSON, a field missing or of the wrong type."""
-
-
-class RunStatus(StrEnum):
-    RUNNING = "running"
-    PASSED = "passed"
-    FAILED = "failed"
-    ERROR = "error"
-
-
-class StageStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    PASSED = "passed"
-    FAILED = "failed"
-    ERROR = "error"
-    SKIPPED = "skipped"
-
-
-class TeardownStatus(StrEnum):
-    CLEAN = "clean"
-    LEFTOVER = "leftover"
-    NOT_NEEDED = "not-needed"
-
-
-FINISHED_STAGE = frozenset({StageStatus.PASSED, StageStatus.FAILED, StageStatus.ERROR})
-"""Stage results that say something about the recipe (the stage was carried out)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    repo: str | None
-    ref: str | None
-    pr: int | None
-    url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Trigger:
-    by: str | None
-    comment_url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class CI:
-    system: str | None
-    build: int | None
-    url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class TestCounts:
-    __test__ = False  # not a pytest test class
-
-    passed: int = 0
-    failed: int = 0
-    errors: int = 0
-    skipped: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.passed + self.failed + self.errors + self.skipped
-
-
-@dataclass(frozen=True, slots=True)
-class Stage:
-    name: str
-    status: StageStatus
-    duration_s: float | None
-    tests: TestCounts
-    message: str
-    log: str | None
-    junit: str | None
-    artifacts: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Teardown:
-    status: TeardownStatus
-    duration_s: float | None
-    leftovers: tuple[str, ...]
-    log: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RunRecord:
-    run_id: str
-    recipe: str
-    source: Source
-    trigger: Trigger | None
-    ci: CI | None
-    started_at: datetime
-    finished_at: datetime | None
-    duration_s: float | None
-    status: RunStatus
-    exit_code: int | None
-    deployments: int
-    stages: tuple[Stage, ...]
-    teardown: Teardown | None
-
-    def stage(self, name: str) -> Stage | None:
-        """The planned stage called `name`, or None when this run did not plan it."""
-        for stage in self.stages:
-            if stage.name == name:
-                return stage
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,19 +57,20 @@ class BrokenRecord:
     """The file's modification time: the only time a broken record has."""
 
 
-# --- reading -------------------------------------------------------------------------------
-
-
 def decode_record(raw: bytes, folder: str) -> RunRecord:
     """Parse the bytes of `<folder>/run.json`. Raises RecordError saying what is wrong."""
     if len(raw) > MAX_RECORD_BYTES:
         raise RecordError(f"run.json is {len(raw)} bytes, more than {MAX_RECORD_BYTES}")
     try:
-        text = raw.decode("utf-8")
+        text = bytes(raw).decode("utf-8")
     except UnicodeDecodeError as e:
         raise RecordError(f"run.json is not UTF-8: {e.reason} at byte {e.start}") from e
+    return parse_record(_loads(text, raw), folder)
+
+
+def _loads(text: str, raw: bytes) -> Any:
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as e:
         what = (
             "empty"
@@ -170,17 +78,22 @@ def decode_record(raw: bytes, folder: str) -> RunRecord:
             else f"not valid JSON ({e.msg}: line {e.lineno} column {e.colno})"
         )
         raise RecordError(f"run.json is {what}: half-written or damaged") from e
-    return parse_record(data, folder)
+    except RecursionError:
+        raise RecordError("run.json is nested too deeply to be a run record") from None
+    except ValueError as e:  # a number with more digits than Python converts
+        raise RecordError(f"run.json holds a number too long to read ({e})") from None
 
 
 def recipe_hint(raw: bytes) -> str | None:
     """The recipe a damaged record names, when it names a valid one; else None."""
+    if len(raw) > MAX_RECORD_BYTES:
+        return None
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     recipe = data.get("recipe") if isinstance(data, dict) else None
-    return recipe if isinstance(recipe, str) and RECIPE.fullmatch(recipe) else None
+    return recipe if isinstance(recipe, str) and RECIPE_RE.fullmatch(recipe) else None
 
 
 def parse_record(data: Any, folder: str) -> RunRecord:
@@ -188,24 +101,24 @@ def parse_record(data: Any, folder: str) -> RunRecord:
     if not isinstance(data, dict):
         raise RecordError(f"run.json holds {_kind(data)}, not an object")
     schema = data.get("schema")
-    if type(schema) is not int:
+    if type(schema) is not int or not _is_count(abs(schema)):
         raise RecordError(f"field 'schema': expected an integer, got {_show(schema)}")
     if schema > SCHEMA:
-        raise RecordError(f"schema {schema} is newer than this dashboard reads ({SCHEMA})")
+        raise RecordError(f"schema {schema} is newer than this cc-ci reads ({SCHEMA})")
     if schema < 1:
         raise RecordError(f"field 'schema': {schema} is not a known schema")
     f = _Fields(data, "")
     run_id = f.text("run_id")
     if run_id != folder:
-        raise RecordError(f"field 'run_id': {run_id!r} does not match its folder {folder!r}")
+        raise RecordError(f"field 'run_id': {_show(run_id)} does not match its folder {folder!r}")
     recipe = f.text("recipe")
-    if not RECIPE.fullmatch(recipe):
-        raise RecordError(f"field 'recipe': {recipe!r} is not a recipe name")
+    if not RECIPE_RE.fullmatch(recipe):
+        raise RecordError(f"field 'recipe': {_show(recipe)} is not a recipe name")
     stages = tuple(_stage(item, f"stages[{i}]") for i, item in enumerate(f.list("stages")))
     names = [s.name for s in stages]
     if len(set(names)) != len(names):
         raise RecordError(f"field 'stages': a stage is listed twice ({', '.join(names)})")
-    teardown_data = data.get("teardown")
+    teardown = data.get("teardown")
     return RunRecord(
         run_id=run_id,
         recipe=recipe,
@@ -219,7 +132,11 @@ def parse_record(data: Any, folder: str) -> RunRecord:
         exit_code=f.integer("exit_code", optional=True),
         deployments=f.integer("deployments", optional=True) or 0,
         stages=stages,
-        teardown=None if teardown_data is None else _teardown(teardown_data),
+        teardown=None if teardown is None else _teardown(teardown),
+        tools=_tools(data.get("tools")),
+        policy=tuple(
+            _check(item, f"policy[{i}]") for i, item in enumerate(f.list("policy", optional=True))
+        ),
     )
 
 
@@ -253,20 +170,20 @@ def _ci(data: Any) -> CI | None:
     )
 
 
-def _stage(data: Any, where: str) -> Stage:
+def _stage(data: Any, where: str) -> StageResult:
     f = _Fields(data, f"{where}.")
     name = f.text("name")
-    if not STAGE_NAME.fullmatch(name):
-        raise RecordError(f"field '{where}.name': {name!r} is not a stage name")
+    if not STAGE_NAME_RE.fullmatch(name):
+        raise RecordError(f"field '{where}.name': {_show(name)} is not a stage name")
     tests = data.get("tests")
     if tests is None:
-        counts = TestCounts()
+        counts = Counts()
     else:
         t = _Fields(tests, f"{where}.tests.")
-        counts = TestCounts(
+        counts = Counts(
             *(t.integer(k, optional=True) or 0 for k in ("passed", "failed", "errors", "skipped"))
         )
-    return Stage(
+    return StageResult(
         name=name,
         status=f.choice("status", StageStatus),
         duration_s=f.seconds("duration_s"),
@@ -280,14 +197,48 @@ def _stage(data: Any, where: str) -> Stage:
 
 def _teardown(data: Any) -> Teardown:
     f = _Fields(data, "teardown.")
-    leftovers = data.get("leftovers") or []
-    if not isinstance(leftovers, list) or not all(isinstance(x, str) for x in leftovers):
-        raise RecordError("field 'teardown.leftovers': expected a list of strings")
     return Teardown(
         status=f.choice("status", TeardownStatus),
         duration_s=f.seconds("duration_s"),
-        leftovers=tuple(leftovers),
+        leftovers=f.texts("leftovers"),
         log=f.relpath("log"),
+    )
+
+
+def _tools(data: Any) -> dict[str, str]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(_is_text(k) and _is_text(v) for k, v in data.items()):
+        raise RecordError(f"field 'tools': expected an object of strings, got {_show(data)}")
+    return dict(data)
+
+
+def _check(data: Any, where: str) -> PolicyCheck:
+    f = _Fields(data, f"{where}.")
+    return PolicyCheck(
+        before=f.text("before"),
+        refused=f.boolean("refused"),
+        findings=tuple(
+            _finding(item, f"{where}.findings[{i}]")
+            for i, item in enumerate(f.list("findings", optional=True))
+        ),
+        allowed=tuple(
+            _finding(item, f"{where}.allowed[{i}]")
+            for i, item in enumerate(f.list("allowed", optional=True))
+        ),
+    )
+
+
+def _finding(data: Any, where: str) -> PolicyFinding:
+    f = _Fields(data, f"{where}.")
+    return PolicyFinding(
+        kind=f.text("kind"),
+        severity=f.text("severity"),
+        file=f.text("file", optional=True) or "",
+        service=f.text("service", optional=True),
+        key=f.text("key", optional=True) or "",
+        detail=f.text("detail", optional=True) or "",
+        line=f.text("line", optional=True) or "",
     )
 
 
@@ -313,25 +264,39 @@ class _Fields:
 
     def text(self, key: str, *, optional: bool = False) -> Any:
         value = self.data.get(key)
-        if isinstance(value, str) and (value or optional):
+        if _is_text(value) and (value or optional):
             return value
         if value is None and optional:
             return None
         raise self._bad(key, "a string" + (" or null" if optional else ""))
 
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, list) and all(_is_text(v) for v in value):
+            return tuple(value)
+        raise self._bad(key, "a list of strings")
+
     def integer(self, key: str, *, optional: bool = False) -> Any:
         value = self.data.get(key)
-        if type(value) is int and value >= 0:
+        if _is_count(value):
             return value
         if value is None and optional:
             return None
         raise self._bad(key, "a whole number ≥ 0" + (" or null" if optional else ""))
 
+    def boolean(self, key: str) -> bool:
+        value = self.data.get(key)
+        if type(value) is bool:
+            return value
+        raise self._bad(key, "true or false")
+
     def seconds(self, key: str) -> float | None:
         value = self.data.get(key)
         if value is None:
             return None
-        if type(value) in (int, float) and 0 <= value < float("inf"):
+        if _is_count(value) or (type(value) is float and 0 <= value < float("inf")):
             return float(value)
         raise self._bad(key, "seconds ≥ 0 or null")
 
@@ -339,45 +304,59 @@ class _Fields:
         value = self.data.get(key)
         if value is None and optional:
             return None
-        if isinstance(value, str):
+        if isinstance(value, str) and len(value) <= 64:
             try:
                 parsed = datetime.fromisoformat(value)
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.tzinfo is not None:
-                return parsed.astimezone(UTC)
+                if parsed.tzinfo is not None:
+                    return parsed.astimezone(UTC)
+            except (ValueError, OverflowError):  # not a time; or beyond year 1–9999 in UTC
+                pass
         raise self._bad(key, "an RFC 3339 time with a zone" + (" or null" if optional else ""))
 
     def choice(self, key: str, enum: type[StrEnum]) -> Any:
         value = self.data.get(key)
-        try:
+        if isinstance(value, str) and value in {m.value for m in enum}:
             return enum(value)
-        except ValueError:
-            raise self._bad(key, "one of " + ", ".join(m.value for m in enum)) from None
+        raise self._bad(key, "one of " + ", ".join(m.value for m in enum))
 
     def relpath(self, key: str) -> str | None:
         value = self.data.get(key)
         if value is None:
             return None
-        if isinstance(value, str) and is_safe_relpath(value):
+        if _is_text(value) and is_safe_relpath(value):
             return value
         raise self._bad(key, "a path inside the run folder or null")
 
-    def list(self, key: str) -> list[Any]:
+    def list(self, key: str, *, optional: bool = False) -> list[Any]:
         value = self.data.get(key)
         if isinstance(value, list):
             return value
-        raise self._bad(key, "a list")
+        if value is None and optional:
+            return []
+        raise self._bad(key, "a list" + (" or null" if optional else ""))
 
     def relpaths(self, key: str) -> tuple[str, ...]:
         value = self.data.get(key)
         if value is None:
             return ()
-        if isinstance(value, list) and all(
-            isinstance(v, str) and is_safe_relpath(v) for v in value
-        ):
+        if isinstance(value, list) and all(_is_text(v) and is_safe_relpath(v) for v in value):
             return tuple(value)
         raise self._bad(key, "a list of paths inside the run folder")
+
+
+def _is_count(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= MAX_NUMBER
+
+
+def _is_text(value: Any) -> bool:
+    """A string that can be written out again: no lone surrogates (JSON's `\\ud800`)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _kind(value: Any) -> str:
@@ -390,5 +369,11 @@ def _show(value: Any) -> str:
     """A short, plain rendering of a bad value for an error message (escaped by the views)."""
     if value is None:
         return "null"
-    text = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int) and not _is_count(abs(value)):
+        return "a number too large to use"
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+        text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError):  # nested too deep, a lone surrogate, …
+        return _kind(value)
     return text if len(text) <= 60 else text[:57] + "…"

@@ -1,0 +1,92 @@
+"""The run record's writer: the verdict rule, JUnit counting, the documented layout, and
+atomic replacement."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from cc_ci.contract.record import (
+    Counts,
+    format_time,
+    junit_counts,
+    utc_now,
+    write_atomic,
+    write_record,
+)
+from cc_ci.contract.tests.samples import finished_run
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "run-record.md"
+JUNIT = """<?xml version="1.0"?><testsuites><testsuite name="pytest" tests="5" failures="1"
+errors="1" skipped="1"></testsuite></testsuites>"""
+
+
+def documented_fields(section: str) -> set[str]:
+    """The field names in the table under `section` of docs/run-record.md (top level only)."""
+    text = DOC.read_text()
+    start = text.index(section)
+    table = text[start : text.find("\n#", start + len(section))]
+    return {m.split(".")[0] for m in re.findall(r"^\| `([a-z_.]+)` \|", table, re.M)}
+
+
+def test_junit_counts_split_passed_failed_errors_skipped(tmp_path: Path):
+    (tmp_path / "j.xml").write_text(JUNIT)
+    assert junit_counts(tmp_path / "j.xml") == Counts(2, 1, 1, 1)
+    assert junit_counts(tmp_path / "j.xml").total == 5
+    assert junit_counts(tmp_path / "missing.xml") == Counts()
+
+
+def test_the_writer_writes_exactly_the_fields_the_doc_lists():
+    data = finished_run().to_json()
+    assert data["schema"] == 1
+    assert set(data) | {"timings"} == documented_fields("## Fields (schema 1)")
+    assert set(data["stages"][0]) == documented_fields("### A stage")
+    assert set(data["teardown"]) == documented_fields("### The teardown")
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_times_are_written_in_utc_to_the_second():
+    data = finished_run().to_json()
+    assert data["started_at"] == "2026-11-23T12:00:00Z"
+    assert data["finished_at"] == "2026-11-23T12:02:04Z"
+    assert utc_now().microsecond == 0
+    with pytest.raises(ValueError, match="carry a zone"):
+        format_time(datetime(2026, 11, 23, 12, 0))
+
+
+def test_write_record_puts_run_json_in_the_run_folder_with_the_timings(tmp_path: Path):
+    timings = {"deployments": [{"kind": "fresh", "deploy_s": 3.2}], "phases": []}
+    path = write_record(tmp_path / "drone-42", finished_run(), timings=timings)
+    assert path == tmp_path / "drone-42" / "run.json"
+    data = json.loads(path.read_text())
+    assert data["timings"] == timings
+    assert data["run_id"] == "drone-42" and data["status"] == "passed"
+
+
+def test_a_reader_never_sees_half_a_record(tmp_path: Path):
+    path = tmp_path / "run.json"
+    big = {"schema": 1, "pad": "x" * 200_000}
+    write_atomic(path, big)
+    seen_bad = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                json.loads(path.read_text())
+            except json.JSONDecodeError:
+                seen_bad.append(1)
+
+    t = threading.Thread(target=read)
+    t.start()
+    for i in range(50):
+        write_atomic(path, {**big, "i": i})
+    stop.set()
+    t.join()
+    assert seen_bad == []
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]

@@ -1,0 +1,124 @@
+"""Where the contract's forms must be spelled out in another language, they are the contract's:
+the Drone run id in .drone.yml (shell), the recipe-name rule in nix/lib.nix, the patterns the
+docs quote; and the parts that build a Drone run id build it with `drone_run_id`."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cc_ci.bridge.report import run_url
+from cc_ci.contract.names import (
+    RECIPE_RE,
+    RUN_ID_RE,
+    InvalidInput,
+    drone_build,
+    drone_run_id,
+    validate_recipe,
+    validate_run_id,
+)
+from cc_ci.harness.cli import default_run_id
+
+ROOT = Path(__file__).resolve().parents[3]
+BUILDS = (0, 1, 42, 9071, 10**18 - 1)
+
+
+def recipe_ci_run_id_word() -> str:
+    """The shell word .drone.yml passes as cc-ci-run's --run-id, as the shell receives it
+    (after Drone's own substitution turned `$$` into `$`)."""
+    docs = [d for d in yaml.safe_load_all((ROOT / ".drone.yml").read_text()) if d]
+    (pipeline,) = [d for d in docs if d["name"] == "recipe-ci"]
+    commands = [c for step in pipeline["steps"] for c in step.get("commands", [])]
+    (run,) = [c for c in commands if c.startswith("cc-ci-run")]
+    m = re.search(r'--run-id\s+("[^"]*"|\S+)', run.replace("$$", "$"))
+    assert m, run
+    return m.group(1)
+
+
+def test_a_drone_run_id_names_its_build_and_nothing_else():
+    for build in BUILDS:
+        run_id = drone_run_id(build)
+        assert validate_run_id(run_id) == run_id
+        assert drone_build(run_id) == build
+    for other in ("local-20261123T120000Z-1a2b", "drone-", "drone-01", "drone-x", "drone-1 "):
+        assert drone_build(other) is None
+    for bad in (-1, True, 1.0, "42", 10**18):
+        with pytest.raises(InvalidInput):
+            drone_run_id(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="no POSIX shell")
+def test_the_run_id_drone_yml_passes_is_the_contracts_drone_run_id():
+    word = recipe_ci_run_id_word()
+    assert "DRONE_BUILD_NUMBER" in word
+    for build in BUILDS:
+        r = subprocess.run(
+            ["sh", "-c", f"printf %s {word}"],
+            env={"DRONE_BUILD_NUMBER": str(build)},
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        assert r.stdout == drone_run_id(build)
+
+
+def test_the_harness_and_the_bridge_name_a_builds_run_with_drone_run_id():
+    assert default_run_id({"DRONE_BUILD_NUMBER": "42"}) == drone_run_id(42)
+    assert (
+        run_url("https://ci.example.org", 42) == f"https://ci.example.org/runs/{drone_run_id(42)}"
+    )
+
+
+def test_the_patterns_the_docs_quote_are_the_contracts():
+    quoted: dict[str, set[str]] = {"recipe": set(), "run id": set()}
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        for pattern in re.findall(r"`(\^[^`]*\$)`", doc.read_text()):
+            if "{0,62}" in pattern:
+                quoted["recipe"].add(pattern)
+            elif "{0,63}" in pattern:
+                quoted["run id"].add(pattern)
+    assert quoted == {"recipe": {RECIPE_RE.pattern}, "run id": {RUN_ID_RE.pattern}}
+
+
+NAMES = ("a", "custom-html", "0ad", "ab-", "a" * 63, "a" * 64, "-ab", "Ab", "a_b", "a.b", "")
+
+
+@pytest.mark.skipif(shutil.which("nix-instantiate") is None, reason="nix-instantiate is missing")
+def test_nix_lib_accepts_the_recipe_names_the_contract_accepts():
+    """policyToml (the operator's allow-list) refuses keys that are not recipe names."""
+    cases = " ".join(
+        f"(builtins.tryEval (builtins.deepSeq (lib.policyToml {{ {json.dumps(n)} = {{ }}; }}) true)).success"
+        for n in NAMES
+    )
+    r = subprocess.run(
+        [
+            "nix-instantiate",
+            "--eval",
+            "--strict",
+            "--json",
+            "-E",
+            f"let lib = import {ROOT / 'nix' / 'lib.nix'}; in [ {cases} ]",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert r.returncode == 0, r.stderr
+    accepted = dict(zip(NAMES, json.loads(r.stdout), strict=True))
+
+    def contract_accepts(name: str) -> bool:
+        try:
+            validate_recipe(name)
+        except InvalidInput:
+            return False
+        return True
+
+    assert accepted == {n: contract_accepts(n) for n in NAMES}
