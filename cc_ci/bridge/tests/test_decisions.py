@@ -9,7 +9,7 @@ import pytest
 
 from cc_ci.bridge.command import Command, UnknownStages, parse_command
 from cc_ci.bridge.config import ConfigError, parse_config
-from cc_ci.bridge.flow import Step, backoff, next_step
+from cc_ci.bridge.flow import Step, backoff, classify, next_step
 from cc_ci.bridge.gitea import Comment
 from cc_ci.bridge.poll import OVERLAP, Listing, is_new, next_since
 from cc_ci.bridge.report import RunSummary, commit_state, summarize_record, text
@@ -205,6 +205,11 @@ def test_a_comment_is_new_from_the_floor_on():
     assert is_new(comment(2000 - OVERLAP), baseline, since)
     assert not is_new(comment(2000 - OVERLAP - 1, 2500), baseline, since)
     assert not is_new(comment(999), 1000, 1000)
+
+
+def test_a_comment_updated_after_it_was_created_is_never_a_command():
+    assert classify(comment(2000, 2001), "bot", "!testme") == Command(())
+    assert classify(comment(2000, 2002), "bot", "!testme") is None
 
 
 def test_the_cursor_moves_only_after_a_complete_listing():

@@ -133,6 +133,23 @@ def test_edits_issues_and_other_events_are_acknowledged_and_ignored(world, hooke
     assert world.builds() == []
 
 
+def test_a_comment_created_as_chatter_never_counts_even_edited_in_the_same_second(world, hooked):
+    # Gitea's times cannot tell this edit from the creation; the webhook's "created"
+    # delivery, which carries the body as it was created, can.
+    bridge, server = hooked
+    world.tick()
+    chatter = world.comment("looks good")
+    body, headers = world.sim.signed_delivery(chatter, world.demo.webhook_secret)
+    assert post(server, body, headers) == (200, {"message": "ignored: not a command"})
+    world.sim.world.edit_comment(chatter.id, "!testme", at=chatter.created)
+    body, headers = world.sim.signed_delivery(chatter, world.demo.webhook_secret, "edited")
+    assert post(server, body, headers)[0] == 200
+    bridge.poll_once()
+    world.tick(30)
+    bridge.poll_once()
+    assert world.builds() == []
+
+
 def test_a_non_member_by_webhook_is_denied_like_by_poll(world, hooked):
     bridge, server = hooked
     world.tick()
