@@ -1,8 +1,9 @@
 """The optional webhook endpoint: `POST /hook` (signed by Gitea) and `GET /healthz`.
 
-The signature is checked over the raw body before anything else is read; a bad or missing
-one gets 403 and nothing else happens. `GET /healthz` is served whether or not a webhook
-secret is set.
+The signature header must be there and look like one (64 hex digits) before the body is
+read, and it is checked over the raw body before anything else is read; a missing,
+malformed or wrong one gets 403 and nothing else happens. `GET /healthz` is served whether
+or not a webhook secret is set.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import socket
+import sys
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,11 +22,20 @@ from cc_ci.contract.eventline import EventLog
 
 MAX_BODY = 1 << 20
 """Gitea's comment payloads are a few kilobytes; anything over a megabyte is refused."""
+DRAIN_LIMIT = 64 * 1024
+"""A refused request's body up to this size is read and dropped before the answer, so the
+client sees the answer rather than a reset; a larger one is not read at all."""
+_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def signature_shaped(header: str | None) -> bool:
+    """The header is there and is 64 hex digits (what HMAC-SHA256 gives), nothing else."""
+    return header is not None and _SIGNATURE.fullmatch(header.strip()) is not None
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     """`X-Gitea-Signature` is hex(HMAC-SHA256(secret, raw body)); compared in constant time."""
-    if not header:
+    if header is None or not signature_shaped(header):
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, header.strip().lower())
@@ -45,6 +57,11 @@ class HookServer(ThreadingHTTPServer):
         self.hook = hook
         self.health = health
         self.log = log
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-request, say: one log line, not a traceback.
+        error = sys.exc_info()[1]
+        self.log("hook-connection-error", client=client_address[0], error=repr(error))
 
     @property
     def url(self) -> str:
@@ -71,8 +88,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
+
+    def _refuse(self, status: int, message: str, length: int) -> None:
+        """Answer without reading the body (a small one is dropped first), then close."""
+        if 0 < length <= DRAIN_LIMIT:
+            self.rfile.read(length)
+        self.close_connection = True
+        self._send(status, {"message": message})
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         if self.path.split("?", 1)[0] != "/healthz":
@@ -92,12 +118,19 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
             length = -1
+        signature = self.headers.get("X-Gitea-Signature")
+        if not signature_shaped(signature):
+            self.server.log("hook-forged", client=self.client_address[0], bytes=length)
+            self._refuse(403, "missing or malformed signature", length)
+            return
         if not 0 <= length <= MAX_BODY:
-            self.close_connection = True
-            self._send(413 if length > MAX_BODY else 411, {"message": "bad Content-Length"})
+            self._refuse(413 if length > MAX_BODY else 411, "bad Content-Length", -1)
             return
         body = self.rfile.read(length)
-        if not signature_ok(self.server.secret, body, self.headers.get("X-Gitea-Signature")):
+        if len(body) < length:
+            self.close_connection = True  # the client went away mid-body
+            return
+        if not signature_ok(self.server.secret, body, signature):
             self.server.log("hook-forged", client=self.client_address[0], bytes=length)
             self._send(403, {"message": "bad signature"})
             return
