@@ -3,7 +3,9 @@
 The signature header must be there and look like one (64 hex digits) before the body is
 read, and it is checked over the raw body before anything else is read; a missing,
 malformed or wrong one gets 403 and nothing else happens. `GET /healthz` is served whether
-or not a webhook secret is set.
+or not a webhook secret is set. Connections are bounded (`cc_ci.contract.serving`): a request
+has `REQUEST_TIMEOUT` seconds to arrive, body included, and idle or slow clients lose their
+place to new ones, so they can neither exhaust the bridge's descriptors nor hold the webhook.
 """
 
 from __future__ import annotations
@@ -12,13 +14,12 @@ import hashlib
 import hmac
 import json
 import re
-import socket
 import sys
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from cc_ci.contract.eventline import EventLog
+from cc_ci.contract.serving import BoundedHandler, BoundedServer
 
 MAX_BODY = 1 << 20
 """Gitea's comment payloads are a few kilobytes; anything over a megabyte is refused."""
@@ -26,6 +27,8 @@ DRAIN_LIMIT = 64 * 1024
 """A refused request's body up to this size is read and dropped before the answer, so the
 client sees the answer rather than a reset; a larger one is not read at all."""
 _SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
+REQUEST_TIMEOUT = 10.0
+"""Seconds a connection has for its whole request, body included."""
 
 
 def signature_shaped(header: str | None) -> bool:
@@ -41,8 +44,10 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, header.strip().lower())
 
 
-class HookServer(ThreadingHTTPServer):
-    daemon_threads = True
+class HookServer(BoundedServer):
+    max_connections = 16
+    """Gitea delivers one event at a time; a few places for /healthz and for retries."""
+    request_timeout = REQUEST_TIMEOUT
 
     def __init__(
         self,
@@ -58,6 +63,9 @@ class HookServer(ThreadingHTTPServer):
         self.health = health
         self.log = log
 
+    def note_pressure(self, evicted: int, refused: int) -> None:
+        self.log("hook-connections-full", closed_waiting=evicted, refused_busy=refused)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that went away mid-request, say: one log line, not a traceback.
         error = sys.exc_info()[1]
@@ -69,15 +77,9 @@ class HookServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(BoundedHandler):
     server: HookServer
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes: without this, Nagle's algorithm and the
-        # peer's delayed ACK hold the second one back ~40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    busy_after_head = False  # a POST is busy once its body is read, not before
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
         pass
@@ -101,6 +103,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, {"message": message})
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if not self.busy():
+            self.close_connection = True
+            return
         if self.path.split("?", 1)[0] != "/healthz":
             self._send(404, {"message": "not found"})
             return
@@ -127,8 +132,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(413 if length > MAX_BODY else 411, "bad Content-Length", -1)
             return
         body = self.rfile.read(length)
-        if len(body) < length:
-            self.close_connection = True  # the client went away mid-body
+        if len(body) < length or not self.busy():
+            self.close_connection = True  # the client went away, or lost its place, mid-body
             return
         if not signature_ok(self.server.secret, body, signature):
             self.server.log("hook-forged", client=self.client_address[0], bytes=length)

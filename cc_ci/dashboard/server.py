@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from cc_ci.contract.serving import BoundedHandler, BoundedServer
 from cc_ci.dashboard import api, badge, style
 from cc_ci.dashboard.eventlog import log
 from cc_ci.dashboard.index import RECORD, Index, Snapshot
@@ -256,11 +256,8 @@ def _json(status: int, doc: Any) -> Response:
     return Response(status, JSON, json.dumps(doc, indent=1).encode() + b"\n")
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(BoundedHandler):
     server_version = "cc-ci-dashboard"
-    timeout = 60  # seconds an idle keep-alive connection is kept
-    disable_nagle_algorithm = True  # headers and body go out as separate writes
     app: App  # set by `serve`
 
     _csp = CSP
@@ -370,9 +367,14 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.removeprefix("[").removesuffix("]"), int(port)
 
 
-class DashboardServer(ThreadingHTTPServer):
-    daemon_threads = True
+class DashboardServer(BoundedServer):
+    """At most 64 connections; a request (or an idle keep-alive) has 10 s to arrive, and the
+    connection waiting longest makes room for a new one (`cc_ci.contract.serving`)."""
+
     allow_reuse_address = True
+
+    def note_pressure(self, evicted: int, refused: int) -> None:
+        log("connections_full", closed_waiting=evicted, refused_busy=refused)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that went away mid-answer, say: one log line, not a traceback.
