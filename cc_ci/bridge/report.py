@@ -2,13 +2,16 @@
 its build in, markdown and a commit state out.
 
 Everything that comes from a run record (messages, policy findings) was shaped by the PR
-under test, so it is flattened to one line, cut short and escaped before it reaches
-markdown: no HTML, no table breaks, no @-mentions, no links it did not come with.
+under test, so it is flattened to one line, masked of secrets, cut short and escaped before
+it reaches markdown: no HTML, no table breaks, no @-mentions, no links it did not come with.
+Masking comes before the cut, so the builders that quote such text take the `redact`
+function.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +29,7 @@ ICONS = {
     "pending": "⏳",
 }
 _UNSAFE = re.compile(r"([\\`*_{}\[\]<>()#+!|~@])")
+Redact = Callable[[str], str]
 
 
 def marker(comment_id: int) -> str:
@@ -33,9 +37,9 @@ def marker(comment_id: int) -> str:
     return f"<!-- cc-ci:command:{comment_id} -->"
 
 
-def text(value: object, limit: int = 200) -> str:
-    """Untrusted text as one line of inert markdown."""
-    s = " ".join(str(value).split())
+def text(value: object, limit: int = 200, *, redact: Redact) -> str:
+    """Untrusted text as one line of inert markdown, masked of secrets before it is cut."""
+    s = redact(" ".join(str(value).split()))
     if len(s) > limit:
         s = s[: limit - 1] + "…"
     # A backslash makes markdown, HTML and link syntax literal text; a word joiner after
@@ -173,8 +177,8 @@ def ack_body(c: CommandRow, build_url: str, run_link: str | None) -> str:
     )
 
 
-def rejected_body(c: CommandRow, word: str) -> str:
-    unknown = ", ".join(text(s, 40) for s in c.unknown_stages.split(","))
+def rejected_body(c: CommandRow, word: str, redact: Redact) -> str:
+    unknown = ", ".join(text(s, 40, redact=redact) for s in c.unknown_stages.split(","))
     valid = ", ".join(f"`{s}`" for s in STAGES)
     return "\n".join(
         [
@@ -186,19 +190,24 @@ def rejected_body(c: CommandRow, word: str) -> str:
     )
 
 
-def no_build_body(c: CommandRow) -> str:
+def no_build_body(c: CommandRow, redact: Redact) -> str:
     return "\n".join(
         [
             marker(c.comment_id),
             f"⚠️ **cc-ci** could not start a build for {_head(c)}.",
             "",
-            text(c.reason, 400),
+            text(c.reason, 400, redact=redact),
         ]
     )
 
 
 def final_body(
-    c: CommandRow, state: str, build_url: str, run_link: str | None, run: RunSummary | None
+    c: CommandRow,
+    state: str,
+    build_url: str,
+    run_link: str | None,
+    run: RunSummary | None,
+    redact: Redact,
 ) -> str:
     words = {"success": "passed", "failure": "failed", "error": "ended in an error"}
     lines = [
@@ -210,7 +219,7 @@ def final_body(
     if run is None:
         lines += [
             "",
-            f"Drone says `{text(c.build_status or 'unknown', 40)}`; no run record was read.",
+            f"Drone says `{text(c.build_status or 'unknown', 40, redact=redact)}`; no run record was read.",
         ]
         return "\n".join(lines)
     if run.stages:
@@ -218,14 +227,14 @@ def final_body(
         for s in run.stages:
             icon = ICONS.get(s.status, "")
             lines.append(
-                f"| {text(s.name, 40)} | {icon} {text(s.status, 20)} | {_duration(s.duration_s)} "
-                f"| {text(s.message, 160)} |"
+                f"| {text(s.name, 40, redact=redact)} | {icon} {text(s.status, 20, redact=redact)} | {_duration(s.duration_s)} "
+                f"| {text(s.message, 160, redact=redact)} |"
             )
     if run.teardown:
-        lines += ["", f"Teardown: {text(run.teardown, 20)}."]
+        lines += ["", f"Teardown: {text(run.teardown, 20, redact=redact)}."]
     if run.findings:
         lines += ["", "Policy findings:", ""]
-        lines += [f"- {text(f, 300)}" for f in run.findings[:20]]
+        lines += [f"- {text(f, 300, redact=redact)}" for f in run.findings[:20]]
         if len(run.findings) > 20:
             lines.append(f"- … and {len(run.findings) - 20} more (see the run record)")
     return "\n".join(lines)

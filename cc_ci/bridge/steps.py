@@ -235,14 +235,14 @@ class Steps:
     def _final_comment(self, c: CommandRow) -> CommandRow:
         match c.outcome:
             case Outcome.REJECTED:
-                body, result = rejected_body(c, self.config.trigger.command), None
+                body, result = rejected_body(c, self.config.trigger.command, self.redact), None
             case Outcome.NO_BUILD:
-                body, result = no_build_body(c), "error"
+                body, result = no_build_body(c, self.redact), "error"
             case _:
                 run = self._run_record(c)
                 result = commit_state(c.build_status, run)
                 link = run_url(self.config.dashboard_url, c.build)
-                body = final_body(c, result, self._build_url(c), link, run)
+                body = final_body(c, result, self._build_url(c), link, run, self.redact)
         posted = None
         if c.bot_comment:
             try:

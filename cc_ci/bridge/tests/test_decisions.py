@@ -238,9 +238,16 @@ def test_a_record_of_the_wrong_shape_is_no_record():
 
 
 def test_untrusted_text_is_one_inert_line():
-    assert text("a\nb  |c|") == "a b \\|c\\|"
-    assert text("<b>@x</b>") == "\\<b\\>@\u2060x\\</b\\>"
-    assert len(text("x" * 500, 50)) == 50
+    keep = Redactor()
+    assert text("a\nb  |c|", redact=keep) == "a b \\|c\\|"
+    assert text("<b>@x</b>", redact=keep) == "\\<b\\>@\u2060x\\</b\\>"
+    assert len(text("x" * 500, 50, redact=keep)) == 50
+
+
+def test_untrusted_text_is_masked_before_it_is_cut():
+    secret = "0123456789abcdef0123"
+    quoted = text("x" * 30 + secret, 40, redact=Redactor([secret]))
+    assert "01234567" not in quoted and "[redacted]"[:9] in quoted
 
 
 def test_the_redactor_masks_every_secret_longest_first():
