@@ -210,7 +210,11 @@ class Steps:
         if c.comment_attempts > 0:
             since = datetime.fromtimestamp(c.received_at - 3600, UTC)  # any clock skew
             for existing in self.gitea.issue_comments(c.repo, c.pr, since):
-                if existing.login == self.identify() and marker(c.comment_id) in existing.body:
+                # The marker starts the bot's comment: one quoted inside another (from a
+                # run record, say) does not count.
+                if existing.login == self.identify() and existing.body.startswith(
+                    marker(c.comment_id)
+                ):
                     self.gitea.edit_comment(c.repo, existing.id, body)
                     return existing.id
         self.state.update(c.comment_id, comment_attempts=c.comment_attempts + 1)

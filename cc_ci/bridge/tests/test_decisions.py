@@ -14,6 +14,7 @@ from cc_ci.bridge.gitea import Comment
 from cc_ci.bridge.poll import OVERLAP, Listing, is_new, next_since
 from cc_ci.bridge.report import RunSummary, commit_state, summarize_record, text
 from cc_ci.bridge.state import CommandRow, Outcome, Phase
+from cc_ci.bridge.tests.markdown import split_code
 from cc_ci.contract.redact import MASK, Redactor
 
 EXAMPLE = """
@@ -237,11 +238,24 @@ def test_a_record_of_the_wrong_shape_is_no_record():
     assert s is not None and [x.name for x in s.stages] == ["install"]
 
 
-def test_untrusted_text_is_one_inert_line():
+def test_untrusted_text_is_one_line_in_a_code_span():
     keep = Redactor()
-    assert text("a\nb  |c|", redact=keep) == "a b \\|c\\|"
-    assert text("<b>@x</b>", redact=keep) == "\\<b\\>@\u2060x\\</b\\>"
-    assert len(text("x" * 500, 50, redact=keep)) == 50
+    assert text("a\nb  |c|", redact=keep) == "`a b |c|`"
+    assert text("a|b", redact=keep, cell=True) == "`a\\|b`"
+    assert text("<b>@x</b> #1 https://e.example", redact=keep) == "`<b>@x</b> #1 https://e.example`"
+    assert text("", redact=keep) == "" and text(" \n ", redact=keep) == ""
+    assert len(text("x" * 500, 50, redact=keep)) == 52
+
+
+@pytest.mark.parametrize("quoted", ["x `y` z", "``a`` and `", "`edge", "edge`", "```"])
+def test_backticks_in_untrusted_text_stay_inside_its_code_span(quoted):
+    plain, spans = split_code(text(quoted, redact=Redactor()))
+    assert plain == "" and spans == [quoted]
+
+
+def test_direction_overrides_and_control_characters_are_shown_not_obeyed():
+    shown = text("abc\u202edcba\u2066x\u2069\x1b[31m", redact=Redactor())
+    assert shown == "`abc<U+202E>dcba<U+2066>x<U+2069>\ufffd[31m`"
 
 
 def test_untrusted_text_is_masked_before_it_is_cut():
