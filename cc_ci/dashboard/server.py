@@ -26,7 +26,7 @@ from cc_ci.contract.serving import BoundedHandler, BoundedServer
 from cc_ci.dashboard import api, badge, style
 from cc_ci.dashboard.eventlog import log
 from cc_ci.dashboard.index import RECORD, Index, Snapshot
-from cc_ci.dashboard.logs import LogExcerpt, read_excerpt
+from cc_ci.dashboard.logs import PAGE_LOGS, WHOLE_LIMIT, LogExcerpt, read_excerpt
 from cc_ci.dashboard.paths import resolve_inside
 from cc_ci.dashboard.records import BrokenRecord, RecordError, RunRecord, decode_record
 from cc_ci.dashboard.routes import Page, Route, route
@@ -177,11 +177,18 @@ class App:
         return _html(html)
 
     def _logs(self, run: RunRecord) -> dict[str, LogExcerpt]:
+        """Each log the run names, read once however many stages name it, and no more of
+        them all than a page shows (`PAGE_LOGS`)."""
         paths = [s.log for s in run.stages if s.log]
         if run.teardown and run.teardown.log:
             paths.append(run.teardown.log)
         root = self.index.root
-        return {p: read_excerpt(resolve_inside(root, run.run_id, p), p) for p in paths}
+        logs, left = {}, PAGE_LOGS
+        for p in dict.fromkeys(paths):
+            excerpt = read_excerpt(resolve_inside(root, run.run_id, p), p, min(WHOLE_LIMIT, left))
+            left = max(0, left - len(excerpt.whole or excerpt.tail))
+            logs[p] = excerpt
+        return logs
 
     def _artifact(self, r: Route, snap: Snapshot, host: str | None) -> Response:
         assert r.name is not None and r.path is not None
