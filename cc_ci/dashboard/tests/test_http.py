@@ -248,17 +248,20 @@ def test_unknown_pages_are_404_pages_that_still_link_home(base: str):
         assert 'href="/"' in r.text
 
 
-def test_badge_snippets_use_the_host_the_visitor_asked_for(base: str):
-    r = fetch(base, "/recipes/custom-html", headers={"Host": "ci.example.org:8443"})
-    assert "http://ci.example.org:8443/badge/custom-html.svg" in r.text
-    hostile = fetch(base, "/recipes/custom-html", headers={"Host": '"><script>'})
-    assert "<script>" not in hostile.text and base + "/badge/custom-html.svg" in hostile.text
+def test_badge_snippets_name_the_public_url_whatever_host_the_request_names(world: World, serve):
+    url = serve(world.results, public_url="https://ci.coopcloud.tech/")
+    for host in ("evil.example", "ci.coopcloud.tech.evil.example:443", '"><script>'):
+        text = fetch(url, "/recipes/wordpress", headers={"Host": host}).text
+        assert "https://ci.coopcloud.tech/badge/wordpress.svg?stage=upgrade" in text
+        assert "evil" not in text and "<script>" not in text
+        assert "--public-url" not in text
 
 
-def test_a_public_url_overrides_the_host_in_snippets(world: World, serve):
-    url = serve(world.results, public_url="https://ci.coopcloud.tech")
-    text = fetch(url, "/recipes/wordpress").text
-    assert "https://ci.coopcloud.tech/badge/wordpress.svg?stage=upgrade" in text
+def test_without_a_public_url_snippets_name_the_listening_address_and_say_so(base: str):
+    text = fetch(base, "/recipes/custom-html", headers={"Host": "evil.example"}).text
+    assert f"[![cc-ci]({base}/badge/custom-html.svg)]({base}/recipes/custom-html)" in text
+    assert "evil.example" not in text
+    assert "has not set its public URL (<code>--public-url</code>)" in text
 
 
 # --- the command -----------------------------------------------------------------------------
