@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cc_ci.bridge.client import ApiError, JsonClient, Refused, Unavailable
+from cc_ci.bridge.client import ApiError, Refused, Unavailable
 from cc_ci.bridge.command import Command, UnknownStages, parse_command
 from cc_ci.bridge.config import Config, Secrets
 from cc_ci.bridge.drone import Build, Drone
@@ -82,18 +82,12 @@ class Bridge:
         self.drone = Drone(
             config.drone.url, secrets.drone_token, config.drone.repo, self.redact, timeout
         )
-        self.dashboard = (
-            JsonClient("dashboard", config.dashboard_url, None, self.redact, timeout)
-            if config.dashboard_url
-            else None
-        )
         self.bot_login: str | None = None
         self.steps = Steps(
             config,
             self.state,
             self.gitea,
             self.drone,
-            self.dashboard,
             self.log,
             self.redact,
             clock,
@@ -276,6 +270,7 @@ class Bridge:
             repos=len(self.config.trigger.repos),
             poll_interval=interval,
             webhook=self.config.webhook is not None,
+            run_records=self.config.results_dir or "none: reports have no stage table",
         )
         while not stop.is_set():
             self.wake.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +42,7 @@ secret_file = "/run/credentials/cc-ci-bridge/webhook-secret"
 path = "/var/lib/cc-ci/bridge.sqlite3"
 [report]
 dashboard_url = "https://ci.example.org"
+results_dir = "/var/lib/cc-ci/results"
 """
 
 
@@ -63,6 +65,7 @@ def test_the_documented_example_parses():
     assert c.recipe_for("recipe-maintainers/custom-html-tiny") == "custom-html-tiny"
     assert c.webhook is not None and (c.webhook.host, c.webhook.port) == ("127.0.0.1", 8091)
     assert c.dashboard_url == "https://ci.example.org"
+    assert c.results_dir == Path("/var/lib/cc-ci/results")
     assert c.trigger.poll_interval == 30
 
 
@@ -110,7 +113,7 @@ def test_optional_sections_may_be_left_out():
     del raw["trigger"]["allow"]
     del raw["trigger"]["poll_interval"]
     c = parse_config(raw)
-    assert c.webhook is None and c.dashboard_url is None
+    assert c.webhook is None and c.dashboard_url is None and c.results_dir is None
     assert c.trigger.allow == () and c.trigger.poll_interval == 30
 
 

@@ -185,16 +185,50 @@ def test_without_a_run_record_the_report_says_what_drone_said(world):
     assert world.statuses()[-1]["status"] == "error"
 
 
-def test_the_dashboard_down_delays_the_report_then_it_goes_out_without_the_table(world):
+def test_an_unreadable_run_record_delays_the_report_then_it_goes_out_without_the_table(world):
     bridge, command, build = started(world)
-    world.sim.world.finish_build(CI_REPO, build.number, "success", "demo")
-    world.sim.fault("dashboard", "down")
+    world.sim.world.finish_build(CI_REPO, build.number, "success")
+    folder = world.demo.results_dir / f"drone-{build.number}"
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_bytes(b'{"schema": 1, "status": "pass')  # cut short
     for _ in range(5):
         world.tick(60)
         bridge.report_once()
     assert bridge.state.command(command.id).phase is Phase.REPORTED
     assert world.statuses()[-1]["status"] == "success"
     assert "no run record was read" in world.bot_comments()[0].body
+    assert "event=no-run-record" in world.log_text()
+
+
+def test_the_run_record_is_read_from_the_results_directory_never_from_the_dashboard(world):
+    # The dashboard's public URL goes through the proxy every app under test shares: an
+    # app claiming its host could serve a record of its own. The bridge never asks it.
+    bridge, _, build = started(world)
+    world.sim.world.finish_build(
+        CI_REPO, build.number, "failure", record("failed", [("install", "failed", 9.0, "boom")])
+    )
+    world.sim.world.records[f"drone-{build.number}"] = record(
+        "passed", [("install", "passed", 9.0, "all good")]
+    )
+    world.tick(10)
+    bridge.report_once()
+    body = world.bot_comments()[0].body
+    assert "| install | ❌ failed | 9 s | `boom` |" in body
+    assert world.statuses()[-1]["status"] == "failure"
+    assert world.sim.requests("dashboard") == []
+    assert f"{world.sim.dashboard_url}/runs/drone-1" in body  # still linked
+
+
+def test_without_a_results_directory_the_report_has_no_table(world):
+    bridge = world.bridge(edit=lambda raw: raw["report"].pop("results_dir"))
+    world.tick()
+    world.comment("!testme")
+    bridge.poll_once()
+    world.sim.world.finish_build(CI_REPO, 1, "success", "demo")
+    world.tick(10)
+    bridge.report_once()
+    assert "no run record was read" in world.bot_comments()[0].body
+    assert world.sim.requests("dashboard") == []
 
 
 def test_a_build_started_before_a_restart_is_reported_after_it(world):

@@ -42,7 +42,6 @@ def test_no_token_leaks_through_logs_comments_statuses_errors_or_the_state_file(
     world.tick(10)
     bridge.poll_once()
     world.sim.world.finish_build(CI_REPO, 1, "success", "demo")
-    world.sim.fault("dashboard", "500", times=1)
     world.tick(30)
     bridge.report_once()
     world.tick(30)
