@@ -65,9 +65,11 @@ def text(value: object, limit: int = 200, *, redact: Redact, cell: bool = False)
     return f"{fence}{pad}{s}{pad}{fence}"
 
 
-def word(value: str, known: Collection[str], limit: int, *, redact: Redact) -> str:
+def word(
+    value: str, known: Collection[str], limit: int, *, redact: Redact, cell: bool = True
+) -> str:
     """A value that should be one of a few words: plain when it is, quoted when not."""
-    return value if value in known else text(value, limit, redact=redact, cell=True)
+    return value if value in known else text(value, limit, redact=redact, cell=cell)
 
 
 def build_message(c: CommandRow) -> str:
@@ -259,7 +261,7 @@ def final_body(
                 f"| {_duration(s.duration_s)} | {text(s.message, 160, redact=redact, cell=True)} |"
             )
     if run.teardown:
-        teardown = word(run.teardown, TEARDOWN, 20, redact=redact)
+        teardown = word(run.teardown, TEARDOWN, 20, redact=redact, cell=False)
         lines += ["", f"Teardown: {teardown}."]
     if run.findings:
         lines += ["", "Policy findings:", ""]
