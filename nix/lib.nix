@@ -232,6 +232,7 @@ in
     , statePath
     , webhook ? null
     , dashboardUrl ? null
+    , resultsDir ? null
     }:
     let
       badRepos = filter (r: !isRepo r) ([ droneRepo ] ++ repos ++ attrNames recipes);
@@ -250,7 +251,14 @@ in
       }
       // (if recipes == { } then { } else { inherit recipes; })
       // (if webhook == null then { } else { webhook = { inherit (webhook) listen; secret_file = webhook.secretFile; }; })
-      // (if dashboardUrl == null then { } else { report = { dashboard_url = dashboardUrl; }; });
+      // (
+        let
+          report =
+            (if dashboardUrl == null then { } else { dashboard_url = dashboardUrl; })
+            // (if resultsDir == null then { } else { results_dir = resultsDir; });
+        in
+        if report == { } then { } else { inherit report; }
+      );
 
   # "host:port" for a listen option; the port is what the firewall and the ingress need.
   portOf = listen:

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cc_ci.bridge.client import ApiError, JsonClient, Refused, Unavailable
+from cc_ci.bridge.client import ApiError, Refused, Unavailable
 from cc_ci.bridge.command import Command, UnknownStages, parse_command
 from cc_ci.bridge.config import Config, Secrets
 from cc_ci.bridge.drone import Build, Drone
-from cc_ci.bridge.flow import classify
+from cc_ci.bridge.flow import classify, edited
 from cc_ci.bridge.gitea import Comment, Gitea, parse_comment
 from cc_ci.bridge.poll import floor, is_new, list_comments, next_since
 from cc_ci.bridge.state import OPEN_PHASES, CommandRow, Phase, State
@@ -82,18 +82,12 @@ class Bridge:
         self.drone = Drone(
             config.drone.url, secrets.drone_token, config.drone.repo, self.redact, timeout
         )
-        self.dashboard = (
-            JsonClient("dashboard", config.dashboard_url, None, self.redact, timeout)
-            if config.dashboard_url
-            else None
-        )
         self.bot_login: str | None = None
         self.steps = Steps(
             config,
             self.state,
             self.gitea,
             self.drone,
-            self.dashboard,
             self.log,
             self.redact,
             clock,
@@ -121,6 +115,13 @@ class Bridge:
         if not is_new(comment, baseline, since) or self.state.is_seen(comment.id):
             return False
         parsed = classify(comment, self.identify(), self.config.trigger.command)
+        if parsed is None and edited(comment) and self._looks_like_command(comment.body):
+            self.log(
+                "ignored",
+                repo=comment.repo,
+                comment=comment.id,
+                why="edited before the bridge saw it: only a comment created as a command counts",
+            )
         row = None
         if isinstance(parsed, Command | UnknownStages):
             row = CommandRow(
@@ -149,6 +150,9 @@ class Bridge:
             stages=row.stages or "all",
         )
         return True
+
+    def _looks_like_command(self, body: str) -> bool:
+        return parse_command(body, self.config.trigger.command) is not None
 
     def poll_once(self) -> PollHealth:
         """One poll cycle: each enrolled repository's new comments, then the due steps."""
@@ -202,7 +206,11 @@ class Bridge:
             return 400, str(e)
         if self.state.is_seen(hinted.id):
             return 200, "ignored: seen before"
-        if parse_command(hinted.body, self.config.trigger.command) is None:
+        if not self._looks_like_command(hinted.body):
+            # Seen now, as Gitea created it: if it is edited into a command later (even
+            # within the same second, which the poll cannot tell from Gitea's times), it
+            # never counts.
+            self.state.record(hinted.id, repo, int(hinted.created_at.timestamp()), None)
             return 200, "ignored: not a command"
         # The payload is only a hint: the comment is read back from Gitea, so a forged or
         # replayed delivery can at most make the bridge act sooner on a real comment.
@@ -262,6 +270,7 @@ class Bridge:
             repos=len(self.config.trigger.repos),
             poll_interval=interval,
             webhook=self.config.webhook is not None,
+            run_records=self.config.results_dir or "none: reports have no stage table",
         )
         while not stop.is_set():
             self.wake.clear()

@@ -107,7 +107,7 @@ class JsonClient:
             conn.close()
         if reply.status in ok:
             return reply
-        detail = _message(raw)
+        detail = _message(raw, self._redact)
         kind = Unavailable if reply.status >= 500 or reply.status == 429 else Refused
         raise self._fail(kind, what, f"HTTP {reply.status}{detail}", reply.status)
 
@@ -123,15 +123,16 @@ class JsonClient:
             raise self._fail(Unavailable, what, "the answer is not JSON", reply.status) from None
 
 
-def _message(raw: bytes) -> str:
-    """`: <message>` from an error body (Gitea and Drone both send {"message": …}), cut short."""
+def _message(raw: bytes, redact: Redactor) -> str:
+    """`: <message>` from an error body (Gitea and Drone both send {"message": …}), masked
+    and then cut short: a secret the server echoes back is no longer found once cut."""
     try:
         message = json.loads(raw).get("message")
     except (ValueError, AttributeError):
         return ""
     if not isinstance(message, str) or not message:
         return ""
-    return ": " + " ".join(message.split())[:200]
+    return ": " + redact(" ".join(message.split()))[:200]
 
 
 def expect(condition: bool, service: str, what: str) -> None:

@@ -63,6 +63,10 @@ class Config:
     state_path: Path
     webhook: Webhook | None = None
     dashboard_url: str | None = None
+    """The dashboard's public URL, for links only: nothing is fetched from it (it is reached
+    through the proxy the apps under test share)."""
+    results_dir: Path | None = None
+    """Where the harness writes the run records; the stage table is read from there."""
     recipes: dict[str, str] = field(default_factory=dict)
 
     def recipe_for(self, repo: str) -> str:
@@ -92,7 +96,7 @@ _SECTIONS: dict[str, tuple[set[str], set[str]]] = {
     "trigger": ({"command", "org", "repos"}, {"allow", "poll_interval"}),
     "webhook": ({"listen", "secret_file"}, set()),
     "state": ({"path"}, set()),
-    "report": (set(), {"dashboard_url"}),
+    "report": (set(), {"dashboard_url", "results_dir"}),
 }
 _REQUIRED_SECTIONS = ("gitea", "drone", "trigger", "state")
 
@@ -207,6 +211,7 @@ def parse_config(raw: dict[str, Any]) -> Config:
     if interval == 0 and webhook is None:
         raise ConfigError("trigger.poll_interval = 0 turns polling off; then [webhook] is required")
     dashboard = _url(r, "report", "dashboard_url") if r and "dashboard_url" in r else None
+    results_dir = _path(r, "report", "results_dir") if r and "results_dir" in r else None
 
     return Config(
         gitea=Gitea(_url(g, "gitea", "url"), _path(g, "gitea", "token_file")),
@@ -220,6 +225,7 @@ def parse_config(raw: dict[str, Any]) -> Config:
         state_path=_path(s, "state", "path"),
         webhook=webhook,
         dashboard_url=dashboard,
+        results_dir=results_dir,
         recipes=recipes,
     )
 

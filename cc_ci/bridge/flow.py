@@ -58,9 +58,20 @@ def next_step(c: CommandRow) -> Step | None:
     return None
 
 
+EDIT_SLACK = 1
+"""Seconds `updated_at` may be past `created_at` in a comment never edited: Gitea stamps the
+two separately at creation, in whole seconds, so they can fall either side of a second."""
+
+
+def edited(comment: Comment) -> bool:
+    """True when the comment was changed after it was created (as far as Gitea's times tell)."""
+    return (comment.updated_at - comment.created_at).total_seconds() > EDIT_SLACK
+
+
 def classify(comment: Comment, bot_login: str, word: str) -> Command | UnknownStages | None:
-    """The command a comment holds, or None: not on a PR, the bot's own, or no command."""
-    if comment.pr is None or comment.login.lower() == bot_login.lower():
+    """The command a comment holds, or None: not on a PR, the bot's own, edited since it was
+    created (only a comment *created* as a command counts), or no command."""
+    if comment.pr is None or comment.login.lower() == bot_login.lower() or edited(comment):
         return None
     return parse_command(comment.body, word)
 

@@ -7,7 +7,8 @@ seconds before it: comments at the cursor's own second, and one whose row was co
 moment after a newer one was listed, are listed again rather than lost. Ids already seen
 are skipped, and a comment is new only if it was created at or after the floor
 `max(baseline, since - OVERLAP)`: an old comment that shows up again because it was edited
-is not a command.
+is not a command. A new one that was edited before it was listed is not one either
+(`cc_ci.bridge.flow.classify` looks at `updated_at` too).
 """
 
 from __future__ import annotations

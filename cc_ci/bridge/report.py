@@ -1,16 +1,23 @@
 """What the bridge writes on the PR and the commit. Pure: a command and what is known about
 its build in, markdown and a commit state out.
 
-Everything that comes from a run record (messages, policy findings) was shaped by the PR
-under test, so it is flattened to one line, cut short and escaped before it reaches
-markdown: no HTML, no table breaks, no @-mentions, no links it did not come with.
+Everything the comment quotes from a run record (stage messages, policy findings, the
+teardown) or from a command (unknown stage names) was shaped by someone else, so `text`
+makes it one inert line: flattened, masked of secrets (before it is cut, so the builders
+that quote take the `redact` function), cut short, direction overrides shown as `<U+202E>`
+and control characters as `\ufffd`, and set in a code span. Inside a code span markdown
+makes no links, HTML or emphasis, and Gitea, which links @-mentions, `#1`, `owner/repo#1`,
+commit hashes and bare URLs in the rendered page, leaves code alone. Values that can only
+be one of a few words (known stage names and statuses) are written plainly.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from cc_ci.bridge.config import LOGIN
 from cc_ci.bridge.state import CommandRow
 from cc_ci.contract.names import drone_run_id
 from cc_ci.contract.record import RunRecord, RunStatus, StageStatus, TeardownStatus
@@ -27,7 +34,13 @@ ICONS = {
     "running": "⏳",
     "pending": "⏳",
 }
-_UNSAFE = re.compile(r"([\\`*_{}\[\]<>()#+!|~@])")
+TEARDOWN = ("clean", "leftover", "not-needed")
+Redact = Callable[[str], str]
+_DIRECTION = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Bidirectional marks, embeddings, overrides and isolates: they can make text read in
+another order than it is written ("Trojan Source")."""
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_TICKS = re.compile("`+")
 
 
 def marker(comment_id: int) -> str:
@@ -35,14 +48,30 @@ def marker(comment_id: int) -> str:
     return f"<!-- cc-ci:command:{comment_id} -->"
 
 
-def text(value: object, limit: int = 200) -> str:
-    """Untrusted text as one line of inert markdown."""
-    s = " ".join(str(value).split())
+def text(value: object, limit: int = 200, *, redact: Redact, cell: bool = False) -> str:
+    """Untrusted text as one inert line of markdown: a code span ("" for nothing). `cell`:
+    it goes into a table cell, where a `|` must be escaped even inside code."""
+    s = redact(" ".join(str(value).split()))
+    s = _DIRECTION.sub(lambda m: f"<U+{ord(m.group()):04X}>", s)
+    s = _CONTROL.sub("\ufffd", s)
     if len(s) > limit:
         s = s[: limit - 1] + "…"
-    # A backslash makes markdown, HTML and link syntax literal text; a word joiner after
-    # "@" keeps Gitea from turning a name into a mention.
-    return _UNSAFE.sub(r"\\\1", s).replace("\\@", "@\u2060")
+    if not s:
+        return ""
+    if cell:
+        s = s.replace("|", "\\|")
+    # The fence is one backtick longer than any run inside; a space keeps a backtick at
+    # either end off the fence (CommonMark strips one space from each end).
+    fence = "`" * (max((len(t) for t in _TICKS.findall(s)), default=0) + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def word(
+    value: str, known: Collection[str], limit: int, *, redact: Redact, cell: bool = True
+) -> str:
+    """A value that should be one of a few words: plain when it is, quoted when not."""
+    return value if value in known else text(value, limit, redact=redact, cell=cell)
 
 
 def build_message(c: CommandRow) -> str:
@@ -146,7 +175,10 @@ def _links(build_url: str | None, run_link: str | None) -> str:
 def _head(c: CommandRow) -> str:
     sha = (c.head_sha or "")[:10]
     at = f" at `{sha}`" if sha else ""
-    return f"`{c.recipe}`{at} ({_stages(c)}), asked for by @{c.login}"
+    # The one mention the bot makes on purpose: the commenter, whose login Gitea restricts
+    # to LOGIN's characters (anything else would be quoted, not mentioned).
+    who = f"@{c.login}" if LOGIN.fullmatch(c.login) else f"`{c.login.replace('`', '')}`"
+    return f"`{c.recipe}`{at} ({_stages(c)}), asked for by {who}"
 
 
 def ack_body(c: CommandRow, build_url: str, run_link: str | None) -> str:
@@ -162,8 +194,8 @@ def ack_body(c: CommandRow, build_url: str, run_link: str | None) -> str:
     )
 
 
-def rejected_body(c: CommandRow, word: str) -> str:
-    unknown = ", ".join(text(s, 40) for s in c.unknown_stages.split(","))
+def rejected_body(c: CommandRow, word: str, redact: Redact) -> str:
+    unknown = ", ".join(text(s, 40, redact=redact) for s in c.unknown_stages.split(","))
     valid = ", ".join(f"`{s}`" for s in STAGES)
     return "\n".join(
         [
@@ -175,19 +207,24 @@ def rejected_body(c: CommandRow, word: str) -> str:
     )
 
 
-def no_build_body(c: CommandRow) -> str:
+def no_build_body(c: CommandRow, redact: Redact) -> str:
     return "\n".join(
         [
             marker(c.comment_id),
             f"⚠️ **cc-ci** could not start a build for {_head(c)}.",
             "",
-            text(c.reason, 400),
+            text(c.reason, 400, redact=redact),
         ]
     )
 
 
 def final_body(
-    c: CommandRow, state: str, build_url: str, run_link: str | None, run: RunSummary | None
+    c: CommandRow,
+    state: str,
+    build_url: str,
+    run_link: str | None,
+    run: RunSummary | None,
+    redact: Redact,
 ) -> str:
     words = {"success": "passed", "failure": "failed", "error": "ended in an error"}
     lines = [
@@ -199,7 +236,8 @@ def final_body(
     if run is None:
         lines += [
             "",
-            f"Drone says `{text(c.build_status or 'unknown', 40)}`; no run record was read.",
+            f"Drone says {text(c.build_status or 'unknown', 40, redact=redact)}; "
+            "no run record was read.",
         ]
         return "\n".join(lines)
     if run.stages:
@@ -207,14 +245,16 @@ def final_body(
         for s in run.stages:
             icon = ICONS.get(s.status, "")
             lines.append(
-                f"| {text(s.name, 40)} | {icon} {text(s.status, 20)} | {_duration(s.duration_s)} "
-                f"| {text(s.message, 160)} |"
+                f"| {word(s.name, STAGES, 40, redact=redact)} "
+                f"| {icon} {word(s.status, ICONS, 20, redact=redact)} "
+                f"| {_duration(s.duration_s)} | {text(s.message, 160, redact=redact, cell=True)} |"
             )
     if run.teardown:
-        lines += ["", f"Teardown: {text(run.teardown, 20)}."]
+        teardown = word(run.teardown, TEARDOWN, 20, redact=redact, cell=False)
+        lines += ["", f"Teardown: {teardown}."]
     if run.findings:
         lines += ["", "Policy findings:", ""]
-        lines += [f"- {text(f, 300)}" for f in run.findings[:20]]
+        lines += [f"- {text(f, 300, redact=redact)}" for f in run.findings[:20]]
         if len(run.findings) > 20:
             lines.append(f"- … and {len(run.findings) - 20} more (see the run record)")
     return "\n".join(lines)

@@ -6,11 +6,13 @@ waits for its build, is over, or meets an outage; an outage schedules a retry wi
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from cc_ci.bridge.client import ApiError, JsonClient, Refused, Unavailable
+from cc_ci.bridge.client import ApiError, Refused, Unavailable
 from cc_ci.bridge.config import Config
 from cc_ci.bridge.drone import Build, Drone, NoPipeline
 from cc_ci.bridge.flow import Step, backoff, next_step
@@ -32,11 +34,28 @@ from cc_ci.bridge.report import (
 from cc_ci.bridge.state import CommandRow, Outcome, Phase, State
 from cc_ci.contract.eventline import EventLog
 from cc_ci.contract.names import drone_run_id
-from cc_ci.contract.record_read import RecordError
+from cc_ci.contract.record import RECORD_FILE
+from cc_ci.contract.record_read import MAX_RECORD_BYTES, RecordError
 from cc_ci.contract.redact import Redactor
 
 RECORD_TRIES = 5
-"""How often the run record is asked for before the report goes out without its table."""
+"""How often an unreadable run record is read again before the report goes out without
+its table."""
+
+
+def read_record(results_dir: Path, build: int) -> bytes | None:
+    """The bytes of build `build`'s run record in the results directory (no symlink
+    followed), None when there is none. Raises OSError or ValueError when it cannot be read."""
+    path = results_dir / drone_run_id(build) / RECORD_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(MAX_RECORD_BYTES + 1)
+    if len(data) > MAX_RECORD_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_RECORD_BYTES} bytes")
+    return data
 
 
 class Steps:
@@ -46,7 +65,6 @@ class Steps:
         state: State,
         gitea: Gitea,
         drone: Drone,
-        dashboard: JsonClient | None,
         log: EventLog,
         redact: Redactor,
         clock: Callable[[], float],
@@ -56,7 +74,6 @@ class Steps:
         self.state = state
         self.gitea = gitea
         self.drone = drone
-        self.dashboard = dashboard
         self.log = log
         self.redact = redact
         self.clock = clock
@@ -212,27 +229,33 @@ class Steps:
         if c.comment_attempts > 0:
             since = datetime.fromtimestamp(c.received_at - 3600, UTC)  # any clock skew
             for existing in self.gitea.issue_comments(c.repo, c.pr, since):
-                if existing.login == self.identify() and marker(c.comment_id) in existing.body:
+                # The marker starts the bot's comment: one quoted inside another (from a
+                # run record, say) does not count.
+                if existing.login == self.identify() and existing.body.startswith(
+                    marker(c.comment_id)
+                ):
                     self.gitea.edit_comment(c.repo, existing.id, body)
                     return existing.id
         self.state.update(c.comment_id, comment_attempts=c.comment_attempts + 1)
         return self.gitea.create_comment(c.repo, c.pr, body)
 
     def _run_record(self, c: CommandRow) -> RunSummary | None:
-        if self.dashboard is None or c.build is None:
+        """The build's run record, read from the results directory: never over the network,
+        where the dashboard's public URL goes through the proxy the apps under test share
+        (one of them could answer for it)."""
+        if self.config.results_dir is None or c.build is None:
             return None
-        path = f"/api/runs/{drone_run_id(c.build)}"
         try:
-            reply = self.dashboard.request("GET", path, ok=(200, 404))
-        except ApiError as e:
+            raw = read_record(self.config.results_dir, c.build)
+        except (OSError, ValueError) as e:
             if c.failures + 1 < RECORD_TRIES:
                 raise Unavailable(f"the run record of build {c.build}: {e}") from None
             self.log("no-run-record", comment=c.comment_id, build=c.build, error=e)
             return None
-        if reply.status != 200:
+        if raw is None:
             return None
         try:
-            return read_summary(reply.body, c.build)
+            return read_summary(raw, c.build)
         except RecordError as e:
             # Read by the same rules as the dashboard's: what it cannot show, neither can we.
             self.log("run-record-unreadable", comment=c.comment_id, build=c.build, error=e)
@@ -241,14 +264,14 @@ class Steps:
     def _final_comment(self, c: CommandRow) -> CommandRow:
         match c.outcome:
             case Outcome.REJECTED:
-                body, result = rejected_body(c, self.config.trigger.command), None
+                body, result = rejected_body(c, self.config.trigger.command, self.redact), None
             case Outcome.NO_BUILD:
-                body, result = no_build_body(c), "error"
+                body, result = no_build_body(c, self.redact), "error"
             case _:
                 run = self._run_record(c)
                 result = commit_state(c.build_status, run)
                 link = run_url(self.config.dashboard_url, c.build)
-                body = final_body(c, result, self._build_url(c), link, run)
+                body = final_body(c, result, self._build_url(c), link, run, self.redact)
         posted = None
         if c.bot_comment:
             try:

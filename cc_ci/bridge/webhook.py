@@ -1,8 +1,11 @@
 """The optional webhook endpoint: `POST /hook` (signed by Gitea) and `GET /healthz`.
 
-The signature is checked over the raw body before anything else is read; a bad or missing
-one gets 403 and nothing else happens. `GET /healthz` is served whether or not a webhook
-secret is set.
+The signature header must be there and look like one (64 hex digits) before the body is
+read, and it is checked over the raw body before anything else is read; a missing,
+malformed or wrong one gets 403 and nothing else happens. `GET /healthz` is served whether
+or not a webhook secret is set. Connections are bounded (`cc_ci.contract.serving`): a request
+has `REQUEST_TIMEOUT` seconds to arrive, body included, and idle or slow clients lose their
+place to new ones, so they can neither exhaust the bridge's descriptors nor hold the webhook.
 """
 
 from __future__ import annotations
@@ -10,27 +13,41 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
+import re
+import sys
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from cc_ci.contract.eventline import EventLog
+from cc_ci.contract.serving import BoundedHandler, BoundedServer
 
 MAX_BODY = 1 << 20
 """Gitea's comment payloads are a few kilobytes; anything over a megabyte is refused."""
+DRAIN_LIMIT = 64 * 1024
+"""A refused request's body up to this size is read and dropped before the answer, so the
+client sees the answer rather than a reset; a larger one is not read at all."""
+_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
+REQUEST_TIMEOUT = 10.0
+"""Seconds a connection has for its whole request, body included."""
+
+
+def signature_shaped(header: str | None) -> bool:
+    """The header is there and is 64 hex digits (what HMAC-SHA256 gives), nothing else."""
+    return header is not None and _SIGNATURE.fullmatch(header.strip()) is not None
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     """`X-Gitea-Signature` is hex(HMAC-SHA256(secret, raw body)); compared in constant time."""
-    if not header:
+    if header is None or not signature_shaped(header):
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, header.strip().lower())
 
 
-class HookServer(ThreadingHTTPServer):
-    daemon_threads = True
+class HookServer(BoundedServer):
+    max_connections = 16
+    """Gitea delivers one event at a time; a few places for /healthz and for retries."""
+    request_timeout = REQUEST_TIMEOUT
 
     def __init__(
         self,
@@ -46,21 +63,23 @@ class HookServer(ThreadingHTTPServer):
         self.health = health
         self.log = log
 
+    def note_pressure(self, evicted: int, refused: int) -> None:
+        self.log("hook-connections-full", closed_waiting=evicted, refused_busy=refused)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-request, say: one log line, not a traceback.
+        error = sys.exc_info()[1]
+        self.log("hook-connection-error", client=client_address[0], error=repr(error))
+
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(BoundedHandler):
     server: HookServer
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes: without this, Nagle's algorithm and the
-        # peer's delayed ACK hold the second one back ~40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    busy_after_head = False  # a POST is busy once its body is read, not before
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
         pass
@@ -71,10 +90,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
+    def _refuse(self, status: int, message: str, length: int) -> None:
+        """Answer without reading the body (a small one is dropped first), then close."""
+        if 0 < length <= DRAIN_LIMIT:
+            self.rfile.read(length)
+        self.close_connection = True
+        self._send(status, {"message": message})
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if not self.busy():
+            self.close_connection = True
+            return
         if self.path.split("?", 1)[0] != "/healthz":
             self._send(404, {"message": "not found"})
             return
@@ -92,12 +123,19 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
             length = -1
+        signature = self.headers.get("X-Gitea-Signature")
+        if not signature_shaped(signature):
+            self.server.log("hook-forged", client=self.client_address[0], bytes=length)
+            self._refuse(403, "missing or malformed signature", length)
+            return
         if not 0 <= length <= MAX_BODY:
-            self.close_connection = True
-            self._send(413 if length > MAX_BODY else 411, {"message": "bad Content-Length"})
+            self._refuse(413 if length > MAX_BODY else 411, "bad Content-Length", -1)
             return
         body = self.rfile.read(length)
-        if not signature_ok(self.server.secret, body, self.headers.get("X-Gitea-Signature")):
+        if len(body) < length or not self.busy():
+            self.close_connection = True  # the client went away, or lost its place, mid-body
+            return
+        if not signature_ok(self.server.secret, body, signature):
             self.server.log("hook-forged", client=self.client_address[0], bytes=length)
             self._send(403, {"message": "bad signature"})
             return

@@ -25,8 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--public-url",
-        help="the dashboard's own URL as visitors see it, for badge snippets "
-        "(default: from the request's Host header)",
+        help="the dashboard's own URL as visitors see it, which badge snippets name "
+        "(default: the address it listens on; never the request's Host header)",
     )
     p.add_argument(
         "--forge-url",

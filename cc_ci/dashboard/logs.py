@@ -1,7 +1,8 @@
 """Stage logs made readable in a page: the tail, and the whole log when it is not huge.
 
 `clean` is pure (terminal colour codes and control characters out, line endings unified);
-`read_excerpt` reads at most `WHOLE_LIMIT` bytes of a log, from its end when it is larger.
+`read_excerpt` reads at most `WHOLE_LIMIT` bytes of a log (or less, when a page has little
+room left), from its end when it is larger.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ TAIL_LINES = 40
 WHOLE_LIMIT = 512 * 1024
 """Logs up to this size are offered whole in the page; larger ones only by their raw link."""
 TAIL_BYTES = 64 * 1024
+PAGE_LOGS = 2 * 1024 * 1024
+"""Characters of log one run page carries in all (each log counted once, escaped); past
+them, a log is only linked. Everything else on the page comes from the run record, which
+is itself at most 4 MiB."""
 
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -57,22 +62,24 @@ def excerpt_from_bytes(path: str, data: bytes, size: int) -> LogExcerpt:
     if len(data) >= size:
         lines = 0 if not text else text.rstrip("\n").count("\n") + 1
         return LogExcerpt(path, True, size, tail_lines(text), text, lines)
-    text = text.split("\n", 1)[1] if "\n" in text else text  # drop the cut first line
+    rest = text.split("\n", 1)[1] if "\n" in text else ""
+    text = rest if rest.strip() else text  # drop the cut first line, unless it is all there is
     return LogExcerpt(path, True, size, tail_lines(text))
 
 
-def read_excerpt(target: Path | None, path: str) -> LogExcerpt:
-    """Read the log at `target` (already resolved inside the run folder), or say it is missing."""
+def read_excerpt(target: Path | None, path: str, whole_limit: int = WHOLE_LIMIT) -> LogExcerpt:
+    """Read the log at `target` (already resolved inside the run folder), or say it is
+    missing: whole when it is at most `whole_limit` bytes, else its last `TAIL_BYTES`."""
     if target is None:
         return LogExcerpt(path, False)
     try:
         with open(target, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            if size > WHOLE_LIMIT:
-                f.seek(size - TAIL_BYTES)
+            if size > whole_limit:
+                f.seek(max(0, size - TAIL_BYTES))
                 data = f.read(TAIL_BYTES)
             else:
-                data = f.read(WHOLE_LIMIT + 1)
+                data = f.read(whole_limit + 1)
                 size = len(data)
     except OSError:
         return LogExcerpt(path, False)

@@ -1,6 +1,9 @@
 """One run's page: source, trigger, each stage with its log and screenshots, the teardown. Pure.
 
 The shell reads the logs (`cc_ci.dashboard.logs.read_excerpt`) and hands them in by path.
+Each log is shown once, where a stage first names it (later stages link to it there), and
+the page carries at most `PAGE_LOGS` characters of log in all; past them a log is only
+linked, so a record cannot make a page of hundreds of megabytes.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from datetime import datetime
 
 from cc_ci.contract.record import RunRecord, StageResult, Teardown
 from cc_ci.contract.record_read import BrokenRecord
-from cc_ci.dashboard.logs import TAIL_LINES, LogExcerpt
+from cc_ci.dashboard.logs import PAGE_LOGS, TAIL_LINES, LogExcerpt
 from cc_ci.dashboard.markup import (
     a,
     commit_url,
@@ -37,13 +40,15 @@ def run_page(
     forge: str | None,
     stylesheet: str,
 ) -> str:
-    stages = "".join(_stage(run.run_id, s, logs) for s in run.stages) or "<p>No stages planned.</p>"
+    shelf = _Shelf(logs)
+    stages = "".join(_stage(run.run_id, s, shelf) for s in run.stages)
     body = (
         f'<h1>{esc(run.recipe)} <span class="run-id">{esc(run.run_id)}</span> '
         f"{pill(run.status.value)}</h1>"
         + _facts(run, now, forge)
-        + f'<section class="stages"><h2>Stages</h2>{stages}</section>'
-        + _teardown(run.run_id, run.teardown, logs)
+        + f'<section class="stages"><h2>Stages</h2>{stages or "<p>No stages planned.</p>"}'
+        "</section>"
+        + _teardown(run.run_id, run.teardown, shelf)
         + f'<p class="raw">Record: {a(local("api", "runs", run.run_id), "run.json (API)")} · '
         f"{a(local('runs', run.run_id, 'run.json'), 'run.json (file)')}</p>"
     )
@@ -95,7 +100,26 @@ def _facts(run: RunRecord, now: datetime, forge: str | None) -> str:
     return '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
 
 
-def _stage(run_id: str, stage: StageResult, logs: Mapping[str, LogExcerpt]) -> str:
+class _Shelf:
+    """The page's logs: each shown once, where it is first named, within `PAGE_LOGS`."""
+
+    def __init__(self, logs: Mapping[str, LogExcerpt]) -> None:
+        self._logs = logs
+        self._shown: dict[str, str] = {}
+        self._left = PAGE_LOGS
+
+    def show(self, path: str | None) -> str:
+        if not path or path not in self._logs:
+            return ""
+        anchor = self._shown.get(path)
+        if anchor is not None:
+            return f'<p class="log shared"><a href="#{anchor}">{esc(path)}</a> is shown above.</p>'
+        anchor = self._shown[path] = f"log-{len(self._shown) + 1}"
+        html, self._left = _log(self._logs[path], anchor, self._left)
+        return html
+
+
+def _stage(run_id: str, stage: StageResult, shelf: _Shelf) -> str:
     t = stage.tests
     counts = (
         f"{t.passed} passed, {t.failed} failed, {t.errors} errors, {t.skipped} skipped"
@@ -114,33 +138,45 @@ def _stage(run_id: str, stage: StageResult, logs: Mapping[str, LogExcerpt]) -> s
         f"<h3>{esc(stage.name)} {pill(stage.status.value)}</h3>"
         f'<p class="meta">{duration(stage.duration_s)} · {counts}</p>'
         + message
-        + (_log(logs[stage.log]) if stage.log and stage.log in logs else "")
+        + shelf.show(stage.log)
         + (f'<p class="files">{" · ".join(files)}</p>' if files else "")
         + _screenshots(run_id, shots)
         + "</article>"
     )
 
 
-def _log(log: LogExcerpt) -> str:
+def _log(log: LogExcerpt, anchor: str, left: int) -> tuple[str, int]:
+    """The log's block, and how much room the page has left for logs after it."""
+    at = f'id="{anchor}"'
     if not log.found:
-        return f'<p class="log missing">{esc(log.path)} is missing.</p>'
+        return f'<p class="log missing" {at}>{esc(log.path)} is missing.</p>', left
     if not log.tail:
-        return f'<p class="log">{esc(log.path)} is empty.</p>'
+        return f'<p class="log" {at}>{esc(log.path)} is empty.</p>', left
+    tail = esc(log.tail)
+    if len(tail) > left:
+        full = f"{PAGE_LOGS // (1024 * 1024)} MiB"
+        note = f"{esc(log.path)} is not shown here: this page already shows {full} of logs."
+        return f'<p class="log note" {at}>{note}</p>', left
+    left -= len(tail)
     if not log.folded:
-        return f'<div class="log"><pre>{esc(log.tail)}</pre></div>'
+        return f'<div class="log" {at}><pre>{tail}</pre></div>', left
     size = f"{log.size / 1024:.1f} KiB"
-    if log.whole is not None:
+    whole = esc(log.whole) if log.whole is not None else None
+    if whole is not None and len(whole) <= left:
+        left -= len(whole)
         fold = (
             f"<details><summary>Whole log ({log.lines} lines, {size})</summary>"
-            f"<pre>{esc(log.whole)}</pre></details>"
+            f"<pre>{whole}</pre></details>"
         )
-        head = f"Last {TAIL_LINES} of {log.lines} lines"
+    elif whole is not None:
+        fold = f'<p class="note">The whole log ({size}) would make this page too large.</p>'
     else:
         fold = f'<p class="note">The whole log ({size}) is too large to show here.</p>'
-        head = f"Last {TAIL_LINES} lines"
+    whole_read = log.whole is not None
+    head = f"Last {TAIL_LINES} of {log.lines} lines" if whole_read else f"Last {TAIL_LINES} lines"
     return (
-        f'<div class="log"><p class="tail-head">{head}</p>'
-        f"<pre>{esc(log.tail)}</pre>{fold}</div>"
+        f'<div class="log" {at}><p class="tail-head">{head}</p><pre>{tail}</pre>{fold}</div>',
+        left,
     )
 
 
@@ -156,7 +192,7 @@ def _screenshots(run_id: str, paths: list[str]) -> str:
     return f'<div class="shots">{figures}</div>'
 
 
-def _teardown(run_id: str, teardown: Teardown | None, logs: Mapping[str, LogExcerpt]) -> str:
+def _teardown(run_id: str, teardown: Teardown | None, shelf: _Shelf) -> str:
     if teardown is None:
         return '<section class="teardown"><h2>Teardown</h2><p>Not yet.</p></section>'
     status = {"clean": "passed", "leftover": "error", "not-needed": "skipped"}[teardown.status]
@@ -167,7 +203,7 @@ def _teardown(run_id: str, teardown: Teardown | None, logs: Mapping[str, LogExce
         if teardown.leftovers
         else ""
     )
-    log = _log(logs[teardown.log]) if teardown.log and teardown.log in logs else ""
+    log = shelf.show(teardown.log)
     if teardown.log:
         log += (
             f'<p class="files">{a(local("runs", run_id, teardown.log), "raw " + teardown.log)}</p>'

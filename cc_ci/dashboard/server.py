@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import socket
 import sys
@@ -19,16 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from cc_ci.contract.record import RECORD_FILE, RunRecord
 from cc_ci.contract.record_read import BrokenRecord, RecordError, decode_record
+from cc_ci.contract.serving import BoundedHandler, BoundedServer
 from cc_ci.dashboard import api, badge, style
 from cc_ci.dashboard.eventlog import log
 from cc_ci.dashboard.index import Index, Snapshot
-from cc_ci.dashboard.logs import LogExcerpt, read_excerpt
+from cc_ci.dashboard.logs import PAGE_LOGS, WHOLE_LIMIT, LogExcerpt, read_excerpt
 from cc_ci.dashboard.paths import resolve_inside
 from cc_ci.dashboard.routes import Page, Route, route
 from cc_ci.dashboard.runpage import broken_page, run_page
@@ -61,7 +60,6 @@ ARTIFACT_TYPES = {
     ".xml": TEXT,  # JUnit XML: shown as text, never interpreted
     ".json": JSON,
 }
-_HOST = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +90,6 @@ def etag_matches(if_none_match: str | None, etag: str | None) -> bool:
     return etag.removeprefix("W/") in wanted
 
 
-def base_url(public_url: str | None, host: str | None, fallback: str) -> str:
-    """The absolute URL badges are pasted with: --public-url, else the request's Host."""
-    if public_url:
-        return public_url.rstrip("/")
-    if host and _HOST.fullmatch(host):
-        return f"http://{host}"
-    return fallback
-
-
 class App:
     def __init__(
         self,
@@ -112,14 +101,17 @@ class App:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.index = index
-        self.public_url = public_url
+        self.public_url = public_url.rstrip("/") if public_url else None
+        """The operator's --public-url: what badge snippets name. Never the request's Host
+        header, which any client sets (and a cache or a proxy may keep)."""
         self.forge_url = forge_url
         self.fallback_base = fallback_base
+        """The address the server listens on: the snippets' URL when no public URL is set."""
         self.now = now
         self._overview_cache: tuple[tuple[int, int], Response] | None = None
 
-    def respond(self, target: str, host: str | None = None) -> Response:
-        """The response to a GET of `target`; `host` is the request's Host header."""
+    def respond(self, target: str) -> Response:
+        """The response to a GET of `target`."""
         r = route(target)
         if r.page is Page.STYLE:
             css = "text/css; charset=utf-8"
@@ -138,11 +130,11 @@ class App:
             Page.HEALTH: self._health,
             Page.NOT_FOUND: self._not_found,
         }
-        return pages[r.page](r, self.index.snapshot(), host).with_etag()
+        return pages[r.page](r, self.index.snapshot()).with_etag()
 
     # --- pages ---------------------------------------------------------------------------
 
-    def _overview(self, r: Route, snap: Snapshot, host: str | None) -> Response:
+    def _overview(self, r: Route, snap: Snapshot) -> Response:
         # Rendered again when the index changed or a minute passed (it shows "5 min ago").
         now = self.now()
         key = (snap.generation, int(now.timestamp() // 60))
@@ -156,17 +148,21 @@ class App:
         self._overview_cache = (key, resp)
         return resp
 
-    def _recipe(self, r: Route, snap: Snapshot, host: str | None) -> Response:
+    def _recipe(self, r: Route, snap: Snapshot) -> Response:
         summary = snap.summaries.get(r.name or "")
         if summary is None:
             return self._missing(f"No runs of a recipe called {r.name!r}.")
-        base = base_url(self.public_url, host, self.fallback_base)
         html = recipe_page(
-            summary, self.now(), base=base, forge=self.forge_url, stylesheet=style.HREF
+            summary,
+            self.now(),
+            base=self.public_url or self.fallback_base,
+            base_is_public=self.public_url is not None,
+            forge=self.forge_url,
+            stylesheet=style.HREF,
         )
         return _html(html)
 
-    def _run(self, r: Route, snap: Snapshot, host: str | None) -> Response:
+    def _run(self, r: Route, snap: Snapshot) -> Response:
         item = snap.runs.get(r.name or "")
         if item is None:
             return self._missing(f"No run called {r.name!r}.")
@@ -178,13 +174,20 @@ class App:
         return _html(html)
 
     def _logs(self, run: RunRecord) -> dict[str, LogExcerpt]:
+        """Each log the run names, read once however many stages name it, and no more of
+        them all than a page shows (`PAGE_LOGS`)."""
         paths = [s.log for s in run.stages if s.log]
         if run.teardown and run.teardown.log:
             paths.append(run.teardown.log)
         root = self.index.root
-        return {p: read_excerpt(resolve_inside(root, run.run_id, p), p) for p in paths}
+        logs, left = {}, PAGE_LOGS
+        for p in dict.fromkeys(paths):
+            excerpt = read_excerpt(resolve_inside(root, run.run_id, p), p, min(WHOLE_LIMIT, left))
+            left = max(0, left - len(excerpt.whole or excerpt.tail))
+            logs[p] = excerpt
+        return logs
 
-    def _artifact(self, r: Route, snap: Snapshot, host: str | None) -> Response:
+    def _artifact(self, r: Route, snap: Snapshot) -> Response:
         assert r.name is not None and r.path is not None
         target = resolve_inside(self.index.root, r.name, r.path)
         if target is None:
@@ -202,22 +205,22 @@ class App:
         etag = f'W/"{st.st_mtime_ns:x}-{st.st_size:x}"'
         return Response(200, kind, file=target, etag=etag, csp=ARTIFACT_CSP, headers=headers)
 
-    def _badge(self, r: Route, snap: Snapshot, host: str | None) -> Response:
+    def _badge(self, r: Route, snap: Snapshot) -> Response:
         summary = snap.summaries.get(r.name or "")
         chosen = badge.choose(summary, r.stage)
         svg = badge.render(chosen).encode()
         return Response(200, SVG, svg, cache=BADGE_CACHE)
 
-    def _api_recipes(self, r: Route, snap: Snapshot, host: str | None) -> Response:
+    def _api_recipes(self, r: Route, snap: Snapshot) -> Response:
         return _json(200, api.recipes_document(snap.rows, snap.counts))
 
-    def _api_recipe(self, r: Route, snap: Snapshot, host: str | None) -> Response:
+    def _api_recipe(self, r: Route, snap: Snapshot) -> Response:
         summary = snap.summaries.get(r.name or "")
         if summary is None:
             return _json(404, {"error": f"no runs of a recipe called {r.name!r}"})
         return _json(200, api.recipe_document(summary))
 
-    def _api_run(self, r: Route, snap: Snapshot, host: str | None) -> Response:
+    def _api_run(self, r: Route, snap: Snapshot) -> Response:
         assert r.name is not None
         item = snap.runs.get(r.name)
         if item is None:
@@ -233,7 +236,7 @@ class App:
             return _json(422, {"error": str(e), "run_id": r.name})
         return Response(200, JSON, raw)
 
-    def _health(self, r: Route, snap: Snapshot, host: str | None) -> Response:
+    def _health(self, r: Route, snap: Snapshot) -> Response:
         doc = {
             "status": "ok" if snap.present else "results directory missing",
             "runs": len(snap.runs),
@@ -242,7 +245,7 @@ class App:
         }
         return _json(200 if snap.present else 503, doc)
 
-    def _not_found(self, r: Route, snap: Snapshot, host: str | None) -> Response:
+    def _not_found(self, r: Route, snap: Snapshot) -> Response:
         return self._missing("There is no page at this address.")
 
     def _missing(self, what: str) -> Response:
@@ -257,11 +260,8 @@ def _json(status: int, doc: Any) -> Response:
     return Response(status, JSON, json.dumps(doc, indent=1).encode() + b"\n")
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(BoundedHandler):
     server_version = "cc-ci-dashboard"
-    timeout = 60  # seconds an idle keep-alive connection is kept
-    disable_nagle_algorithm = True  # headers and body go out as separate writes
     app: App  # set by `serve`
 
     _csp = CSP
@@ -288,7 +288,7 @@ class Handler(BaseHTTPRequestHandler):
     def _serve(self, *, head: bool) -> None:
         started = time.perf_counter()
         try:
-            resp = self.app.respond(self.path, self.headers.get("Host"))
+            resp = self.app.respond(self.path)
         except Exception as e:  # the process edge: log it, answer 500, keep serving
             log("error", path=self.path, error=type(e).__name__, detail=e)
             resp = Response(500, TEXT, b"internal error: see the dashboard's log\n")
@@ -371,9 +371,14 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.removeprefix("[").removesuffix("]"), int(port)
 
 
-class DashboardServer(ThreadingHTTPServer):
-    daemon_threads = True
+class DashboardServer(BoundedServer):
+    """At most 64 connections; a request (or an idle keep-alive) has 10 s to arrive, and the
+    connection waiting longest makes room for a new one (`cc_ci.contract.serving`)."""
+
     allow_reuse_address = True
+
+    def note_pressure(self, evicted: int, refused: int) -> None:
+        log("connections_full", closed_waiting=evicted, refused_busy=refused)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that went away mid-answer, say: one log line, not a traceback.

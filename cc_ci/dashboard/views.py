@@ -173,15 +173,23 @@ def _legend() -> str:
 
 
 def recipe_page(
-    summary: RecipeSummary, now: datetime, *, base: str, forge: str | None, stylesheet: str
+    summary: RecipeSummary,
+    now: datetime,
+    *,
+    base: str,
+    forge: str | None,
+    stylesheet: str,
+    base_is_public: bool = True,
 ) -> str:
+    """`base`: the dashboard's URL for the badge snippets (`base_is_public`: the operator's
+    public URL, not only the address it listens on)."""
     recipe = summary.recipe
     body = (
         f'<h1>{esc(recipe)} <span class="level l{summary.level}">level {summary.level}'
         f"/{MAX_LEVEL}</span></h1>"
         + _level_section(summary, now)
         + _history_section(summary, now, forge)
-        + _badge_section(recipe, base)
+        + _badge_section(recipe, base, base_is_public)
     )
     return page(recipe, body, stylesheet=stylesheet, crumbs=((local("recipes", recipe), recipe),))
 
@@ -250,7 +258,7 @@ def badge_snippets(recipe: str, base: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def _badge_section(recipe: str, base: str) -> str:
+def _badge_section(recipe: str, base: str, base_is_public: bool) -> str:
     items = []
     for what, markdown, html in badge_snippets(recipe, base):
         stage = None if what == "latest run" else what
@@ -263,7 +271,13 @@ def _badge_section(recipe: str, base: str) -> str:
         '<section class="badges"><h2>Badges</h2>'
         "<p>Paste one into the recipe's README. The first shows the latest finished run; the "
         "others one lifecycle stage each.</p>"
-        f'<ul class="snippets">{"".join(items)}</ul></section>'
+        + (
+            ""
+            if base_is_public
+            else f'<p class="note">They name {esc(base)}, the address the dashboard listens '
+            "on: its operator has not set its public URL (<code>--public-url</code>).</p>"
+        )
+        + f'<ul class="snippets">{"".join(items)}</ul></section>'
     )
 
 

@@ -27,6 +27,8 @@ class Demo:
     gitea_token_file: Path
     drone_token_file: Path
     webhook_secret_file: Path
+    results_dir: Path
+    """Where finished builds' run records are written (the bridge's report.results_dir)."""
 
     def config(
         self,
@@ -68,14 +70,24 @@ secret_file = "{self.webhook_secret_file}"
             text += f"""
 [report]
 dashboard_url = "{self.sim.dashboard_url}"
+results_dir = "{self.results_dir}"
 """
         return text
 
 
-def seed(sim: Sim, secrets_dir: Path, *, repos: int = 1, pulls: int = 1) -> Demo:
+def seed(
+    sim: Sim,
+    secrets_dir: Path,
+    *,
+    repos: int = 1,
+    pulls: int = 1,
+    results_dir: Path | None = None,
+) -> Demo:
     """`repos` recipe repositories (custom-html, then recipe-2 …) with `pulls` open PRs each;
-    PR #1 of the first comes from a fork."""
+    PR #1 of the first comes from a fork. Run records go to `results_dir` (by default
+    `results/` beside `secrets_dir`)."""
     w = sim.world
+    w.results_dir = results_dir or secrets_dir.parent / "results"
     gitea_token, drone_token, hook_secret = (secrets.token_hex(20) for _ in range(3))
     w.add_user(BOT, token=gitea_token)
     w.add_drone_token(drone_token, BOT)
@@ -100,4 +112,4 @@ def seed(sim: Sim, secrets_dir: Path, *, repos: int = 1, pulls: int = 1) -> Demo
         f.write_text(value + "\n")
         f.chmod(0o600)
         files.append(f)
-    return Demo(sim, names, gitea_token, drone_token, hook_secret, *files)
+    return Demo(sim, names, gitea_token, drone_token, hook_secret, *files, w.results_dir)

@@ -8,11 +8,14 @@ methods here. Times are unix seconds from a clock tests can set.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from cc_ci.contract.names import drone_run_id
@@ -155,6 +158,13 @@ def demo_record(b: Build, status: str) -> dict[str, Any]:
     ).to_json()
 
 
+def _write_record(folder: Path, record: Any) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / ".run.json.tmp"
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, folder / "run.json")
+
+
 def fake_sha(*parts: object) -> str:
     return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()
 
@@ -179,6 +189,9 @@ class World:
         self.builds: list[Build] = []
         self.records: dict[str, Any] = {}
         """Run records the dashboard stand-in serves, by run id."""
+        self.results_dir: Path | None = None
+        """Where `finish_build` also writes each record, as `<run id>/run.json` (as the
+        harness does, for the bridge to read)."""
         self._ids = 1000
         self.observers: list[Callable[[str, Comment], None]] = []
         """Called with ("created" | "edited", comment) after every change to a comment."""
@@ -388,7 +401,8 @@ class World:
         self, repo: str, number: int, status: str = "success", record: Any = None
     ) -> Build:
         """End a build (success, failure, error, killed …); `record` becomes the run record
-        the dashboard stand-in serves as drone-<number>."""
+        drone-<number>: written to `results_dir` (when set) and served by the dashboard
+        stand-in."""
         with self.lock:
             b = self.build(repo, number)
             now = int(self.now())
@@ -402,6 +416,8 @@ class World:
                 record = demo_record(b, status)
             if record is not None:
                 self.records[drone_run_id(number)] = record
+                if self.results_dir is not None:
+                    _write_record(self.results_dir / drone_run_id(number), record)
             return b
 
     def start_build(self, repo: str, number: int) -> Build:

@@ -25,6 +25,8 @@ let
       statePath = "/var/lib/cc-ci-bridge/state.sqlite";
       webhook = if cfg.webhook.enable then { inherit (cfg.webhook) listen; secretFile = "${creds}/webhook-secret"; } else null;
       dashboardUrl = if top.dashboard.enable then "https://${top.dashboard.host}" else null;
+      # Run records are read from the files cc-ci-run writes, never over the network.
+      inherit (top) resultsDir;
     };
 in
 {

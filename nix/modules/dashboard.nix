@@ -24,6 +24,12 @@ in
       defaultText = lib.literalExpression "config.services.cc-ci.domain";
       description = "Public host name of the dashboard, routed by Traefik (services.cc-ci.ingress).";
     };
+    publicUrl = mkOption {
+      type = types.str;
+      default = "https://${cfg.host}";
+      defaultText = lib.literalExpression ''"https://''${config.services.cc-ci.dashboard.host}"'';
+      description = "The dashboard's URL as visitors see it: badge snippets name it (never a request's Host header).";
+    };
   };
 
   config = mkIf cfg.enable {
@@ -40,6 +46,8 @@ in
           top.resultsDir
           "--listen"
           cfg.listen
+          "--public-url"
+          cfg.publicUrl
         ];
         Restart = "on-failure";
         RestartSec = 5;

@@ -125,6 +125,10 @@ let
       }));
       want = [ "drone" "gitea" "report" "state" "trigger" "webhook" ];
     };
+    bridge_settings_read_records_from_the_results_dir = {
+      got = (lib.bridgeSettings (bridgeArgs // { recipes = { }; resultsDir = "/var/lib/cc-ci/results"; })).report;
+      want = { results_dir = "/var/lib/cc-ci/results"; };
+    };
     bridge_settings_refuse_a_bad_repository = { got = throws (lib.bridgeSettings (bridgeArgs // { repos = [ "no-owner" ]; recipes = { }; })); want = true; };
     bridge_settings_refuse_a_recipe_for_an_unenrolled_repo = { got = throws (lib.bridgeSettings (bridgeArgs // { recipes = { "x/y" = "y"; }; })); want = true; };
     bridge_settings_refuse_no_polling_without_webhook = { got = throws (lib.bridgeSettings (bridgeArgs // { pollInterval = 0; })); want = true; };

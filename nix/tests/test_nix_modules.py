@@ -150,7 +150,10 @@ def test_the_bridge_settings_without_overrides_are_the_generated_ones():
         },
         "state": {"path": "/var/lib/cc-ci-bridge/state.sqlite"},
         "recipes": {"recipes/keycloak-fork": "keycloak"},
-        "report": {"dashboard_url": "https://ci.example.org"},
+        "report": {
+            "dashboard_url": "https://ci.example.org",
+            "results_dir": "/var/lib/cc-ci/results",
+        },
     }
     assert result["execStart"].endswith(f" --config {result['file']}")
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import tomllib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from cc_ci.bridge.command import Command, UnknownStages, parse_command
 from cc_ci.bridge.config import ConfigError, parse_config
-from cc_ci.bridge.flow import Step, backoff, next_step
+from cc_ci.bridge.flow import Step, backoff, classify, next_step
 from cc_ci.bridge.gitea import Comment
 from cc_ci.bridge.poll import OVERLAP, Listing, is_new, next_since
 from cc_ci.bridge.report import RunSummary, commit_state, read_summary, text
 from cc_ci.bridge.state import CommandRow, Outcome, Phase
+from cc_ci.bridge.tests.markdown import split_code
 from cc_ci.contract.record import RunRecord, Source, StageResult
 from cc_ci.contract.record_read import RecordError
 from cc_ci.contract.redact import MASK, Redactor
@@ -43,6 +45,7 @@ secret_file = "/run/credentials/cc-ci-bridge/webhook-secret"
 path = "/var/lib/cc-ci/bridge.sqlite3"
 [report]
 dashboard_url = "https://ci.example.org"
+results_dir = "/var/lib/cc-ci/results"
 """
 
 
@@ -65,6 +68,7 @@ def test_the_documented_example_parses():
     assert c.recipe_for("recipe-maintainers/custom-html-tiny") == "custom-html-tiny"
     assert c.webhook is not None and (c.webhook.host, c.webhook.port) == ("127.0.0.1", 8091)
     assert c.dashboard_url == "https://ci.example.org"
+    assert c.results_dir == Path("/var/lib/cc-ci/results")
     assert c.trigger.poll_interval == 30
 
 
@@ -112,7 +116,7 @@ def test_optional_sections_may_be_left_out():
     del raw["trigger"]["allow"]
     del raw["trigger"]["poll_interval"]
     c = parse_config(raw)
-    assert c.webhook is None and c.dashboard_url is None
+    assert c.webhook is None and c.dashboard_url is None and c.results_dir is None
     assert c.trigger.allow == () and c.trigger.poll_interval == 30
 
 
@@ -210,6 +214,11 @@ def test_a_comment_is_new_from_the_floor_on():
     assert not is_new(comment(999), 1000, 1000)
 
 
+def test_a_comment_updated_after_it_was_created_is_never_a_command():
+    assert classify(comment(2000, 2001), "bot", "!testme") == Command(())
+    assert classify(comment(2000, 2002), "bot", "!testme") is None
+
+
 def test_the_cursor_moves_only_after_a_complete_listing():
     listing = Listing((comment(10, 50), comment(20, 30)), True, 1)
     assert next_since(5, listing) == 50
@@ -242,10 +251,30 @@ def test_a_record_of_the_wrong_shape_is_refused_whole_not_read_in_part():
         read_summary(json.dumps(data).encode(), 2)  # the dashboard answered for another build
 
 
-def test_untrusted_text_is_one_inert_line():
-    assert text("a\nb  |c|") == "a b \\|c\\|"
-    assert text("<b>@x</b>") == "\\<b\\>@\u2060x\\</b\\>"
-    assert len(text("x" * 500, 50)) == 50
+def test_untrusted_text_is_one_line_in_a_code_span():
+    keep = Redactor()
+    assert text("a\nb  |c|", redact=keep) == "`a b |c|`"
+    assert text("a|b", redact=keep, cell=True) == "`a\\|b`"
+    assert text("<b>@x</b> #1 https://e.example", redact=keep) == "`<b>@x</b> #1 https://e.example`"
+    assert text("", redact=keep) == "" and text(" \n ", redact=keep) == ""
+    assert len(text("x" * 500, 50, redact=keep)) == 52
+
+
+@pytest.mark.parametrize("quoted", ["x `y` z", "``a`` and `", "`edge", "edge`", "```"])
+def test_backticks_in_untrusted_text_stay_inside_its_code_span(quoted):
+    plain, spans = split_code(text(quoted, redact=Redactor()))
+    assert plain == "" and spans == [quoted]
+
+
+def test_direction_overrides_and_control_characters_are_shown_not_obeyed():
+    shown = text("abc\u202edcba\u2066x\u2069\x1b[31m", redact=Redactor())
+    assert shown == "`abc<U+202E>dcba<U+2066>x<U+2069>\ufffd[31m`"
+
+
+def test_untrusted_text_is_masked_before_it_is_cut():
+    secret = "0123456789abcdef0123"
+    quoted = text("x" * 30 + secret, 40, redact=Redactor([secret]))
+    assert "01234567" not in quoted and "[redacted]"[:9] in quoted
 
 
 def test_the_redactor_masks_every_secret_longest_first():

@@ -86,6 +86,23 @@ def test_an_edited_comment_is_not_a_new_command(world):
     assert len(world.builds()) == 1
 
 
+def test_a_new_comment_edited_into_the_command_before_the_next_poll_is_not_a_command(world):
+    # Created as chatter within the poll's window, edited into "!testme" a few seconds
+    # later, and listed for the first time after the edit: it was not created as a command.
+    bridge = world.bridge()
+    bridge.poll_once()
+    world.tick()
+    chatter = world.comment("looks good")
+    world.tick(3)
+    world.sim.world.edit_comment(chatter.id, "!testme")
+    bridge.poll_once()
+    world.tick(30)
+    bridge.poll_once()
+    assert world.builds() == []
+    assert bridge.state.commands() == []
+    assert f"event=ignored repo={world.repo} comment={chatter.id}" in world.log_text()
+
+
 def test_an_old_comment_edited_after_a_restart_is_not_a_command_either(world):
     bridge = world.bridge()
     world.tick()

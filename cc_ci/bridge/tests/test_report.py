@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from cc_ci.bridge.report import marker
 from cc_ci.bridge.state import Phase
+from cc_ci.bridge.tests.markdown import split_code, table_rows
 from cc_ci.contract.names import drone_run_id
 from cc_ci.contract.record import (
     PolicyCheck,
@@ -78,7 +80,9 @@ def test_a_failed_test_is_a_failure_and_a_run_that_could_not_be_carried_out_an_e
     bridge.report_once()
     (comment,) = world.bot_comments()
     assert "failed" in comment.body
-    assert "| install | ❌ failed | 1 min 15 s | 2 tests failed: see install.log |" in comment.body
+    assert (
+        "| install | ❌ failed | 1 min 15 s | `2 tests failed: see install.log` |" in comment.body
+    )
     assert world.statuses()[-1]["status"] == "failure"
 
     world.tick()
@@ -108,12 +112,100 @@ def test_policy_findings_from_the_record_are_listed_and_made_inert(world):
     )
     bridge.report_once()
     body = world.bot_comments()[0].body
-    assert "Policy findings:" in body
-    assert "bind\\-mount" in body or "bind-mount" in body
-    assert "\\<img" in body and "<img" not in body.replace("\\<", "")
-    assert "@admin" not in body and "@\u2060admin" in body
-    assert "](http://evil)" not in body
-    assert "| \\| refused \\| |" in body
+    plain, spans = split_code(body)
+    assert "Policy findings:" in plain
+    assert any("<img src=x> @admin [x](http://evil)" in s for s in spans)
+    assert "<img" not in plain and "@admin" not in plain and "evil" not in plain
+    assert ["install", "❌ failed", "1 s", "`\\| refused \\|`"] in table_rows(body)
+
+
+HOSTILE = (
+    "a | pipe, see https://evil.example/x and www.evil.example, fixes #1 and "
+    "recipe-maintainers/cc-ci#2, thanks @admin, `one` ``two`` <b>bold</b> "
+    "[a](http://evil.example) ![i](http://evil.example/i.png)"
+)
+
+
+def test_text_from_a_record_makes_no_link_mention_issue_ref_or_table_break(world):
+    bridge, _, build = started(world)
+    # The contract's reader refuses a record whose names or statuses are not its own words,
+    # so what a record can carry into the comment is free text: messages and findings.
+    stages = [
+        ("install", "failed", 3.0, HOSTILE),
+        ("upgrade", "passed", 1.0, "deploy #3 @root www.evil.example"),
+    ]
+    finding = {
+        "kind": "privileged",
+        "severity": "error",
+        "file": "compose.yml",
+        "service": "app @root",
+        "key": "privileged",
+        "detail": HOSTILE,
+    }
+    rec = record(build.number, "failed", stages, [finding])
+    world.sim.world.finish_build(CI_REPO, build.number, "failure", rec)
+    bridge.report_once()
+    body = world.bot_comments()[0].body
+    plain, spans = split_code(body)
+    for made in ("evil", "#", "@admin", "@root", "<b>", "!["):
+        assert made not in plain, (made, plain)
+    assert "@alice" in plain  # the commenter, mentioned on purpose
+    assert any("fixes #1 and recipe-maintainers/cc-ci#2, thanks @admin" in s for s in spans)
+    rows = table_rows(body)
+    assert all(len(r) == 4 for r in rows), rows
+    assert rows[2][0] == "install" and rows[3][0] == "upgrade"
+    assert "`deploy #3 @root www.evil.example`" in rows[3][3]
+
+
+def test_direction_overrides_from_a_record_are_shown_not_obeyed(world):
+    bridge, _, build = started(world)
+    sneaky = "access granted \u202e\u2066 )lanigiro( \u2069 denied"
+    world.sim.world.finish_build(
+        CI_REPO,
+        build.number,
+        "failure",
+        record(build.number, "failed", [("install", "failed", 1.0, sneaky)]),
+    )
+    bridge.report_once()
+    body = world.bot_comments()[0].body
+    assert not any(ch in body for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    assert "<U+202E><U+2066> )lanigiro( <U+2069>" in body
+
+
+def test_unknown_stage_names_quoted_back_make_no_link_or_mention(world):
+    bridge = world.bridge()
+    world.tick()
+    world.comment("!testme @admin #1 https://evil.example www.evil.example \u202eX")
+    bridge.poll_once()
+    (reply,) = world.bot_comments()
+    plain, spans = split_code(reply.body)
+    assert "does not know the stage" in plain
+    for made in ("evil", "#", "@admin", "\u202e"):
+        assert made not in plain, (made, plain)
+    assert {"@admin", "#1", "https://evil.example", "www.evil.example", "<U+202E>X"} <= set(spans)
+
+
+def test_a_marker_quoted_from_a_record_cannot_make_a_retry_edit_the_wrong_comment(world):
+    # The bot's comment for command A quotes B's marker from A's run record; when B's
+    # acknowledgement is posted but its answer lost, the retry must find B's own comment.
+    bridge, a, build = started(world)
+    world.tick()
+    b = world.comment("!testme upgrade")
+    world.sim.world.finish_build(
+        CI_REPO,
+        build.number,
+        "failure",
+        record(build.number, "failed", [("install", "failed", 1.0, marker(b.id))]),
+    )
+    bridge.report_once()  # A's report now holds B's marker, quoted
+    (a_report,) = world.bot_comments()
+    a_body = a_report.body
+    world.sim.fault("gitea", "lost", times=1, path="/issues/1/comments")
+    bridge.poll_once()  # B: built; its acknowledgement is created, the answer lost
+    world.tick(5)
+    bridge.poll_once()  # the retry looks for B's comment
+    assert world.sim.world.comments[a_report.id].body == a_body
+    assert len(world.bot_comments()) == 2
 
 
 def test_without_a_run_record_the_report_says_what_drone_said(world):
@@ -126,16 +218,54 @@ def test_without_a_run_record_the_report_says_what_drone_said(world):
     assert world.statuses()[-1]["status"] == "error"
 
 
-def test_the_dashboard_down_delays_the_report_then_it_goes_out_without_the_table(world):
+def test_a_damaged_run_record_is_reported_at_once_without_the_table(world):
     bridge, command, build = started(world)
-    world.sim.world.finish_build(CI_REPO, build.number, "success", "demo")
-    world.sim.fault("dashboard", "down")
-    for _ in range(5):
-        world.tick(60)
-        bridge.report_once()
+    world.sim.world.finish_build(CI_REPO, build.number, "success")
+    folder = world.demo.results_dir / f"drone-{build.number}"
+    folder.mkdir(parents=True)
+    # The harness replaces run.json atomically: a cut-short file is damaged, not half-written,
+    # and reading it again would not mend it.
+    (folder / "run.json").write_bytes(b'{"schema": 1, "status": "pass')
+    world.tick(10)
+    bridge.report_once()
     assert bridge.state.command(command.id).phase is Phase.REPORTED
     assert world.statuses()[-1]["status"] == "success"
     assert "no run record was read" in world.bot_comments()[0].body
+    assert "event=run-record-unreadable" in world.log_text()
+
+
+def test_the_run_record_is_read_from_the_results_directory_never_from_the_dashboard(world):
+    # The dashboard's public URL goes through the proxy every app under test shares: an
+    # app claiming its host could serve a record of its own. The bridge never asks it.
+    bridge, _, build = started(world)
+    world.sim.world.finish_build(
+        CI_REPO,
+        build.number,
+        "failure",
+        record(build.number, "failed", [("install", "failed", 9.0, "boom")]),
+    )
+    world.sim.world.records[drone_run_id(build.number)] = record(
+        build.number, "passed", [("install", "passed", 9.0, "all good")]
+    )
+    world.tick(10)
+    bridge.report_once()
+    body = world.bot_comments()[0].body
+    assert "| install | ❌ failed | 9 s | `boom` |" in body
+    assert world.statuses()[-1]["status"] == "failure"
+    assert world.sim.requests("dashboard") == []
+    assert f"{world.sim.dashboard_url}/runs/drone-1" in body  # still linked
+
+
+def test_without_a_results_directory_the_report_has_no_table(world):
+    bridge = world.bridge(edit=lambda raw: raw["report"].pop("results_dir"))
+    world.tick()
+    world.comment("!testme")
+    bridge.poll_once()
+    world.sim.world.finish_build(CI_REPO, 1, "success", "demo")
+    world.tick(10)
+    bridge.report_once()
+    assert "no run record was read" in world.bot_comments()[0].body
+    assert world.sim.requests("dashboard") == []
 
 
 def test_a_build_started_before_a_restart_is_reported_after_it(world):

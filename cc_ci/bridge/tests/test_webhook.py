@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -50,6 +51,17 @@ def get(server, path: str) -> tuple[int, dict]:
         conn.close()
 
 
+def raw_exchange(server, head: bytes, timeout: float = 5) -> bytes:
+    """Send `head` as is on a new connection; what comes back until the server closes."""
+    host, port = server.server_address[:2]
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(head)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    return answer
+
+
 def test_the_signature_is_an_hmac_sha256_of_the_raw_body():
     sig = "8b8a0d8e1a8a1e1a5c4b6b9b8d0c1a6c6c7f6e0f1a7f0bd1b4fa7e1e2e3d4c5b"
     assert not signature_ok("s3cret", b"{}", sig)
@@ -86,6 +98,31 @@ def test_a_forged_or_unsigned_delivery_gets_403_and_nothing_else_happens(world, 
     assert bridge.state.commands() == []
     assert not bridge.state.is_seen(c.id)
     assert "event=hook-forged" in world.log_text()
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [b"\xff\xfe" * 32, b"abc", b"z" * 64, b"sha256=" + b"0" * 64, b"\xc3\xa9" * 32],
+    ids=["latin-1", "short", "not-hex", "prefixed", "utf-8"],
+)
+def test_a_malformed_signature_header_gets_403_not_a_dropped_connection(hooked, signature):
+    bridge, server = hooked
+    head = (
+        b"POST /hook HTTP/1.1\r\nHost: ci\r\nContent-Length: 2\r\n"
+        b"X-Gitea-Event: issue_comment\r\nX-Gitea-Signature: " + signature + b"\r\n\r\n{}"
+    )
+    answer = raw_exchange(server, head)
+    assert answer.startswith(b"HTTP/1.1 403 "), answer
+    assert b"malformed signature" in answer
+    assert bridge.state.commands() == []
+
+
+def test_a_large_body_without_a_signature_is_refused_before_it_is_read(hooked):
+    _, server = hooked
+    # The headers promise a megabyte that never comes: the answer must not wait for it.
+    head = b"POST /hook HTTP/1.1\r\nHost: ci\r\nContent-Length: 1000000\r\n\r\n"
+    answer = raw_exchange(server, head, timeout=3)
+    assert answer.startswith(b"HTTP/1.1 403 "), answer
 
 
 def test_a_comment_by_webhook_and_by_poll_triggers_once(world, hooked):
@@ -130,6 +167,23 @@ def test_edits_issues_and_other_events_are_acknowledged_and_ignored(world, hooke
     headers["X-Gitea-Event"] = "push"
     assert post(server, push, headers)[0] == 200
     bridge.advance_due()
+    assert world.builds() == []
+
+
+def test_a_comment_created_as_chatter_never_counts_even_edited_in_the_same_second(world, hooked):
+    # Gitea's times cannot tell this edit from the creation; the webhook's "created"
+    # delivery, which carries the body as it was created, can.
+    bridge, server = hooked
+    world.tick()
+    chatter = world.comment("looks good")
+    body, headers = world.sim.signed_delivery(chatter, world.demo.webhook_secret)
+    assert post(server, body, headers) == (200, {"message": "ignored: not a command"})
+    world.sim.world.edit_comment(chatter.id, "!testme", at=chatter.created)
+    body, headers = world.sim.signed_delivery(chatter, world.demo.webhook_secret, "edited")
+    assert post(server, body, headers)[0] == 200
+    bridge.poll_once()
+    world.tick(30)
+    bridge.poll_once()
     assert world.builds() == []
 
 

@@ -33,6 +33,7 @@ from cc_ci.contract.record import (
     write_record,
 )
 from cc_ci.contract.record_read import decode_record
+from cc_ci.contract.redact import Redactor
 from cc_ci.contract.stages import STAGES
 from cc_ci.contract.tests.samples import T0, finished_run, passed_stage, running_run
 from cc_ci.dashboard import api, badge
@@ -126,9 +127,9 @@ def cases(tmp_path: Path) -> dict[str, Case]:
     )
     leftovers = ("volume leak-1a2b3c_ci_test_content", "secret leak-1a2b3c_ci_test_db_v1")
     policy_rows = (
-        "| install | ❌ failed | – | refused by the compose policy: 2 findings: compose.yml: ",
+        "| install | ❌ failed | – | `refused by the compose policy: 2 findings: compose.yml: ",
         "Policy findings:",
-        "- error bind-mount: compose.yml app volumes\\[0\\]: bind mount of host path",
+        "- `error bind-mount: compose.yml app volumes[0]: bind mount of host path",
     )
     return {
         "passed": Case(
@@ -143,9 +144,9 @@ def cases(tmp_path: Path) -> dict[str, Case]:
             "error",
             (
                 "| install | ✅ passed | 31 s |  |",
-                "| upgrade | ❌ failed | 1 min 15 s | upgrade: 1 test failed: see upgrade.log |",
-                "| backup | ⚠️ error | 4 s | backup: abra app backup create exited 1 |",
-                "| recipe-local | ⏭️ skipped | 0 s | the recipe ships no tests/ |",
+                "| upgrade | ❌ failed | 1 min 15 s | `upgrade: 1 test failed: see upgrade.log` |",
+                "| backup | ⚠️ error | 4 s | `backup: abra app backup create exited 1` |",
+                "| recipe-local | ⏭️ skipped | 0 s | `the recipe ships no tests/` |",
             ),
             attention=Attention.ERROR,
             level=1,
@@ -162,8 +163,8 @@ def cases(tmp_path: Path) -> dict[str, Case]:
             ),
             "error",
             (
-                f"| install | ⚠️ error | – | {unreachable} |",
-                f"| upgrade | ⏭️ skipped | – | not run: {unreachable} |",
+                f"| install | ⚠️ error | – | `{unreachable}` |",
+                f"| upgrade | ⏭️ skipped | – | `not run: {unreachable}` |",
             ),
             attention=Attention.ERROR,
             badge="error",
@@ -275,7 +276,7 @@ def test_the_bridge_reports_what_the_harness_recorded(world):
         drone = {0: "success", 1: "failure", 2: "failure"}.get(case.record.exit_code, "killed")
         state = commit_state(drone, summary)
         assert state == case.commit, name
-        body = final_body(command(case), state, "https://drone/1", None, summary)
+        body = final_body(command(case), state, "https://drone/1", None, summary, Redactor())
         for row in case.rows:
             assert row in body, f"{name}: {row!r} not in\n{body}"
         if case.record.teardown and case.record.teardown.leftovers:

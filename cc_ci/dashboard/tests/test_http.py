@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from cc_ci.dashboard.tests.conftest import ROOT, fetch
-from cc_ci.dashboard.tests.worlds import World, record, write_raw, write_run
+from cc_ci.dashboard.tests.worlds import World, record, stage, write_raw, write_run
 
 PAGES = [
     "/",
@@ -208,6 +208,39 @@ def test_a_damaged_record_is_one_error_row_and_never_breaks_the_pages(world: Wor
     assert json.loads(fetch(base, "/healthz").body)["unreadable"] == 4
 
 
+def big_log(size: int, mark: str) -> bytes:
+    """About `size` bytes of log lines (with characters that grow when escaped), then END."""
+    line = f"{mark} line: <step> & output\n".encode()
+    return line * (size // len(line) + 1) + f"{mark} END\n".encode()
+
+
+def test_a_log_named_by_200_stages_is_rendered_once(world: World, base: str):
+    stages = [stage(f"s{i}", "failed", log="shared.log") for i in range(200)]
+    rec = record("drone-700", "custom-html", status="failed", stages=stages)
+    log = big_log(520_000, "shared")  # just under WHOLE_LIMIT: offered whole
+    write_run(world.results, rec, logs=False, files={"shared.log": log, "teardown.log": b"x\n"})
+    page = fetch(base, "/runs/drone-700")
+    assert page.status == 200
+    assert len(page.body) < 4 * 1024 * 1024, len(page.body)
+    assert page.text.count('id="log-1"') == 1
+    assert page.text.count("shared END") == 2  # its tail, and folded below it the whole log
+    assert page.text.count('<a href="#log-1">shared.log</a> is shown above.') == 199
+
+
+def test_a_page_of_many_big_logs_stays_within_its_log_budget(world: World, base: str):
+    # Logs of one long line each: even their tails are big.
+    stages = [stage(f"s{i}", "failed", log=f"s{i}.log") for i in range(200)]
+    rec = record("drone-701", "custom-html", status="failed", stages=stages)
+    files = {f"s{i}.log": f"s{i} ".encode() + b"<x>" * 100_000 + b" END\n" for i in range(200)}
+    write_run(world.results, rec, logs=False, files=files)
+    page = fetch(base, "/runs/drone-701")
+    assert page.status == 200
+    assert len(page.body) < 4 * 1024 * 1024, len(page.body)
+    assert '<div class="log" id="log-1">' in page.text  # the first logs are shown …
+    assert "s199.log is not shown here: this page already shows 2 MiB of logs." in page.text
+    assert page.text.count("/runs/drone-701/s199.log") == 1  # … the rest only linked
+
+
 def test_unknown_pages_are_404_pages_that_still_link_home(base: str):
     for target in ("/nowhere", "/recipes/no-such", "/runs/no-such", "/runs/drone-103/no.log"):
         r = fetch(base, target)
@@ -215,17 +248,20 @@ def test_unknown_pages_are_404_pages_that_still_link_home(base: str):
         assert 'href="/"' in r.text
 
 
-def test_badge_snippets_use_the_host_the_visitor_asked_for(base: str):
-    r = fetch(base, "/recipes/custom-html", headers={"Host": "ci.example.org:8443"})
-    assert "http://ci.example.org:8443/badge/custom-html.svg" in r.text
-    hostile = fetch(base, "/recipes/custom-html", headers={"Host": '"><script>'})
-    assert "<script>" not in hostile.text and base + "/badge/custom-html.svg" in hostile.text
+def test_badge_snippets_name_the_public_url_whatever_host_the_request_names(world: World, serve):
+    url = serve(world.results, public_url="https://ci.coopcloud.tech/")
+    for host in ("evil.example", "ci.coopcloud.tech.evil.example:443", '"><script>'):
+        text = fetch(url, "/recipes/wordpress", headers={"Host": host}).text
+        assert "https://ci.coopcloud.tech/badge/wordpress.svg?stage=upgrade" in text
+        assert "evil" not in text and "<script>" not in text
+        assert "--public-url" not in text
 
 
-def test_a_public_url_overrides_the_host_in_snippets(world: World, serve):
-    url = serve(world.results, public_url="https://ci.coopcloud.tech")
-    text = fetch(url, "/recipes/wordpress").text
-    assert "https://ci.coopcloud.tech/badge/wordpress.svg?stage=upgrade" in text
+def test_without_a_public_url_snippets_name_the_listening_address_and_say_so(base: str):
+    text = fetch(base, "/recipes/custom-html", headers={"Host": "evil.example"}).text
+    assert f"[![cc-ci]({base}/badge/custom-html.svg)]({base}/recipes/custom-html)" in text
+    assert "evil.example" not in text
+    assert "has not set its public URL (<code>--public-url</code>)" in text
 
 
 # --- the command -----------------------------------------------------------------------------

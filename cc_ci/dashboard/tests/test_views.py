@@ -195,6 +195,13 @@ def test_a_huge_log_offers_only_its_tail(tmp_path: Path):
     assert len(ex.tail.splitlines()) == TAIL_LINES
 
 
+def test_a_huge_log_of_one_long_line_still_shows_its_end(tmp_path: Path):
+    big = tmp_path / "one-line.log"
+    big.write_bytes(b"x" * 1_000_000 + b" END\n")
+    ex = read_excerpt(big, "one-line.log")
+    assert ex.tail.endswith("x END")
+
+
 def test_a_missing_log_says_so():
     assert read_excerpt(None, "gone.log").found is False
 
