@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from cc_ci.bridge.command import Command, UnknownStages, parse_command
+from cc_ci.bridge.command import Parsed, parse_command
 from cc_ci.bridge.gitea import Comment
 from cc_ci.bridge.state import CommandRow, Outcome, Phase
 
@@ -58,7 +58,7 @@ def next_step(c: CommandRow) -> Step | None:
     return None
 
 
-def classify(comment: Comment, bot_login: str, word: str) -> Command | UnknownStages | None:
+def classify(comment: Comment, bot_login: str, word: str) -> Parsed | None:
     """The command a comment holds, or None: not on a PR, the bot's own, or no command."""
     if comment.pr is None or comment.login.lower() == bot_login.lower():
         return None

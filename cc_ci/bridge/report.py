@@ -1,21 +1,25 @@
 """What the bridge writes on the PR and the commit. Pure: a command and what is known about
 its build in, markdown and a commit state out.
 
-Everything that comes from a run record (messages, policy findings) was shaped by the PR
-under test, so it is flattened to one line, cut short and escaped before it reaches
-markdown: no HTML, no table breaks, no @-mentions, no links it did not come with.
+Everything that comes from a run record (messages, policy findings, the repro line, file
+names) was shaped by the PR under test, so it goes through one of three helpers before it
+reaches markdown: `text` (one line, cut short, escaped: no HTML, no table breaks, no
+@-mentions, no links it did not come with), `code` (one line in a code fence no content can
+close) or `path_url` (percent-encoded path segments of a URL the bridge builds).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
+from cc_ci.bridge.command import ANSWER_HELP, FROM_OPTION, HELP_WORD, MAX_UPGRADE_BASES
 from cc_ci.bridge.state import CommandRow
 from cc_ci.contract.names import drone_run_id
 from cc_ci.contract.record import RunRecord, RunStatus, StageStatus, TeardownStatus
 from cc_ci.contract.record_read import decode_record
-from cc_ci.contract.stages import STAGES
+from cc_ci.contract.stages import STAGES, StageName
 
 ICONS = {
     "passed": "✅",
@@ -28,6 +32,24 @@ ICONS = {
     "pending": "⏳",
 }
 _UNSAFE = re.compile(r"([\\`*_{}\[\]<>()#+!|~@])")
+_LINKABLE = re.compile(r"^https?://[^\s()<>\[\]`\\\"']+$")
+
+ERROR_CLASSES = {
+    "docker": "the Docker daemon did not answer",
+    "image": "an image could not be pulled",
+    "converge": "the app's services did not converge",
+    "health": "the app did not become healthy",
+    "teardown": "the teardown left something behind",
+    "harness": "cc-ci itself failed",
+}
+"""What each `error_class` of a run record (docs/run-record.md) means, as the comment says it."""
+
+STAGE_MEANING = {
+    StageName.INSTALL: "a fresh deploy of the PR head comes up healthy and its tests pass",
+    StageName.UPGRADE: "the previous release (or `from=`), upgraded to the PR head, keeps its data",
+    StageName.BACKUP: "backup, mutate, restore brings the original data back",
+    StageName.RECIPE_LOCAL: "the recipe's own tests, in a sandbox, against the live app",
+}
 
 
 def marker(comment_id: int) -> str:
@@ -45,25 +67,55 @@ def text(value: object, limit: int = 200) -> str:
     return _UNSAFE.sub(r"\\\1", s).replace("\\@", "@\u2060")
 
 
+def code(value: object, limit: int = 600) -> str:
+    """Untrusted text as one line in a fenced code block: markdown, HTML, links and mentions
+    are not read inside it, and the fence is longer than any run of backticks in the text,
+    so the text cannot close it."""
+    s = " ".join(str(value).split())
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    longest = max((len(run) for run in re.findall(r"`+", s)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{s}\n{fence}"
+
+
+def path_url(base: str, relpath: str) -> str:
+    """`base` followed by a run folder's relative path, each segment percent-encoded (no
+    markdown or HTML character of a file name survives into the URL)."""
+    return base + "/" + "/".join(quote(part, safe="") for part in relpath.split("/"))
+
+
+def linkable(url: str | None) -> bool:
+    """True for an absolute http(s) URL with nothing in it that could end a markdown link."""
+    return bool(url) and _LINKABLE.fullmatch(url or "") is not None
+
+
 def build_message(c: CommandRow) -> str:
     """Drone's build message (its `message=` option): what the build is, and the mark a
-    retry looks for so that one command never gets two builds."""
-    return f"cc-ci {c.recipe}: {c.repo}#{c.pr} by {c.login} (comment {c.comment_id})"
+    retry looks for so that one command never gets two builds. The automatic retry of a
+    build (docs/bridge.md, "Retrying once") says so, so that it is never taken for the first."""
+    retry = f", retry of build {c.retried_build}" if c.retried_build is not None else ""
+    return f"cc-ci {c.recipe}: {c.repo}#{c.pr} by {c.login} (comment {c.comment_id}{retry})"
 
 
 def drone_params(c: CommandRow) -> dict[str, str]:
-    """The build parameters (docs/forge-api.md §4), including who asked (the run record's
-    `trigger.by`) and the build message."""
+    """The build parameters (docs/forge-api.md §4), including who asked and where (the run
+    record's `trigger.by` and `trigger.comment_url`), the upgrade bases asked for, and the
+    build message."""
     assert c.head_sha and c.head_repo
-    return {
+    params = {
         "RECIPE": c.recipe,
         "SRC": c.head_repo,
         "REF": c.head_sha,
         "PR": str(c.pr),
         "STAGES": c.stages,
+        "UPGRADE_FROM": c.upgrade_from,
         "CCCI_TRIGGERED_BY": c.login,
         "message": build_message(c),
     }
+    if c.comment_url:
+        params["CCCI_COMMENT_URL"] = c.comment_url
+    return params
 
 
 def run_url(dashboard_url: str | None, build: int | None) -> str | None:
@@ -88,6 +140,16 @@ class RunSummary:
     stages: tuple[StageLine, ...]
     findings: tuple[str, ...]
     teardown: TeardownStatus | None
+    error_class: str | None = None
+    retryable: bool = False
+    repro: str | None = None
+    screenshot: str | None = None
+    """The app's screenshot: the first PNG a stage kept, relative to the run folder."""
+
+    @property
+    def error_stage(self) -> StageLine | None:
+        """The first stage that ended in an error (the one the run's error is about)."""
+        return next((s for s in self.stages if s.status == StageStatus.ERROR), None)
 
 
 def read_summary(body: bytes, build: int) -> RunSummary:
@@ -106,11 +168,16 @@ def summarize_record(record: RunRecord) -> RunSummary:
             line = f"{f.severity} {f.kind}: {where}: {f.detail}"
             if line not in findings:
                 findings.append(line)
+    screenshots = [a for s in record.stages for a in s.artifacts if a.lower().endswith(".png")]
     return RunSummary(
         status=record.status,
         stages=tuple(StageLine(s.name, s.status, s.duration_s, s.message) for s in record.stages),
         findings=tuple(findings),
         teardown=record.teardown.status if record.teardown else None,
+        error_class=record.error_class.value if record.error_class else None,
+        retryable=record.retryable,
+        repro=record.repro,
+        screenshot=screenshots[0] if screenshots else None,
     )
 
 
@@ -134,12 +201,15 @@ def _duration(seconds: float | None) -> str:
     return f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
 
 
-def _links(build_url: str | None, run_link: str | None) -> str:
+def _links(c: CommandRow, build_url: str | None, run_link: str | None) -> str:
     parts = []
-    if build_url:
-        parts.append(f"[Drone build]({build_url})")
     if run_link:
-        parts.append(f"[run record]({run_link})")
+        parts.append(f"[run page]({run_link})")
+    if build_url:
+        number = f" #{c.build}" if c.build is not None else ""
+        parts.append(f"[Drone build{number}]({build_url})")
+    if linkable(c.comment_url):
+        parts.append(f"[the comment that asked]({c.comment_url})")
     return " · ".join(parts)
 
 
@@ -155,11 +225,21 @@ def ack_body(c: CommandRow, build_url: str, run_link: str | None) -> str:
             marker(c.comment_id),
             f"⏳ **cc-ci** is testing {_head(c)}.",
             "",
-            _links(build_url, run_link),
+            _links(c, build_url, run_link),
             "",
             "This comment will be updated with the result.",
         ]
     )
+
+
+def answer_body(c: CommandRow, word: str) -> str:
+    """The reply to a command that is answered, not run: `help`, an invalid option, or an
+    unknown stage."""
+    if c.answer == ANSWER_HELP:
+        return help_body(c, word)
+    if c.unknown_stages:
+        return rejected_body(c, word)
+    return invalid_body(c, word)
 
 
 def rejected_body(c: CommandRow, word: str) -> str:
@@ -171,6 +251,50 @@ def rejected_body(c: CommandRow, word: str) -> str:
             f"**cc-ci** does not know the stage {unknown}: nothing was started.",
             "",
             f"Valid stages: {valid}. `{word}` alone runs all of them, e.g. `{word} install upgrade`.",
+            f"`{word} {HELP_WORD}` shows the whole syntax.",
+        ]
+    )
+
+
+def invalid_body(c: CommandRow, word: str) -> str:
+    return "\n".join(
+        [
+            marker(c.comment_id),
+            f"**cc-ci** cannot run this command as written: {text(c.reason, 300)}. "
+            "Nothing was started.",
+            "",
+            f"`{word} {HELP_WORD}` shows the syntax.",
+        ]
+    )
+
+
+def help_body(c: CommandRow, word: str) -> str:
+    """The syntax, the stages (the contract's, in run order) and the recipe this repository
+    is enrolled as."""
+    stages = [f"| `{s}` | {STAGE_MEANING.get(s, '')} |" for s in STAGES]
+    return "\n".join(
+        [
+            marker(c.comment_id),
+            f"**cc-ci** tests the recipe `{c.recipe}` (enrolled repository `{c.repo}`) at this "
+            "pull request's head commit, on a real swarm, and edits its comment into the result.",
+            "",
+            "| comment | runs |",
+            "|---|---|",
+            f"| `{word}` | every stage |",
+            f"| `{word} install upgrade` | the stages named (in run order, whatever order they "
+            "are written in; spaces or commas between them) |",
+            f"| `{word} upgrade {FROM_OPTION}=TAG[,TAG]` | the upgrade from these release tags "
+            f"(at most {MAX_UPGRADE_BASES}) instead of the previous release |",
+            f"| `{word} {HELP_WORD}` | nothing: this answer |",
+            "",
+            "The command must be the first line of a new comment.",
+            "",
+            "| stage | proves |",
+            "|---|---|",
+            *stages,
+            "",
+            "A run that ends in an error of Docker or of pulling an image is retried once by "
+            "itself; the comment says so and why.",
         ]
     )
 
@@ -186,16 +310,47 @@ def no_build_body(c: CommandRow) -> str:
     )
 
 
-def final_body(
-    c: CommandRow, state: str, build_url: str, run_link: str | None, run: RunSummary | None
+def retrying_body(
+    c: CommandRow, build_url: str, run_link: str | None, run: RunSummary, error_class: str
 ) -> str:
+    """The comment while the automatic retry of an errored build runs."""
+    why = ERROR_CLASSES.get(error_class, error_class)
+    stage = run.error_stage
+    where = f" ({text(stage.name, 40)}: {text(stage.message, 200)})" if stage else ""
+    return "\n".join(
+        [
+            marker(c.comment_id),
+            f"🔁 **cc-ci** is retrying once: {text(why, 80)}{where}. Testing {_head(c)}.",
+            "",
+            "The first try: " + _links(c, build_url, run_link),
+            "",
+            "This comment will be updated with the result of the retry.",
+        ]
+    )
+
+
+def final_body(
+    c: CommandRow,
+    state: str,
+    build_url: str,
+    run_link: str | None,
+    run: RunSummary | None,
+    *,
+    retried_url: str | None = None,
+) -> str:
+    """The report: verdict, links, the stage table, the error's class, the screenshot, the
+    repro line, the teardown and the policy findings; and whether this was the retry."""
     words = {"success": "passed", "failure": "failed", "error": "ended in an error"}
     lines = [
         marker(c.comment_id),
         f"{ICONS.get(state, '⚠️')} **cc-ci** {words.get(state, state)}: {_head(c)}.",
         "",
-        _links(build_url, run_link),
+        _links(c, build_url, run_link),
     ]
+    if c.retried_build is not None:
+        why = ERROR_CLASSES.get(c.retried_class, c.retried_class or "an error")
+        first = f"[build #{c.retried_build}]({retried_url})" if retried_url else "the first build"
+        lines += ["", f"This is the automatic retry: {first} ended in an error ({text(why, 80)})."]
     if run is None:
         lines += [
             "",
@@ -210,8 +365,17 @@ def final_body(
                 f"| {text(s.name, 40)} | {icon} {text(s.status, 20)} | {_duration(s.duration_s)} "
                 f"| {text(s.message, 160)} |"
             )
+    if run.status == RunStatus.ERROR and run.error_class:
+        why = ERROR_CLASSES.get(run.error_class, "")
+        lines += ["", f"Error class: `{text(run.error_class, 20)}`" + (f": {why}." if why else ".")]
     if run.teardown:
         lines += ["", f"Teardown: {text(run.teardown, 20)}."]
+    if run.screenshot and run_link:
+        thumb = path_url(f"{run_link}/thumb", run.screenshot)
+        full = path_url(run_link, run.screenshot)
+        lines += ["", f"[![screenshot of the app]({thumb})]({full})"]
+    if run.repro:
+        lines += ["", "To run it again by hand:", "", code(run.repro)]
     if run.findings:
         lines += ["", "Policy findings:", ""]
         lines += [f"- {text(f, 300)}" for f in run.findings[:20]]
