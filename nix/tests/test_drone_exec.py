@@ -130,6 +130,7 @@ PARAMS = {
     "REF": "0123456789abcdef0123456789abcdef01234567",
     "PR": "7",
     "STAGES": "install,upgrade",
+    "UPGRADE_FROM": "1.0.0+1.0",
 }
 
 
@@ -143,6 +144,7 @@ def test_recipe_ci_hands_every_parameter_to_cc_ci_run_at_the_build_commit(forge)
         "--src", "alice/custom-html",
         "--ref", PARAMS["REF"],
         "--stages", "install,upgrade",
+        "--upgrade-from", "1.0.0+1.0",
         "--run-id", "drone-42",
         "--results-dir", str(forge["tmp"] / "results"),
     ]  # fmt: skip
@@ -156,11 +158,13 @@ def test_recipe_ci_hands_every_parameter_to_cc_ci_run_at_the_build_commit(forge)
 
 
 def test_recipe_ci_writes_to_the_default_results_dir_when_the_runner_sets_none(forge):
-    params = {**PARAMS, "STAGES": ""}
+    params = {k: v for k, v in PARAMS.items() if k != "UPGRADE_FROM"} | {"STAGES": ""}
     r, seen = run_pipeline(forge, "recipe-ci", "custom", forge["second"], params)
     assert r.returncode == 0, r.stdout + r.stderr
     assert seen["argv"][-2:] == ["--results-dir", "/var/lib/cc-ci/results"]
     assert seen["argv"][seen["argv"].index("--stages") + 1] == ""
+    # an older bridge sends no UPGRADE_FROM: the shell passes it empty, the default base
+    assert seen["argv"][seen["argv"].index("--upgrade-from") + 1] == ""
     assert seen["marker"] == "second"
 
 
