@@ -14,12 +14,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from cc_ci.bridge.command import ANSWER_HELP, FROM_OPTION, HELP_WORD, MAX_UPGRADE_BASES
 from cc_ci.bridge.state import CommandRow
 from cc_ci.contract.names import drone_run_id
 from cc_ci.contract.record import RunRecord, RunStatus, StageStatus, TeardownStatus
 from cc_ci.contract.record_read import decode_record
-from cc_ci.contract.stages import STAGES, StageName
 
 ICONS = {
     "passed": "✅",
@@ -43,13 +41,6 @@ ERROR_CLASSES = {
     "harness": "cc-ci itself failed",
 }
 """What each `error_class` of a run record (docs/run-record.md) means, as the comment says it."""
-
-STAGE_MEANING = {
-    StageName.INSTALL: "a fresh deploy of the PR head comes up healthy and its tests pass",
-    StageName.UPGRADE: "the previous release (or `from=`), upgraded to the PR head, keeps its data",
-    StageName.BACKUP: "backup, mutate, restore brings the original data back",
-    StageName.RECIPE_LOCAL: "the recipe's own tests, in a sandbox, against the live app",
-}
 
 
 def marker(comment_id: int) -> str:
@@ -190,7 +181,10 @@ def commit_state(build_status: str | None, run: RunSummary | None) -> str:
 
 
 def _stages(c: CommandRow) -> str:
-    return ", ".join(c.stages.split(",")) if c.stages else "all stages"
+    stages = ", ".join(c.stages.split(",")) if c.stages else "all stages"
+    if c.upgrade_from:  # tags by the contract's ref rules: no backtick can end the span
+        stages += ", upgrading from " + ", ".join(f"`{t}`" for t in c.upgrade_from.split(","))
+    return stages
 
 
 def _duration(seconds: float | None) -> str:
@@ -228,73 +222,6 @@ def ack_body(c: CommandRow, build_url: str, run_link: str | None) -> str:
             _links(c, build_url, run_link),
             "",
             "This comment will be updated with the result.",
-        ]
-    )
-
-
-def answer_body(c: CommandRow, word: str) -> str:
-    """The reply to a command that is answered, not run: `help`, an invalid option, or an
-    unknown stage."""
-    if c.answer == ANSWER_HELP:
-        return help_body(c, word)
-    if c.unknown_stages:
-        return rejected_body(c, word)
-    return invalid_body(c, word)
-
-
-def rejected_body(c: CommandRow, word: str) -> str:
-    unknown = ", ".join(text(s, 40) for s in c.unknown_stages.split(","))
-    valid = ", ".join(f"`{s}`" for s in STAGES)
-    return "\n".join(
-        [
-            marker(c.comment_id),
-            f"**cc-ci** does not know the stage {unknown}: nothing was started.",
-            "",
-            f"Valid stages: {valid}. `{word}` alone runs all of them, e.g. `{word} install upgrade`.",
-            f"`{word} {HELP_WORD}` shows the whole syntax.",
-        ]
-    )
-
-
-def invalid_body(c: CommandRow, word: str) -> str:
-    return "\n".join(
-        [
-            marker(c.comment_id),
-            f"**cc-ci** cannot run this command as written: {text(c.reason, 300)}. "
-            "Nothing was started.",
-            "",
-            f"`{word} {HELP_WORD}` shows the syntax.",
-        ]
-    )
-
-
-def help_body(c: CommandRow, word: str) -> str:
-    """The syntax, the stages (the contract's, in run order) and the recipe this repository
-    is enrolled as."""
-    stages = [f"| `{s}` | {STAGE_MEANING.get(s, '')} |" for s in STAGES]
-    return "\n".join(
-        [
-            marker(c.comment_id),
-            f"**cc-ci** tests the recipe `{c.recipe}` (enrolled repository `{c.repo}`) at this "
-            "pull request's head commit, on a real swarm, and edits its comment into the result.",
-            "",
-            "| comment | runs |",
-            "|---|---|",
-            f"| `{word}` | every stage |",
-            f"| `{word} install upgrade` | the stages named (in run order, whatever order they "
-            "are written in; spaces or commas between them) |",
-            f"| `{word} upgrade {FROM_OPTION}=TAG[,TAG]` | the upgrade from these release tags "
-            f"(at most {MAX_UPGRADE_BASES}) instead of the previous release |",
-            f"| `{word} {HELP_WORD}` | nothing: this answer |",
-            "",
-            "The command must be the first line of a new comment.",
-            "",
-            "| stage | proves |",
-            "|---|---|",
-            *stages,
-            "",
-            "A run that ends in an error of Docker or of pulling an image is retried once by "
-            "itself; the comment says so and why.",
         ]
     )
 

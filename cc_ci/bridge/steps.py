@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from cc_ci.bridge.answers import answer_body
 from cc_ci.bridge.client import ApiError, JsonClient, Refused, Unavailable
 from cc_ci.bridge.config import Config
 from cc_ci.bridge.drone import Build, Drone, NoPipeline
@@ -18,7 +19,6 @@ from cc_ci.bridge.gitea import Gitea
 from cc_ci.bridge.report import (
     RunSummary,
     ack_body,
-    answer_body,
     build_message,
     commit_state,
     drone_params,

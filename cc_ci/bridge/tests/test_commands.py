@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from cc_ci.bridge.answers import STAGE_MEANING, help_body
 from cc_ci.bridge.command import (
     BadOption,
     Command,
@@ -17,14 +18,13 @@ from cc_ci.bridge.command import (
 )
 from cc_ci.bridge.report import (
     ERROR_CLASSES,
-    STAGE_MEANING,
     RunSummary,
     StageLine,
+    ack_body,
     build_message,
     code,
     drone_params,
     final_body,
-    help_body,
     linkable,
     path_url,
     retrying_body,
@@ -138,6 +138,8 @@ def test_the_build_carries_the_upgrade_bases_and_the_comment_that_asked():
     assert params["CCCI_COMMENT_URL"] == c.comment_url
     assert drone_params(row())["UPGRADE_FROM"] == ""
     assert "CCCI_COMMENT_URL" not in drone_params(row(comment_url=""))
+    ack = ack_body(c, "https://drone/x/12", None)
+    assert "(upgrade, upgrading from `1.0.0+1.0`, `1.1.0+1.1`)" in ack
 
 
 def test_a_retry_has_a_build_message_of_its_own():
