@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cc_ci.bridge.client import ApiError, Refused, Unavailable
-from cc_ci.bridge.command import Command, UnknownStages, parse_command
+from cc_ci.bridge.command import parse_command, row_fields
 from cc_ci.bridge.config import Config, Secrets
 from cc_ci.bridge.drone import Build, Drone
 from cc_ci.bridge.flow import classify, edited
@@ -123,24 +123,23 @@ class Bridge:
                 why="edited before the bridge saw it: only a comment created as a command counts",
             )
         row = None
-        if isinstance(parsed, Command | UnknownStages):
+        if parsed is not None:
+            fields = {"stages": "", "unknown_stages": "", **row_fields(parsed)}
             row = CommandRow(
                 comment_id=comment.id,
                 repo=comment.repo,
                 pr=comment.pr or 0,
                 login=comment.login,
                 comment_url=comment.html_url,
-                stages=parsed.stages_param if isinstance(parsed, Command) else "",
-                unknown_stages=",".join(parsed.unknown)
-                if isinstance(parsed, UnknownStages)
-                else "",
                 phase=Phase.RECEIVED,
                 received_at=int(self.clock()),
                 recipe=self.config.recipe_for(comment.repo),
+                **fields,
             )
         created = int(comment.created_at.timestamp())
         if not self.state.record(comment.id, comment.repo, created, row) or row is None:
             return False
+        extra = {"upgrade_from": row.upgrade_from, "answer": row.answer}
         self.log(
             "command",
             repo=comment.repo,
@@ -148,6 +147,7 @@ class Bridge:
             comment=comment.id,
             by=comment.login,
             stages=row.stages or "all",
+            **{k: v for k, v in extra.items() if v},
         )
         return True
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from cc_ci.bridge.command import Command, UnknownStages, parse_command
+from cc_ci.bridge.command import Parsed, parse_command
 from cc_ci.bridge.gitea import Comment
 from cc_ci.bridge.state import CommandRow, Outcome, Phase
 
@@ -68,7 +68,7 @@ def edited(comment: Comment) -> bool:
     return (comment.updated_at - comment.created_at).total_seconds() > EDIT_SLACK
 
 
-def classify(comment: Comment, bot_login: str, word: str) -> Command | UnknownStages | None:
+def classify(comment: Comment, bot_login: str, word: str) -> Parsed | None:
     """The command a comment holds, or None: not on a PR, the bot's own, edited since it was
     created (only a comment *created* as a command counts), or no command."""
     if comment.pr is None or comment.login.lower() == bot_login.lower() or edited(comment):

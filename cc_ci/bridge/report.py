@@ -2,13 +2,20 @@
 its build in, markdown and a commit state out.
 
 Everything the comment quotes from a run record (stage messages, policy findings, the
-teardown) or from a command (unknown stage names) was shaped by someone else, so `text`
-makes it one inert line: flattened, masked of secrets (before it is cut, so the builders
-that quote take the `redact` function), cut short, direction overrides shown as `<U+202E>`
-and control characters as `\ufffd`, and set in a code span. Inside a code span markdown
-makes no links, HTML or emphasis, and Gitea, which links @-mentions, `#1`, `owner/repo#1`,
-commit hashes and bare URLs in the rendered page, leaves code alone. Values that can only
-be one of a few words (known stage names and statuses) are written plainly.
+teardown, the repro line, file names) or from a command (unknown stage names, a reason an
+option was refused) was shaped by someone else, so it goes through one of three helpers
+before it reaches markdown, each masking secrets first (before anything is cut, so the
+builders that quote take the `redact` function):
+- `text` makes it one inert line: flattened, masked, cut short, direction overrides shown
+  as `<U+202E>` and control characters as `\ufffd`, and set in a code span. Inside a code
+  span markdown makes no links, HTML or emphasis, and Gitea, which links @-mentions, `#1`,
+  `owner/repo#1`, commit hashes and bare URLs in the rendered page, leaves code alone.
+- `code` makes the same inert line a fenced code block no content can close (the repro
+  line, to copy).
+- `path_url` percent-encodes each segment of a run folder's path in a URL the bridge builds
+  (the screenshot); a path the masking would change is not linked at all.
+Values that can only be one of a few words (known stage names, statuses, error classes) are
+written plainly.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from cc_ci.bridge.config import LOGIN
 from cc_ci.bridge.state import CommandRow
@@ -41,6 +49,17 @@ _DIRECTION = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 another order than it is written ("Trojan Source")."""
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _TICKS = re.compile("`+")
+_LINKABLE = re.compile(r"^https?://[^\s()<>\[\]`\\\"']+$")
+
+ERROR_CLASSES = {
+    "docker": "the Docker daemon did not answer",
+    "image": "an image could not be pulled",
+    "converge": "the app's services did not converge",
+    "health": "the app did not become healthy",
+    "teardown": "the teardown left something behind",
+    "harness": "cc-ci itself failed",
+}
+"""What each `error_class` of a run record (docs/run-record.md) means, as the comment says it."""
 
 
 def marker(comment_id: int) -> str:
@@ -48,14 +67,22 @@ def marker(comment_id: int) -> str:
     return f"<!-- cc-ci:command:{comment_id} -->"
 
 
-def text(value: object, limit: int = 200, *, redact: Redact, cell: bool = False) -> str:
-    """Untrusted text as one inert line of markdown: a code span ("" for nothing). `cell`:
-    it goes into a table cell, where a `|` must be escaped even inside code."""
+def _line(value: object, limit: int, redact: Redact) -> str:
+    """Untrusted text as one line: flattened, masked of secrets (before it is cut, so no
+    part of a secret survives the cut), direction overrides and control characters shown,
+    not obeyed, then cut short."""
     s = redact(" ".join(str(value).split()))
     s = _DIRECTION.sub(lambda m: f"<U+{ord(m.group()):04X}>", s)
     s = _CONTROL.sub("\ufffd", s)
     if len(s) > limit:
         s = s[: limit - 1] + "…"
+    return s
+
+
+def text(value: object, limit: int = 200, *, redact: Redact, cell: bool = False) -> str:
+    """Untrusted text as one inert line of markdown: a code span ("" for nothing). `cell`:
+    it goes into a table cell, where a `|` must be escaped even inside code."""
+    s = _line(value, limit, redact)
     if not s:
         return ""
     if cell:
@@ -74,25 +101,53 @@ def word(
     return value if value in known else text(value, limit, redact=redact, cell=cell)
 
 
+def code(value: object, limit: int = 600, *, redact: Redact) -> str:
+    """Untrusted text as one line (masked, then cut: `_line`) in a fenced code block:
+    markdown, HTML, links and mentions are not read inside it, and the fence is longer than
+    any run of backticks in the text, so the text cannot close it."""
+    s = _line(value, limit, redact)
+    longest = max((len(run) for run in _TICKS.findall(s)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{s}\n{fence}"
+
+
+def path_url(base: str, relpath: str) -> str:
+    """`base` followed by a run folder's relative path, each segment percent-encoded (no
+    markdown or HTML character of a file name survives into the URL)."""
+    return base + "/" + "/".join(quote(part, safe="") for part in relpath.split("/"))
+
+
+def linkable(url: str | None) -> bool:
+    """True for an absolute http(s) URL with nothing in it that could end a markdown link."""
+    return bool(url) and _LINKABLE.fullmatch(url or "") is not None
+
+
 def build_message(c: CommandRow) -> str:
     """Drone's build message (its `message=` option): what the build is, and the mark a
-    retry looks for so that one command never gets two builds."""
-    return f"cc-ci {c.recipe}: {c.repo}#{c.pr} by {c.login} (comment {c.comment_id})"
+    retry looks for so that one command never gets two builds. The automatic retry of a
+    build (docs/bridge.md, "Retrying once") says so, so that it is never taken for the first."""
+    retry = f", retry of build {c.retried_build}" if c.retried_build is not None else ""
+    return f"cc-ci {c.recipe}: {c.repo}#{c.pr} by {c.login} (comment {c.comment_id}{retry})"
 
 
 def drone_params(c: CommandRow) -> dict[str, str]:
-    """The build parameters (docs/forge-api.md §4), including who asked (the run record's
-    `trigger.by`) and the build message."""
+    """The build parameters (docs/forge-api.md §4), including who asked and where (the run
+    record's `trigger.by` and `trigger.comment_url`), the upgrade bases asked for, and the
+    build message."""
     assert c.head_sha and c.head_repo
-    return {
+    params = {
         "RECIPE": c.recipe,
         "SRC": c.head_repo,
         "REF": c.head_sha,
         "PR": str(c.pr),
         "STAGES": c.stages,
+        "UPGRADE_FROM": c.upgrade_from,
         "CCCI_TRIGGERED_BY": c.login,
         "message": build_message(c),
     }
+    if c.comment_url:
+        params["CCCI_COMMENT_URL"] = c.comment_url
+    return params
 
 
 def run_url(dashboard_url: str | None, build: int | None) -> str | None:
@@ -117,6 +172,16 @@ class RunSummary:
     stages: tuple[StageLine, ...]
     findings: tuple[str, ...]
     teardown: TeardownStatus | None
+    error_class: str | None = None
+    retryable: bool = False
+    repro: str | None = None
+    screenshot: str | None = None
+    """The app's screenshot: the first PNG a stage kept, relative to the run folder."""
+
+    @property
+    def error_stage(self) -> StageLine | None:
+        """The first stage that ended in an error (the one the run's error is about)."""
+        return next((s for s in self.stages if s.status == StageStatus.ERROR), None)
 
 
 def read_summary(body: bytes, build: int) -> RunSummary:
@@ -135,11 +200,16 @@ def summarize_record(record: RunRecord) -> RunSummary:
             line = f"{f.severity} {f.kind}: {where}: {f.detail}"
             if line not in findings:
                 findings.append(line)
+    screenshots = [a for s in record.stages for a in s.artifacts if a.lower().endswith(".png")]
     return RunSummary(
         status=record.status,
         stages=tuple(StageLine(s.name, s.status, s.duration_s, s.message) for s in record.stages),
         findings=tuple(findings),
         teardown=record.teardown.status if record.teardown else None,
+        error_class=record.error_class.value if record.error_class else None,
+        retryable=record.retryable,
+        repro=record.repro,
+        screenshot=screenshots[0] if screenshots else None,
     )
 
 
@@ -152,7 +222,10 @@ def commit_state(build_status: str | None, run: RunSummary | None) -> str:
 
 
 def _stages(c: CommandRow) -> str:
-    return ", ".join(c.stages.split(",")) if c.stages else "all stages"
+    stages = ", ".join(c.stages.split(",")) if c.stages else "all stages"
+    if c.upgrade_from:  # tags by the contract's ref rules: no backtick can end the span
+        stages += ", upgrading from " + ", ".join(f"`{t}`" for t in c.upgrade_from.split(","))
+    return stages
 
 
 def _duration(seconds: float | None) -> str:
@@ -163,12 +236,15 @@ def _duration(seconds: float | None) -> str:
     return f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
 
 
-def _links(build_url: str | None, run_link: str | None) -> str:
+def _links(c: CommandRow, build_url: str | None, run_link: str | None) -> str:
     parts = []
-    if build_url:
-        parts.append(f"[Drone build]({build_url})")
     if run_link:
-        parts.append(f"[run record]({run_link})")
+        parts.append(f"[run page]({run_link})")
+    if build_url:
+        number = f" #{c.build}" if c.build is not None else ""
+        parts.append(f"[Drone build{number}]({build_url})")
+    if linkable(c.comment_url):
+        parts.append(f"[the comment that asked]({c.comment_url})")
     return " · ".join(parts)
 
 
@@ -187,22 +263,9 @@ def ack_body(c: CommandRow, build_url: str, run_link: str | None) -> str:
             marker(c.comment_id),
             f"⏳ **cc-ci** is testing {_head(c)}.",
             "",
-            _links(build_url, run_link),
+            _links(c, build_url, run_link),
             "",
             "This comment will be updated with the result.",
-        ]
-    )
-
-
-def rejected_body(c: CommandRow, word: str, redact: Redact) -> str:
-    unknown = ", ".join(text(s, 40, redact=redact) for s in c.unknown_stages.split(","))
-    valid = ", ".join(f"`{s}`" for s in STAGES)
-    return "\n".join(
-        [
-            marker(c.comment_id),
-            f"**cc-ci** does not know the stage {unknown}: nothing was started.",
-            "",
-            f"Valid stages: {valid}. `{word}` alone runs all of them, e.g. `{word} install upgrade`.",
         ]
     )
 
@@ -218,6 +281,42 @@ def no_build_body(c: CommandRow, redact: Redact) -> str:
     )
 
 
+def _why(error_class: str | None, redact: Redact) -> str:
+    """What an error class means in words: the contract's classes plainly, anything else
+    (a class a newer harness knows, say) quoted."""
+    if not error_class:
+        return "an error"
+    return ERROR_CLASSES.get(error_class) or text(error_class, 40, redact=redact)
+
+
+def retrying_body(
+    c: CommandRow,
+    build_url: str,
+    run_link: str | None,
+    run: RunSummary,
+    error_class: str,
+    redact: Redact,
+) -> str:
+    """The comment while the automatic retry of an errored build runs."""
+    why = _why(error_class, redact)
+    stage = run.error_stage
+    where = ""
+    if stage:
+        name = word(stage.name, STAGES, 40, redact=redact, cell=False)
+        message = text(stage.message, 200, redact=redact)
+        where = f" ({name}: {message})" if message else f" ({name})"
+    return "\n".join(
+        [
+            marker(c.comment_id),
+            f"🔁 **cc-ci** is retrying once: {why}{where}. Testing {_head(c)}.",
+            "",
+            "The first try: " + _links(c, build_url, run_link),
+            "",
+            "This comment will be updated with the result of the retry.",
+        ]
+    )
+
+
 def final_body(
     c: CommandRow,
     state: str,
@@ -225,14 +324,22 @@ def final_body(
     run_link: str | None,
     run: RunSummary | None,
     redact: Redact,
+    *,
+    retried_url: str | None = None,
 ) -> str:
+    """The report: verdict, links, the stage table, the error's class, the screenshot, the
+    repro line, the teardown and the policy findings; and whether this was the retry."""
     words = {"success": "passed", "failure": "failed", "error": "ended in an error"}
     lines = [
         marker(c.comment_id),
         f"{ICONS.get(state, '⚠️')} **cc-ci** {words.get(state, state)}: {_head(c)}.",
         "",
-        _links(build_url, run_link),
+        _links(c, build_url, run_link),
     ]
+    if c.retried_build is not None:
+        why = _why(c.retried_class, redact)
+        first = f"[build #{c.retried_build}]({retried_url})" if retried_url else "the first build"
+        lines += ["", f"This is the automatic retry: {first} ended in an error ({why})."]
     if run is None:
         lines += [
             "",
@@ -249,9 +356,22 @@ def final_body(
                 f"| {icon} {word(s.status, ICONS, 20, redact=redact)} "
                 f"| {_duration(s.duration_s)} | {text(s.message, 160, redact=redact, cell=True)} |"
             )
+    if run.status == RunStatus.ERROR and run.error_class:
+        if run.error_class in ERROR_CLASSES:
+            lines += ["", f"Error class: `{run.error_class}`: {ERROR_CLASSES[run.error_class]}."]
+        else:
+            lines += ["", f"Error class: {text(run.error_class, 20, redact=redact)}."]
     if run.teardown:
         teardown = word(run.teardown, TEARDOWN, 20, redact=redact, cell=False)
         lines += ["", f"Teardown: {teardown}."]
+    # A file name the masking would change holds a secret: it is not put in a URL, where
+    # percent-encoding would hide it from the masking of the whole comment.
+    if run.screenshot and run_link and redact(run.screenshot) == run.screenshot:
+        thumb = path_url(f"{run_link}/thumb", run.screenshot)
+        full = path_url(run_link, run.screenshot)
+        lines += ["", f"[![screenshot of the app]({thumb})]({full})"]
+    if run.repro:
+        lines += ["", "To run it again by hand:", "", code(run.repro, redact=redact)]
     if run.findings:
         lines += ["", "Policy findings:", ""]
         lines += [f"- {text(f, 300, redact=redact)}" for f in run.findings[:20]]

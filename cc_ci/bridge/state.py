@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,6 +61,15 @@ CREATE TABLE IF NOT EXISTS commands (
 );
 CREATE INDEX IF NOT EXISTS commands_open ON commands (phase);
 """
+
+# Columns added since schema 1: added on open (ALTER TABLE … ADD COLUMN) to a file that lacks
+# them, a new one included, so a row written by an older bridge reads with these defaults.
+_ADDED_COLUMNS = (
+    ("upgrade_from", "TEXT NOT NULL DEFAULT ''"),  # the UPGRADE_FROM comma list of tags
+    ("answer", "TEXT NOT NULL DEFAULT ''"),  # '' runs; 'help' or 'invalid' is answered only
+    ("retried_build", "INTEGER"),  # the build this command's build retries, once
+    ("retried_class", "TEXT NOT NULL DEFAULT ''"),  # that build's error_class (why)
+)
 
 
 class Phase(StrEnum):
@@ -124,6 +133,10 @@ class CommandRow:
     failures: int = 0
     next_at: float = 0.0
     last_error: str = ""
+    upgrade_from: str = ""
+    answer: str = ""
+    retried_build: int | None = None
+    retried_class: str = ""
 
 
 _COLUMNS = tuple(f.name for f in fields(CommandRow))
@@ -160,11 +173,23 @@ class State:
                     "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
                 )
             (version,) = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if int(version) <= SCHEMA_VERSION:
+                self._migrate()
         except (OSError, sqlite3.Error) as e:
             raise StateError(f"state file {path}: {e}") from None
         if int(version) > SCHEMA_VERSION:
             raise StateError(f"state file {path} has schema {version}, newer than this bridge")
         self._lock = threading.RLock()
+
+    def _migrate(self) -> None:
+        """Add the columns an older file (or the schema-1 table above) lacks, in one
+        transaction; a file that has them all is left as it is."""
+        with self._db:
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(commands)")}
+            for name, kind in _ADDED_COLUMNS:
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE commands ADD COLUMN {name} {kind}")
+            self._db.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         with self._lock:
@@ -219,7 +244,9 @@ class State:
             if command is not None:
                 marks = ",".join("?" * len(_COLUMNS))
                 values = tuple(getattr(command, c) for c in _COLUMNS)
-                self._db.execute(f"INSERT INTO commands VALUES ({marks})", values)
+                self._db.execute(
+                    f"INSERT INTO commands ({','.join(_COLUMNS)}) VALUES ({marks})", values
+                )
         return True
 
     # --- commands -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cc_ci.bridge.answers import answer_body
 from cc_ci.bridge.client import ApiError, Refused, Unavailable
 from cc_ci.bridge.config import Config
 from cc_ci.bridge.drone import Build, Drone, NoPipeline
@@ -27,10 +28,11 @@ from cc_ci.bridge.report import (
     marker,
     no_build_body,
     read_summary,
-    rejected_body,
+    retrying_body,
     run_url,
     status_description,
 )
+from cc_ci.bridge.retry import Retry, retry_decision
 from cc_ci.bridge.state import CommandRow, Outcome, Phase, State
 from cc_ci.contract.eventline import EventLog
 from cc_ci.contract.names import drone_run_id
@@ -162,7 +164,8 @@ class Steps:
             self.log("denied", repo=c.repo, pr=c.pr, comment=c.comment_id, by=c.login, why=why)
             return self.state.update(c.comment_id, phase=Phase.DENIED, last_error=self.redact(why))
         self.log("authorized", comment=c.comment_id, by=c.login, why=why)
-        if c.unknown_stages:
+        if c.unknown_stages or c.answer:
+            # Answered (help, an invalid option, an unknown stage), never built.
             return self.state.update(c.comment_id, phase=Phase.FINISHED, outcome=Outcome.REJECTED)
         try:
             head = self.gitea.pull_head(c.repo, c.pr)
@@ -264,25 +267,55 @@ class Steps:
     def _final_comment(self, c: CommandRow) -> CommandRow:
         match c.outcome:
             case Outcome.REJECTED:
-                body, result = rejected_body(c, self.config.trigger.command, self.redact), None
+                body, result = answer_body(c, self.config.trigger.command, self.redact), None
             case Outcome.NO_BUILD:
                 body, result = no_build_body(c, self.redact), "error"
             case _:
                 run = self._run_record(c)
+                retry = retry_decision(run, c.retried_build)
+                if retry is not None and run is not None:
+                    return self._retry(c, run, retry)
                 result = commit_state(c.build_status, run)
                 link = run_url(self.config.dashboard_url, c.build)
-                body = final_body(c, result, self._build_url(c), link, run, self.redact)
-        posted = None
+                first = c.retried_build
+                retried = self.drone.build_url(first) if first is not None else None
+                body = final_body(
+                    c, result, self._build_url(c), link, run, self.redact, retried_url=retried
+                )
+        posted = self._write_comment(c, body)
+        return self.state.update(
+            c.comment_id, final_posted=True, result=result, bot_comment=posted or 0
+        )
+
+    def _write_comment(self, c: CommandRow, body: str) -> int | None:
+        """Edit the bot's comment into `body`, or post it anew when there is none (any more)."""
         if c.bot_comment:
             try:
                 self.gitea.edit_comment(c.repo, c.bot_comment, self.redact(body))
-                posted = c.bot_comment
+                return c.bot_comment
             except Refused as e:
                 self.log("edit-refused", comment=c.comment_id, error=e, then="posting anew")
-        if posted is None:
-            posted = self._effect(c, "final-comment", lambda: self._post_comment(c, body))
+        return self._effect(c, "final-comment", lambda: self._post_comment(c, body))
+
+    def _retry(self, c: CommandRow, run: RunSummary, retry: Retry) -> CommandRow:
+        """Retry an errored build once (cc_ci.bridge.retry decides): say so and why on the
+        PR, then ask Drone for the same build again; its result is the one reported."""
+        link = run_url(self.config.dashboard_url, c.build)
+        body = retrying_body(c, self._build_url(c), link, run, retry.error_class, self.redact)
+        posted = self._write_comment(c, body)
+        self.log("retry-run", comment=c.comment_id, build=c.build, error_class=retry.error_class)
         return self.state.update(
-            c.comment_id, final_posted=True, result=result, bot_comment=posted or 0
+            c.comment_id,
+            phase=Phase.REQUESTING,
+            retried_build=c.build,
+            retried_class=retry.error_class.value,
+            build=None,
+            build_status=None,
+            outcome=None,
+            create_attempts=0,
+            intent_at=int(self.clock()),
+            pending_posted=False,
+            bot_comment=posted or 0,
         )
 
     def _build_url(self, c: CommandRow) -> str:

@@ -47,6 +47,17 @@ class TeardownStatus(enum.StrEnum):
     NOT_NEEDED = "not-needed"
 
 
+class ErrorClass(enum.StrEnum):
+    """What kind of trouble kept a run with status `error` from being carried out."""
+
+    DOCKER = "docker"  # the Docker daemon or the swarm did not answer or refused
+    IMAGE = "image"  # an image could not be pulled
+    CONVERGE = "converge"  # the app's services never converged
+    HEALTH = "health"  # the app never became healthy
+    TEARDOWN = "teardown"  # something the run deployed was left behind
+    HARNESS = "harness"  # cc-ci itself failed
+
+
 FINISHED_STAGE = frozenset({StageStatus.PASSED, StageStatus.FAILED, StageStatus.ERROR})
 """Stage results that say something about the recipe (the stage was carried out)."""
 
@@ -83,6 +94,8 @@ class StageResult:
     log: str | None = None
     junit: str | None = None
     artifacts: tuple[str, ...] = ()
+    details: dict[str, Any] | None = None
+    """Stage-specific facts, e.g. for upgrade `{"from": "1.1.0+1.1", "from_repo": …}`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +109,12 @@ class Teardown:
 @dataclass(frozen=True, slots=True)
 class Source:
     repo: str | None
+    """The PR head repository (`SRC`)."""
     ref: str | None
     pr: int | None
     url: str | None = None
+    base_repo: str | None = None
+    """The recipe's own repository (`REPO`), where release tags and the upgrade base come from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +174,12 @@ class RunRecord:
     ci: CI | None = None
     tools: dict[str, str] = field(default_factory=dict)
     policy: tuple[PolicyCheck, ...] = ()
+    error_class: ErrorClass | None = None
+    """For status `error`: what kept the run from being carried out (None otherwise)."""
+    retryable: bool = False
+    """Whether one automatic retry of the run is worth it (docker, image)."""
+    repro: str | None = None
+    """The exact `cc-ci-run …` command that reruns this run."""
 
     def with_stage(self, stage: StageResult) -> RunRecord:
         return replace(
@@ -182,6 +204,7 @@ class RunRecord:
                 "ref": self.source.ref,
                 "pr": self.source.pr,
                 "url": self.source.url,
+                "base_repo": self.source.base_repo,
             },
             "trigger": None
             if self.trigger is None
@@ -199,6 +222,9 @@ class RunRecord:
             "teardown": None if self.teardown is None else _teardown_json(self.teardown),
             "tools": dict(self.tools),
             "policy": [_check_json(c) for c in self.policy],
+            "error_class": None if self.error_class is None else str(self.error_class),
+            "retryable": self.retryable,
+            "repro": self.repro,
         }
 
 
@@ -217,6 +243,7 @@ def _stage_json(s: StageResult) -> dict[str, Any]:
         "log": s.log,
         "junit": s.junit,
         "artifacts": list(s.artifacts),
+        "details": None if s.details is None else dict(s.details),
     }
 
 

@@ -22,6 +22,7 @@ from cc_ci.contract.record import (
     CI,
     SCHEMA,
     Counts,
+    ErrorClass,
     PolicyCheck,
     PolicyFinding,
     RunRecord,
@@ -119,6 +120,15 @@ def parse_record(data: Any, folder: str) -> RunRecord:
     if len(set(names)) != len(names):
         raise RecordError(f"field 'stages': a stage is listed twice ({', '.join(names)})")
     teardown = data.get("teardown")
+    status = f.choice("status", RunStatus)
+    error_class = None
+    if data.get("error_class") is not None:
+        error_class = f.choice("error_class", ErrorClass)
+        if status is not RunStatus.ERROR:
+            raise RecordError(
+                f"field 'error_class': {error_class.value!r} on a run with status "
+                f"{status.value!r} (only a run with status 'error' has one)"
+            )
     return RunRecord(
         run_id=run_id,
         recipe=recipe,
@@ -128,7 +138,7 @@ def parse_record(data: Any, folder: str) -> RunRecord:
         started_at=f.time("started_at"),
         finished_at=f.time("finished_at", optional=True),
         duration_s=f.seconds("duration_s"),
-        status=f.choice("status", RunStatus),
+        status=status,
         exit_code=f.integer("exit_code", optional=True),
         deployments=f.integer("deployments", optional=True) or 0,
         stages=stages,
@@ -137,6 +147,9 @@ def parse_record(data: Any, folder: str) -> RunRecord:
         policy=tuple(
             _check(item, f"policy[{i}]") for i, item in enumerate(f.list("policy", optional=True))
         ),
+        error_class=error_class,
+        retryable=f.boolean("retryable", optional=True),
+        repro=f.text("repro", optional=True),
     )
 
 
@@ -149,6 +162,7 @@ def _source(data: Any) -> Source:
         ref=f.text("ref", optional=True),
         pr=f.integer("pr", optional=True),
         url=f.text("url", optional=True),
+        base_repo=f.text("base_repo", optional=True),
     )
 
 
@@ -192,6 +206,7 @@ def _stage(data: Any, where: str) -> StageResult:
         log=f.relpath("log"),
         junit=f.relpath("junit"),
         artifacts=f.relpaths("artifacts"),
+        details=f.object("details"),
     )
 
 
@@ -286,11 +301,25 @@ class _Fields:
             return None
         raise self._bad(key, "a whole number ≥ 0" + (" or null" if optional else ""))
 
-    def boolean(self, key: str) -> bool:
+    def boolean(self, key: str, *, optional: bool = False) -> bool:
         value = self.data.get(key)
         if type(value) is bool:
             return value
-        raise self._bad(key, "true or false")
+        if value is None and optional:
+            return False
+        raise self._bad(key, "true or false" + (" or null" if optional else ""))
+
+    def object(self, key: str) -> dict[str, Any] | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        try:
+            plain = isinstance(value, dict) and _is_plain(value)
+        except RecursionError:
+            plain = False
+        if plain:
+            return value
+        raise self._bad(key, "an object of JSON values or null")
 
     def seconds(self, key: str) -> float | None:
         value = self.data.get(key)
@@ -346,6 +375,21 @@ class _Fields:
 
 def _is_count(value: Any) -> bool:
     return type(value) is int and 0 <= value <= MAX_NUMBER
+
+
+def _is_plain(value: Any) -> bool:
+    """JSON that can be written out again: text without lone surrogates, usable numbers."""
+    if isinstance(value, dict):
+        return all(_is_text(k) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, str):
+        return _is_text(value)
+    if type(value) is int:
+        return abs(value) <= MAX_NUMBER
+    if type(value) is float:
+        return value == value and abs(value) != float("inf")
+    return value is None or type(value) is bool
 
 
 def _is_text(value: Any) -> bool:

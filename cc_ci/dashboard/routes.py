@@ -18,6 +18,7 @@ class Page(StrEnum):
     RECIPE = "recipe"
     RUN = "run"
     ARTIFACT = "artifact"
+    THUMBNAIL = "thumbnail"
     BADGE = "badge"
     API_RECIPES = "api-recipes"
     API_RECIPE = "api-recipe"
@@ -34,7 +35,7 @@ class Route:
     name: str | None = None
     """The recipe or run id the route names."""
     path: str | None = None
-    """For an artifact: its path relative to the run folder."""
+    """For an artifact or a thumbnail: the file's path relative to the run folder."""
     stage: str | None = None
     """For a badge: the `?stage=` asked for."""
 
@@ -64,6 +65,12 @@ def route(target: str) -> Route:
             return Route(Page.RECIPE, name)
         case ["runs", run_id] if RUN_ID_RE.fullmatch(run_id):
             return Route(Page.RUN, run_id)
+        case ["runs", run_id, "thumb", *rest] if RUN_ID_RE.fullmatch(run_id) and rest:
+            # `thumb/` is the thumbnail route, never a folder of the run (the harness writes
+            # none): /runs/<id>/thumb/<path>.png is a small copy of /runs/<id>/<path>.png
+            relpath = "/".join(rest)
+            png = relpath.lower().endswith(".png") and is_safe_relpath(relpath)
+            return Route(Page.THUMBNAIL, run_id, relpath) if png else NOT_FOUND
         case ["runs", run_id, *rest] if RUN_ID_RE.fullmatch(run_id) and rest:
             relpath = "/".join(rest)
             return Route(Page.ARTIFACT, run_id, relpath) if is_safe_relpath(relpath) else NOT_FOUND

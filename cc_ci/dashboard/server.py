@@ -31,6 +31,7 @@ from cc_ci.dashboard.logs import PAGE_LOGS, WHOLE_LIMIT, LogExcerpt, read_excerp
 from cc_ci.dashboard.paths import resolve_inside
 from cc_ci.dashboard.routes import Page, Route, route
 from cc_ci.dashboard.runpage import broken_page, run_page
+from cc_ci.dashboard.thumbs import Thumbnails
 from cc_ci.dashboard.views import not_found_page, overview_page, recipe_page
 
 CSP = (
@@ -109,6 +110,7 @@ class App:
         """The address the server listens on: the snippets' URL when no public URL is set."""
         self.now = now
         self._overview_cache: tuple[tuple[int, int], Response] | None = None
+        self.thumbs = Thumbnails()
 
     def respond(self, target: str) -> Response:
         """The response to a GET of `target`."""
@@ -123,6 +125,7 @@ class App:
             Page.RECIPE: self._recipe,
             Page.RUN: self._run,
             Page.ARTIFACT: self._artifact,
+            Page.THUMBNAIL: self._thumbnail,
             Page.BADGE: self._badge,
             Page.API_RECIPES: self._api_recipes,
             Page.API_RECIPE: self._api_recipe,
@@ -204,6 +207,21 @@ class App:
             return self._missing("No such file.")
         etag = f'W/"{st.st_mtime_ns:x}-{st.st_size:x}"'
         return Response(200, kind, file=target, etag=etag, csp=ARTIFACT_CSP, headers=headers)
+
+    def _thumbnail(self, r: Route, snap: Snapshot) -> Response:
+        """A screenshot scaled down (cc_ci/dashboard/thumbnail.py); the screenshot itself
+        when it is already small or of a kind that is not decoded."""
+        assert r.name is not None and r.path is not None
+        target = resolve_inside(self.index.root, r.name, r.path)
+        if target is None:
+            return self._missing("No such file.")
+        try:
+            thumb = self.thumbs.get(target)
+        except OSError:
+            return self._missing("No such file.")
+        if thumb.body is None:
+            return self._artifact(r, snap)
+        return Response(200, "image/png", thumb.body, etag=thumb.etag, csp=ARTIFACT_CSP)
 
     def _badge(self, r: Route, snap: Snapshot) -> Response:
         summary = snap.summaries.get(r.name or "")

@@ -1,7 +1,9 @@
-"""`cc-ci-run RECIPE [--src OWNER/NAME] [--ref SHA] [--stages LIST] [--run-id ID] [--results-dir DIR]`
+"""`cc-ci-run RECIPE [--src OWNER/NAME] [--ref SHA] [--stages LIST] [--upgrade-from TAGS] [--run-id ID] [--results-dir DIR]`
 
 Exit 0 when every stage passed, 1 when a test failed, 2 when the run could not be carried out.
-Drone passes RECIPE, SRC, REF, PR and STAGES in the environment; flags win over them.
+Drone passes RECIPE, SRC, REF, PR, STAGES and UPGRADE_FROM in the environment; flags win over
+them. CCCI_TRIGGERED_BY and CCCI_COMMENT_URL (who asked, and where) go into the record's
+`trigger`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import secrets
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cc_ci.contract.names import (
     InvalidInput,
@@ -54,12 +57,46 @@ def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
         "--stages", default=env.get("STAGES"), help="comma list; empty = all (env STAGES)"
     )
     p.add_argument(
+        "--upgrade-from",
+        default=env.get("UPGRADE_FROM"),
+        help="comma list of release tags to upgrade from; empty = the previous release "
+        "(env UPGRADE_FROM)",
+    )
+    p.add_argument(
         "--run-id", default=None, help="default drone-<DRONE_BUILD_NUMBER> or local-<time>"
     )
     p.add_argument(
         "--results-dir", type=Path, default=None, help="default $CCCI_RESULTS_DIR, else ./results"
     )
     return p.parse_args(argv)
+
+
+def parse_upgrade_from(text: str | None) -> tuple[str, ...]:
+    """`--upgrade-from`'s comma list of release tags, each a ref by the contract's rules;
+    empty (or absent) means the default: the release before the PR head."""
+    if text is None or not text.strip():
+        return ()
+    tags = [t.strip() for t in text.split(",") if t.strip()]
+    for tag in tags:
+        try:
+            validate_ref(tag)
+        except InvalidInput:
+            raise InvalidInput(f"--upgrade-from: {tag!r} is not a tag name") from None
+    return tuple(dict.fromkeys(tags))
+
+
+def parse_trigger(env: dict[str, str]) -> Trigger | None:
+    """Who asked for the run and where (CCCI_TRIGGERED_BY, CCCI_COMMENT_URL), or None."""
+    by = env.get("CCCI_TRIGGERED_BY") or None
+    url = env.get("CCCI_COMMENT_URL") or None
+    if url is not None:
+        parts = urlsplit(url)
+        plain = url.isprintable() and not any(c.isspace() for c in url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or not plain:
+            raise InvalidInput(f"CCCI_COMMENT_URL {url!r} is not an http(s) URL")
+    if by is None and url is None:
+        return None
+    return Trigger(by, url)
 
 
 def results_dir(args: argparse.Namespace, settings: Settings) -> Path:
@@ -105,6 +142,15 @@ def main(argv: list[str] | None = None) -> int:
         src = validate_src(args.src or f"coop-cloud/{recipe}")
         ref = validate_ref(args.ref or "HEAD")
         stages = parse_stages(args.stages)
+        upgrade_from = parse_upgrade_from(args.upgrade_from)
+        if upgrade_from:
+            # The harness upgrades from the release before the PR head; choosing the base is
+            # not built yet, and a run must not claim an upgrade it did not make.
+            raise InvalidInput(
+                f"--upgrade-from {','.join(upgrade_from)}: this cc-ci-run upgrades only from "
+                "the previous release (leave --upgrade-from empty)"
+            )
+        trigger = parse_trigger(env)
         run_id = validate_run_id(args.run_id or default_run_id(env))
         settings = Settings.from_env(env)
         allow = load_allowlist(settings.policy_file)
@@ -117,7 +163,6 @@ def main(argv: list[str] | None = None) -> int:
     ci = None
     if env.get("DRONE_BUILD_NUMBER", "").isdigit():
         ci = CI("drone", int(env["DRONE_BUILD_NUMBER"]), env.get("DRONE_BUILD_LINK"))
-    trigger = Trigger(env["CCCI_TRIGGERED_BY"]) if env.get("CCCI_TRIGGERED_BY") else None
     req = RunRequest(
         recipe, src, ref, stages, run_id, results_dir(args, settings), args.pr, ci, trigger
     )

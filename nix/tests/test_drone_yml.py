@@ -15,7 +15,16 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PARAMS = ("RECIPE", "SRC", "REF", "PR", "STAGES")
+PARAMS = (
+    "RECIPE",
+    "SRC",
+    "REF",
+    "PR",
+    "STAGES",
+    "UPGRADE_FROM",
+    "CCCI_TRIGGERED_BY",
+    "CCCI_COMMENT_URL",
+)
 # a `$` that Drone would substitute: not part of a `$$` escape
 SINGLE_DOLLAR = re.compile(r"(?<!\$)\$(?!\$)(\{|[A-Za-z_])")
 
@@ -64,10 +73,12 @@ def test_every_build_parameter_reaches_cc_ci_run(pipelines):
     assert flags["--src"] == "${SRC}"
     assert flags["--ref"] == "${REF}"
     assert flags["--stages"] == "${STAGES}"
+    # empty when no base was asked for: cc-ci-run takes `--upgrade-from ""` as the default
+    assert flags["--upgrade-from"] == "${UPGRADE_FROM}"
     assert flags["--run-id"] == "drone-${DRONE_BUILD_NUMBER}"
     assert flags["--results-dir"] == "${CCCI_RESULTS_DIR:-/var/lib/cc-ci/results}"
-    # PR has no flag in the runner contract: it reaches cc-ci-run through the environment,
-    # so no step may shadow or drop any parameter.
+    # PR, CCCI_TRIGGERED_BY and CCCI_COMMENT_URL have no flag in the runner contract: they
+    # reach cc-ci-run through the environment, so no step may shadow or drop any parameter.
     for step in p["steps"]:
         assert not set(PARAMS) & set(step.get("environment") or {}), step["name"]
     for c in commands(p):

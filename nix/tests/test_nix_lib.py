@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,9 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LIB = ROOT / "nix" / "lib.nix"
 LIB_TEST = ROOT / "nix" / "tests" / "lib-test.nix"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("nix-instantiate") is None, reason="nix-instantiate is not installed"
-)
+pytestmark = pytest.mark.needs("nix-instantiate")
 
 
 def nix_eval(expr: str) -> object:
@@ -101,9 +98,8 @@ def test_secret_list_matches_the_template():
 
 
 def test_bridge_settings_are_accepted_by_the_bridge_parser():
-    config = pytest.importorskip(
-        "cc_ci.bridge.config", reason="the bridge package is not merged yet"
-    )
+    from cc_ci.bridge import config
+
     settings = nix_eval(
         f"""(import {LIB}).bridgeSettings {{
           giteaUrl = "https://git.example.org/";

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -44,14 +43,10 @@ def _vendor_dir(prefix: str) -> Path:
 NIXPKGS_LIB = _vendor_dir("nixpkgs-lib-") / "lib"
 SOPS_MODULE = _vendor_dir("sops-nix-") / "modules" / "sops"
 
+VENDORED = (NIXPKGS_LIB / "default.nix").is_file() and (SOPS_MODULE / "default.nix").is_file()
 pytestmark = [
-    pytest.mark.skipif(
-        shutil.which("nix-instantiate") is None, reason="nix-instantiate is not installed"
-    ),
-    pytest.mark.skipif(
-        not (NIXPKGS_LIB / "default.nix").is_file() or not (SOPS_MODULE / "default.nix").is_file(),
-        reason=f"the nixpkgs library and sops-nix are not unpacked in {TOOLS / 'src'}: run scripts/bootstrap",
-    ),
+    pytest.mark.needs("nix-instantiate"),
+    pytest.mark.needs("nix-vendor", found=VENDORED and str(NIXPKGS_LIB)),
 ]
 
 

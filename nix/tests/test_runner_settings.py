@@ -24,7 +24,6 @@ import dataclasses
 import io
 import json
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -58,6 +57,7 @@ from cc_ci.harness.timeouts import timeouts
 from cc_ci.suite.appclient import AppClient
 from cc_ci.suite.context import SuiteContext
 from cc_ci.suite.web import tls_context
+from devworld.needs import needs
 
 ROOT = Path(__file__).resolve().parents[2]
 LIB = ROOT / "nix" / "lib.nix"
@@ -105,14 +105,7 @@ OTHER = {
 
 @pytest.fixture(scope="module")
 def nix() -> str:
-    found = shutil.which("nix-instantiate")
-    if found:
-        return found
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(
-            "nix-instantiate is not installed: under CI=true the runner's env must be tested"
-        )
-    pytest.skip("nix-instantiate is not installed (under CI=true this test fails instead)")
+    return needs("nix-instantiate")
 
 
 def as_nix(value: object) -> str:

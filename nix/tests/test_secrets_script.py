@@ -18,10 +18,10 @@ TOOLS = Path(os.environ.get("CCCI_TOOLS", Path.home() / ".cache" / "cc-ci"))
 SOPS = os.environ.get("SOPS") or shutil.which("sops") or str(TOOLS / "bin" / "sops")
 AGE_KEYGEN = shutil.which("age-keygen")
 
-pytestmark = pytest.mark.skipif(
-    not (Path(SOPS).is_file() and AGE_KEYGEN),
-    reason="needs the sops and age-keygen binaries",
-)
+pytestmark = [
+    pytest.mark.needs("sops", found=Path(SOPS).is_file() and SOPS),
+    pytest.mark.needs("age"),
+]
 
 CERT = (
     "-----BEGIN CERTIFICATE-----\n"

@@ -64,3 +64,22 @@ def test_the_walkthrough_against_the_simulator_runs_as_written(tmp_path):
     ):
         assert event in out.replace("\\u2705", "✅").replace('\\"', '"'), (event, out)
     assert "Traceback" not in out
+
+
+def test_every_command_in_the_commands_table_does_what_its_row_says():
+    from cc_ci.bridge.command import Command, parse_command
+
+    section = DOC[DOC.index("## The command\n") : DOC.index("## Authorization")]
+    rows = re.findall(r"^\| (`.+?) \| (.+?) \|$", section, re.M)
+    assert len(rows) >= 8
+    for comments, runs in rows:
+        if "a second line" in comments:
+            assert parse_command("hello\n!testme", "!testme") is None
+            assert parse_command("`!testme`", "!testme") is None
+            comments = re.sub(r"`` `!testme` ``|a second line `!testme`", "", comments)
+        for body in re.findall(r"`([^`]+)`", comments):
+            parsed = parse_command(body, "!testme")
+            if runs.startswith("nothing"):
+                assert not isinstance(parsed, Command), (body, parsed)
+            else:
+                assert isinstance(parsed, Command), (body, parsed)

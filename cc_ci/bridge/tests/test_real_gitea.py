@@ -21,7 +21,8 @@ from cc_ci.contract.eventline import EventLog
 from cc_ci.contract.redact import Redactor
 from cc_ci.harness.waiting import wait_for
 from devworld.forgesim import Sim
-from devworld.real_gitea import GiteaUnavailable, RealGitea
+from devworld.needs import needs
+from devworld.real_gitea import RealGitea
 
 ORG = "recipe-maintainers"
 REPO = f"{ORG}/custom-html"
@@ -51,10 +52,8 @@ class Forge:
 
 @pytest.fixture(scope="module")
 def forge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forge]:
-    try:
-        g = RealGitea(tmp_path_factory.mktemp("gitea"))
-    except GiteaUnavailable as e:
-        pytest.skip(str(e))
+    needs("gitea")
+    g = RealGitea(tmp_path_factory.mktemp("gitea"))
     with g:
         g.user("cc-ci-bot")
         bot = scoped_token(g, "cc-ci-bot", BOT_SCOPES)

@@ -127,7 +127,7 @@ HOSTILE = (
 
 
 def test_text_from_a_record_makes_no_link_mention_issue_ref_or_table_break(world):
-    bridge, _, build = started(world)
+    bridge, command, build = started(world)
     # The contract's reader refuses a record whose names or statuses are not its own words,
     # so what a record can carry into the comment is free text: messages and findings.
     stages = [
@@ -147,6 +147,16 @@ def test_text_from_a_record_makes_no_link_mention_issue_ref_or_table_break(world
     bridge.report_once()
     body = world.bot_comments()[0].body
     plain, spans = split_code(body)
+    # The bot's own links (the run page, the Drone build, the comment that asked, built from
+    # its configuration and Gitea's URL of the comment) are the one place it writes a `#`.
+    row = bridge.state.command(command.id)
+    own = (
+        f"[run page]({world.sim.dashboard_url}/runs/drone-{build.number}) · "
+        f"[Drone build #{build.number}]({bridge.drone.build_url(build.number)}) · "
+        f"[the comment that asked]({row.comment_url})"
+    )
+    assert own in plain.splitlines()
+    plain = plain.replace(own, "")
     for made in ("evil", "#", "@admin", "@root", "<b>", "!["):
         assert made not in plain, (made, plain)
     assert "@alice" in plain  # the commenter, mentioned on purpose

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cc_ci.contract.record import (
+    ErrorClass,
     PolicyCheck,
     PolicyFinding,
     RunRecord,
@@ -125,6 +126,13 @@ def test_a_record_whose_run_id_differs_from_its_folder_is_refused():
         (lambda d: d["policy"][0]["allowed"][0].pop("kind"), "'policy[0].allowed[0].kind'"),
         (lambda d: d["policy"][0]["allowed"][0].update(service=[]), "allowed[0].service'"),
         (lambda d: d.update(stages=[d["stages"][0], d["stages"][0]]), "listed twice"),
+        (lambda d: d.update(status="error", error_class="network"), "'error_class'"),
+        (lambda d: d.update(error_class="docker"), "on a run with status 'passed'"),
+        (lambda d: d.update(retryable="yes"), "'retryable'"),
+        (lambda d: d.update(repro=["cc-ci-run"]), "'repro'"),
+        (lambda d: d["source"].update(base_repo=7), "'source.base_repo'"),
+        (lambda d: d["stages"][1].update(details=["from"]), "'stages[1].details'"),
+        (lambda d: d["stages"][1].update(details={"from": "\ud800"}), "'stages[1].details'"),
     ],
 )
 def test_a_bad_field_is_refused_with_an_error_that_names_it(change, field):
@@ -150,6 +158,22 @@ def test_fields_the_runner_may_leave_out_default_sensibly():
     assert rec.stages[0].tests.total == 0 and rec.stages[0].message == ""
     assert rec.deployments == 0 and rec.finished_at is None
     assert rec.tools == {} and rec.policy == ()
+    assert rec.error_class is None and rec.retryable is False and rec.repro is None
+    assert rec.source.base_repo is None and rec.stages[0].details is None
+
+
+def test_an_error_carries_its_class_its_retry_hint_its_repro_line_and_stage_details():
+    details = {"from": "1.1.0+1.1", "from_repo": "recipe-maintainers/custom-html", "n": [1]}
+    data = written(status="error", error_class=ErrorClass.DOCKER, retryable=True)
+    data["repro"] = "cc-ci-run custom-html --ref 9f2c1e0"
+    data["source"]["base_repo"] = "recipe-maintainers/custom-html"
+    data["stages"][1]["details"] = details
+    rec = parse_record(data, "r1")
+    assert rec.error_class is ErrorClass.DOCKER and rec.retryable is True
+    assert rec.repro == "cc-ci-run custom-html --ref 9f2c1e0"
+    assert rec.source.base_repo == "recipe-maintainers/custom-html"
+    assert rec.stages[1].details == details
+    assert rec.to_json() == data
 
 
 def test_times_with_an_offset_are_kept_as_the_same_instant_in_utc():

@@ -24,6 +24,7 @@ from cc_ci.bridge.state import CommandRow, Phase
 from cc_ci.contract.names import drone_build, drone_run_id
 from cc_ci.contract.record import (
     Counts,
+    ErrorClass,
     RunRecord,
     RunStatus,
     StageResult,
@@ -160,11 +161,16 @@ def cases(tmp_path: Path) -> dict[str, Case]:
                 stages=could_not_run,
                 teardown=Teardown(),
                 deployments=0,
+                error_class=ErrorClass.DOCKER,
+                retryable=True,
+                repro="cc-ci-run unreachable --src recipe-maintainers/unreachable --pr 7",
             ),
             "error",
             (
                 f"| install | ⚠️ error | – | `{unreachable}` |",
                 f"| upgrade | ⏭️ skipped | – | `not run: {unreachable}` |",
+                "Error class: `docker`: the Docker daemon did not answer.",
+                "```\ncc-ci-run unreachable --src recipe-maintainers/unreachable --pr 7\n```",
             ),
             attention=Attention.ERROR,
             badge="error",
@@ -189,9 +195,13 @@ def cases(tmp_path: Path) -> dict[str, Case]:
                 drone_run_id(105),
                 "leaks",
                 teardown=Teardown(TeardownStatus.LEFTOVER, 30.5, leftovers, "teardown.log"),
+                error_class=ErrorClass.TEARDOWN,
             ),
             "error",
-            tuple(f"| {s} | ✅ passed | 12 s |  |" for s in STAGES),
+            (
+                *(f"| {s} | ✅ passed | 12 s |  |" for s in STAGES),
+                "Error class: `teardown`: the teardown left something behind.",
+            ),
             attention=Attention.ERROR,
             level=4,
             badge="error",
@@ -260,6 +270,11 @@ def test_every_record_reads_back_as_the_record_the_harness_wrote(world):
             case.record.trigger,
             case.record.ci,
         )
+        assert (back.error_class, back.retryable, back.repro) == (
+            case.record.error_class,
+            case.record.retryable,
+            case.record.repro,
+        ), name
 
 
 def test_the_bridge_reports_what_the_harness_recorded(world):
@@ -272,6 +287,11 @@ def test_the_bridge_reports_what_the_harness_recorded(world):
         ], name
         assert summary.teardown == (case.record.teardown and case.record.teardown.status)
         assert summary.findings == case.findings, name
+        assert (summary.error_class, summary.retryable, summary.repro) == (
+            case.record.error_class,
+            case.record.retryable,
+            case.record.repro,
+        ), name
         # Drone's verdict as cc-ci-run's exit code makes it; a build killed mid-run has none
         drone = {0: "success", 1: "failure", 2: "failure"}.get(case.record.exit_code, "killed")
         state = commit_state(drone, summary)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -53,7 +52,7 @@ def test_a_drone_run_id_names_its_build_and_nothing_else():
             drone_run_id(bad)  # type: ignore[arg-type]
 
 
-@pytest.mark.skipif(shutil.which("sh") is None, reason="no POSIX shell")
+@pytest.mark.needs("sh")
 def test_the_run_id_drone_yml_passes_is_the_contracts_drone_run_id():
     word = recipe_ci_run_id_word()
     assert "DRONE_BUILD_NUMBER" in word
@@ -90,7 +89,7 @@ def test_the_patterns_the_docs_quote_are_the_contracts():
 NAMES = ("a", "custom-html", "0ad", "ab-", "a" * 63, "a" * 64, "-ab", "Ab", "a_b", "a.b", "")
 
 
-@pytest.mark.skipif(shutil.which("nix-instantiate") is None, reason="nix-instantiate is missing")
+@pytest.mark.needs("nix-instantiate")
 def test_nix_lib_accepts_the_recipe_names_the_contract_accepts():
     """policyToml (the operator's allow-list) refuses keys that are not recipe names."""
     cases = " ".join(

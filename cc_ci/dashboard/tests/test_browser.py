@@ -5,26 +5,25 @@ Screenshots of each page land in build/test-artifacts/dashboard/.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cc_ci.dashboard.tests.worlds import HOSTILE, World
+from devworld.needs import needs
 
-playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-
-CHROMIUM = os.environ.get("CCCI_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set CCCI_CHROMIUM)")
+    needs("playwright")
+    chromium = needs("chromium")
+    from playwright import sync_api as playwright
+
     with playwright.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = pw.chromium.launch(executable_path=chromium, args=ARGS)
         yield b
         b.close()
 

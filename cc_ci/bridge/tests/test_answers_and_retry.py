@@ -1,0 +1,247 @@
+"""What maintainers type beyond `!testme [stage …]` and what they get back, against the
+simulated forge: `help`, `upgrade from=TAG`, a comment worth reading, and the one automatic
+retry of a run the machine (not the recipe) kept from being carried out."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+from cc_ci.bridge.state import CommandRow, Phase, State
+from cc_ci.contract.names import drone_run_id
+from cc_ci.contract.record import (
+    ErrorClass,
+    RunRecord,
+    RunStatus,
+    Source,
+    StageResult,
+    StageStatus,
+    Teardown,
+    TeardownStatus,
+)
+from devworld.forgesim.demo import CI_REPO, OUTSIDER
+
+REPRO = "cc-ci-run custom-html --src alice/custom-html --ref 0123456789"
+
+
+def record(build: int, status: str, error_class: str | None = None, retryable: bool = False):
+    """Build `build`'s run record: install ended as `status`; an error has a class."""
+    stage = "passed" if status == "passed" else "error" if status == "error" else "failed"
+    message = {"passed": "", "error": "Cannot connect to the Docker daemon"}.get(status, "2 failed")
+    return RunRecord(
+        drone_run_id(build),
+        "custom-html",
+        Source("alice/custom-html", "0" * 40, 1, base_repo="recipe-maintainers/custom-html"),
+        datetime(2026, 11, 23, 12, 0, tzinfo=UTC),
+        (
+            StageResult(
+                "install",
+                StageStatus(stage),
+                31.0,
+                message=message,
+                artifacts=("screenshots/install-front.png",),
+            ),
+        ),
+        status=RunStatus(status),
+        teardown=Teardown(TeardownStatus.CLEAN),
+        error_class=ErrorClass(error_class) if error_class else None,
+        retryable=retryable,
+        repro=REPRO,
+    ).to_json()
+
+
+def command(world, body: str):
+    bridge = world.bridge()
+    world.tick()
+    c = world.comment(body)
+    bridge.poll_once()
+    return bridge, c
+
+
+# --- help and from= ---------------------------------------------------------------------
+
+
+def test_help_is_answered_with_the_syntax_and_starts_nothing(world):
+    bridge, c = command(world, "!testme help")
+    assert world.builds() == []
+    (reply,) = world.bot_comments()
+    assert "`custom-html`" in reply.body and f"`{world.repo}`" in reply.body
+    assert "from=TAG[,TAG]" in reply.body
+    for stage in ("install", "upgrade", "backup", "recipe-local"):
+        assert f"| `{stage}` |" in reply.body
+    assert world.statuses() == []
+    assert bridge.state.command(c.id).phase is Phase.REPORTED
+
+
+def test_a_stranger_asking_for_help_gets_no_answer(world):
+    command(world, "!testme help")  # the world's first command is a member's
+    bridge = world.bridge()
+    world.tick()
+    world.comment("!testme help", login=OUTSIDER, pr=2)
+    bridge.poll_once()
+    assert world.bot_comments(pr=2) == []
+    assert "event=denied" in world.log_text()
+
+
+def test_upgrade_from_tags_reach_the_build_with_the_comment_that_asked(world):
+    _, c = command(world, "!testme upgrade from=1.0.0+1.0,1.1.0+1.1")
+    (build,) = world.builds()
+    assert build.params["STAGES"] == "upgrade"
+    assert build.params["UPGRADE_FROM"] == "1.0.0+1.0,1.1.0+1.1"
+    assert build.params["CCCI_COMMENT_URL"].endswith(f"#issuecomment-{c.id}")
+    assert "upgrade_from=1.0.0+1.0,1.1.0+1.1" in world.log_text()
+
+
+def test_a_tag_that_is_not_a_ref_is_answered_and_nothing_is_sent(world):
+    bridge, c = command(world, "!testme upgrade from=1.0.0;rm")
+    assert world.builds() == []
+    (reply,) = world.bot_comments()
+    assert "cannot run this command as written" in reply.body
+    assert "1.0.0;rm" in reply.body and "not a tag name" in reply.body
+    assert world.statuses() == []
+    assert bridge.state.command(c.id).phase is Phase.REPORTED
+
+
+# --- the final comment ------------------------------------------------------------------
+
+
+def test_the_final_comment_has_the_table_links_screenshot_and_repro_line(world):
+    bridge, c = command(world, "!testme install")
+    world.sim.world.finish_build(CI_REPO, 1, "failure", record(1, "failed"))
+    bridge.report_once()
+    (comment,) = world.bot_comments()
+    run = f"{world.sim.dashboard_url}/runs/drone-1"
+    assert "| install | ❌ failed | 31 s | `2 failed` |" in comment.body
+    assert f"[run page]({run})" in comment.body
+    assert "[Drone build #1](" in comment.body
+    assert f"#issuecomment-{c.id})" in comment.body
+    assert (
+        f"[![screenshot of the app]({run}/thumb/screenshots/install-front.png)]"
+        f"({run}/screenshots/install-front.png)"
+    ) in comment.body
+    assert f"```\n{REPRO}\n```" in comment.body
+
+
+# --- retrying once ----------------------------------------------------------------------
+
+
+def test_a_docker_error_is_retried_once_and_the_retry_is_what_is_reported(world):
+    bridge, c = command(world, "!testme install")
+    first = world.builds()[0]
+    world.sim.world.finish_build(CI_REPO, 1, "failure", record(1, "error", "docker", True))
+    world.tick(10)
+    bridge.report_once()
+    builds = world.builds()
+    assert len(builds) == 2
+    retry = builds[1] if builds[1].number == 2 else builds[0]
+    assert {k: v for k, v in retry.params.items() if k != "message"} == {
+        k: v for k, v in first.params.items() if k != "message"
+    }
+    assert retry.params["message"].endswith("retry of build 1)")
+    (comment,) = world.bot_comments()
+    assert "retrying once: the Docker daemon did not answer" in comment.body
+    assert [s["status"] for s in world.statuses()] == ["pending", "pending"]
+    assert world.statuses()[-1]["target_url"].endswith("/2")
+    assert "event=retry-run" in world.log_text()
+
+    world.sim.world.finish_build(CI_REPO, 2, "success", record(2, "passed"))
+    world.tick(10)
+    bridge.report_once()
+    (comment,) = world.bot_comments()
+    assert "**cc-ci** passed" in comment.body
+    assert "This is the automatic retry: [build #1](" in comment.body
+    assert "(the Docker daemon did not answer)" in comment.body
+    assert world.statuses()[-1]["status"] == "success"
+    assert bridge.state.command(c.id).phase is Phase.REPORTED
+
+
+def test_a_second_docker_error_is_reported_as_it_is(world):
+    bridge, _ = command(world, "!testme")
+    world.sim.world.finish_build(CI_REPO, 1, "failure", record(1, "error", "image", True))
+    bridge.report_once()
+    world.sim.world.finish_build(CI_REPO, 2, "failure", record(2, "error", "image", True))
+    world.tick(10)
+    bridge.report_once()
+    world.tick(600)
+    bridge.report_once()
+    assert len(world.builds()) == 2
+    (comment,) = world.bot_comments()
+    assert "ended in an error" in comment.body
+    assert "Error class: `image`: an image could not be pulled." in comment.body
+    assert world.statuses()[-1]["status"] == "error"
+
+
+def test_an_error_the_record_does_not_call_retryable_is_not_retried(world):
+    bridge, _ = command(world, "!testme")
+    world.sim.world.finish_build(CI_REPO, 1, "failure", record(1, "error", "health", False))
+    bridge.report_once()
+    assert len(world.builds()) == 1
+    assert "Error class: `health`" in world.bot_comments()[0].body
+    assert "retry" not in world.bot_comments()[0].body
+
+
+def test_a_lost_answer_to_the_retrys_create_does_not_make_a_third_build(world):
+    bridge, c = command(world, "!testme")
+    (ack,) = world.bot_comments()
+    world.sim.world.finish_build(CI_REPO, 1, "failure", record(1, "error", "docker", True))
+    world.sim.fault("gitea", "500", times=1, path=f"/issues/comments/{ack.id}")
+    bridge.report_once()  # the build is done; saying "retrying" fails, so the retry waits
+    assert bridge.state.command(c.id).phase is Phase.FINISHED
+    world.sim.fault("drone", "lost", times=1, path="/builds")
+    world.tick(60)
+    bridge.advance_due()  # "retrying" is said, the retry is created, its answer is lost
+    assert bridge.state.command(c.id).phase is Phase.REQUESTING
+    assert len(world.builds()) == 2
+    world.tick(60)
+    bridge.advance_due()  # found by its message, not created again
+    assert len(world.builds()) == 2
+    assert bridge.state.command(c.id).build == 2
+    assert bridge.state.command(c.id).phase is Phase.BUILDING
+
+
+def test_a_retry_whose_create_never_arrived_is_created_not_taken_for_the_first_build(world):
+    bridge, c = command(world, "!testme")
+    (ack,) = world.bot_comments()
+    world.sim.world.finish_build(CI_REPO, 1, "failure", record(1, "error", "docker", True))
+    world.sim.fault("gitea", "500", times=1, path=f"/issues/comments/{ack.id}")
+    bridge.report_once()
+    world.sim.fault("drone", "down", times=1, path="/builds")
+    world.tick(60)
+    bridge.advance_due()  # the retry's create never reaches Drone
+    assert len(world.builds()) == 1
+    world.tick(60)
+    bridge.advance_due()  # build 1 does not carry the retry's message: a create it is
+    assert len(world.builds()) == 2
+    assert bridge.state.command(c.id).build == 2
+
+
+# --- the state file ---------------------------------------------------------------------
+
+
+def test_a_state_file_of_schema_1_opens_and_its_rows_read_with_the_new_defaults(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    new = State(path)
+    new.close()
+    db = sqlite3.connect(path)  # make it the schema-1 file an older bridge wrote
+    with db:
+        for column in ("upgrade_from", "answer", "retried_build", "retried_class"):
+            db.execute(f"ALTER TABLE commands DROP COLUMN {column}")
+        db.execute("UPDATE meta SET value='1' WHERE key='schema'")
+        db.execute(
+            "INSERT INTO commands (comment_id, repo, pr, login, comment_url, stages, "
+            "unknown_stages, phase, received_at, recipe) VALUES "
+            "(5, 'o/r', 1, 'alice', '', 'install', '', 'building', 0, 'r')"
+        )
+    db.close()
+    state = State(path)
+    old = state.command(5)
+    assert isinstance(old, CommandRow)
+    assert (old.upgrade_from, old.answer, old.retried_build, old.retried_class) == (
+        "",
+        "",
+        None,
+        "",
+    )
+    state.close()
+    (version,) = sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()
+    assert version == "2"
