@@ -149,6 +149,7 @@ def _source(data: Any) -> Source:
         ref=f.text("ref", optional=True),
         pr=f.integer("pr", optional=True),
         url=f.text("url", optional=True),
+        base_repo=f.text("base_repo", optional=True),
     )
 
 
@@ -156,7 +157,11 @@ def _trigger(data: Any) -> Trigger | None:
     if data is None:
         return None
     f = _Fields(data, "trigger.")
-    return Trigger(by=f.text("by", optional=True), comment_url=f.text("comment_url", optional=True))
+    return Trigger(
+        by=f.text("by", optional=True),
+        comment_url=f.text("comment_url", optional=True),
+        command=f.integer("command", optional=True),
+    )
 
 
 def _ci(data: Any) -> CI | None:

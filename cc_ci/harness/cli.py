@@ -1,7 +1,9 @@
 """`cc-ci-run RECIPE [--src OWNER/NAME] [--ref SHA] [--stages LIST] [--run-id ID] [--results-dir DIR]`
 
 Exit 0 when every stage passed, 1 when a test failed, 2 when the run could not be carried out.
-Drone passes RECIPE, SRC, REF, PR and STAGES in the environment; flags win over them.
+Drone passes RECIPE, SRC, REF, PR and STAGES in the environment; flags win over them. The
+bridge also passes CCCI_TRIGGERED_BY and CCCI_COMMAND (the command's comment id), which
+become the record's `trigger`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cc_ci.contract.names import (
+    COMMAND_PARAM,
     InvalidInput,
     drone_run_id,
     parse_stages,
@@ -54,7 +57,9 @@ def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
         "--stages", default=env.get("STAGES"), help="comma list; empty = all (env STAGES)"
     )
     p.add_argument(
-        "--run-id", default=None, help="default drone-<DRONE_BUILD_NUMBER> or local-<time>"
+        "--run-id",
+        default=None,
+        help="default drone-<DRONE_BUILD_NUMBER>[-c<CCCI_COMMAND>] or local-<time>",
     )
     p.add_argument(
         "--results-dir", type=Path, default=None, help="default $CCCI_RESULTS_DIR, else ./results"
@@ -67,9 +72,19 @@ def results_dir(args: argparse.Namespace, settings: Settings) -> Path:
     return (args.results_dir or settings.results_dir).resolve()
 
 
+def command_id(env: dict[str, str]) -> int | None:
+    """The command (PR comment) id the bridge passed, or None."""
+    value = env.get(COMMAND_PARAM, "")
+    if not value:
+        return None
+    if not value.isdigit() or value.startswith("0"):
+        raise InvalidInput(f"{COMMAND_PARAM} {value!r} is not a command id (a whole number)")
+    return int(value)
+
+
 def default_run_id(env: dict[str, str]) -> str:
     if env.get("DRONE_BUILD_NUMBER", "").isdigit():
-        return drone_run_id(int(env["DRONE_BUILD_NUMBER"]))
+        return drone_run_id(int(env["DRONE_BUILD_NUMBER"]), command_id(env))
     return f"local-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
@@ -106,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         ref = validate_ref(args.ref or "HEAD")
         stages = parse_stages(args.stages)
         run_id = validate_run_id(args.run_id or default_run_id(env))
+        command = command_id(env)
         settings = Settings.from_env(env)
         allow = load_allowlist(settings.policy_file)
     except (InvalidInput, SettingsError, PolicyConfigError) as exc:
@@ -117,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     ci = None
     if env.get("DRONE_BUILD_NUMBER", "").isdigit():
         ci = CI("drone", int(env["DRONE_BUILD_NUMBER"]), env.get("DRONE_BUILD_LINK"))
-    trigger = Trigger(env["CCCI_TRIGGERED_BY"]) if env.get("CCCI_TRIGGERED_BY") else None
+    by = env.get("CCCI_TRIGGERED_BY") or None
+    trigger = Trigger(by, command=command) if by or command else None
     req = RunRequest(
         recipe, src, ref, stages, run_id, results_dir(args, settings), args.pr, ci, trigger
     )

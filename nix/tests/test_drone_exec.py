@@ -134,7 +134,7 @@ PARAMS = {
 
 
 def test_recipe_ci_hands_every_parameter_to_cc_ci_run_at_the_build_commit(forge):
-    params = {**PARAMS, "CCCI_RESULTS_DIR": str(forge["tmp"] / "results")}
+    params = {**PARAMS, "CCCI_COMMAND": "1007", "CCCI_RESULTS_DIR": str(forge["tmp"] / "results")}
     r, seen = run_pipeline(forge, "recipe-ci", "custom", forge["first"], params)
     assert r.returncode == 0, r.stdout + r.stderr
     assert seen is not None, "cc-ci-run never ran:\n" + r.stdout + r.stderr
@@ -143,7 +143,7 @@ def test_recipe_ci_hands_every_parameter_to_cc_ci_run_at_the_build_commit(forge)
         "--src", "alice/custom-html",
         "--ref", PARAMS["REF"],
         "--stages", "install,upgrade",
-        "--run-id", "drone-42",
+        "--run-id", "drone-42-c1007",
         "--results-dir", str(forge["tmp"] / "results"),
     ]  # fmt: skip
     assert seen["env"]["PR"] == "7"
@@ -159,6 +159,8 @@ def test_recipe_ci_writes_to_the_default_results_dir_when_the_runner_sets_none(f
     params = {**PARAMS, "STAGES": ""}
     r, seen = run_pipeline(forge, "recipe-ci", "custom", forge["second"], params)
     assert r.returncode == 0, r.stdout + r.stderr
+    # a build no command started (no CCCI_COMMAND) is drone-<build>
+    assert seen["argv"][seen["argv"].index("--run-id") + 1] == "drone-42"
     assert seen["argv"][-2:] == ["--results-dir", "/var/lib/cc-ci/results"]
     assert seen["argv"][seen["argv"].index("--stages") + 1] == ""
     assert seen["marker"] == "second"

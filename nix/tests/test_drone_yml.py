@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PARAMS = ("RECIPE", "SRC", "REF", "PR", "STAGES")
+PARAMS = ("RECIPE", "SRC", "REF", "PR", "STAGES", "CCCI_COMMAND")
 # a `$` that Drone would substitute: not part of a `$$` escape
 SINGLE_DOLLAR = re.compile(r"(?<!\$)\$(?!\$)(\{|[A-Za-z_])")
 
@@ -64,7 +64,7 @@ def test_every_build_parameter_reaches_cc_ci_run(pipelines):
     assert flags["--src"] == "${SRC}"
     assert flags["--ref"] == "${REF}"
     assert flags["--stages"] == "${STAGES}"
-    assert flags["--run-id"] == "drone-${DRONE_BUILD_NUMBER}"
+    assert flags["--run-id"] == "drone-${DRONE_BUILD_NUMBER}${CCCI_COMMAND:+-c${CCCI_COMMAND}}"
     assert flags["--results-dir"] == "${CCCI_RESULTS_DIR:-/var/lib/cc-ci/results}"
     # PR has no flag in the runner contract: it reaches cc-ci-run through the environment,
     # so no step may shadow or drop any parameter.
