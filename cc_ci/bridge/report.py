@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cc_ci.bridge.flow import progress
+from cc_ci.bridge.identity import RecordMismatch
 from cc_ci.bridge.state import CommandRow
-from cc_ci.contract.names import drone_run_id
+from cc_ci.contract.names import COMMAND_PARAM, drone_run_id
 from cc_ci.contract.record import RunRecord, RunStatus, StageStatus, TeardownStatus
 from cc_ci.contract.record_read import decode_record
 from cc_ci.contract.stages import STAGES
@@ -53,7 +55,8 @@ def build_message(c: CommandRow) -> str:
 
 def drone_params(c: CommandRow) -> dict[str, str]:
     """The build parameters (docs/forge-api.md §4), including who asked (the run record's
-    `trigger.by`) and the build message."""
+    `trigger.by`), the command's id (part of the run id, the record's `trigger.command`) and
+    the build message."""
     assert c.head_sha and c.head_repo
     return {
         "RECIPE": c.recipe,
@@ -62,14 +65,15 @@ def drone_params(c: CommandRow) -> dict[str, str]:
         "PR": str(c.pr),
         "STAGES": c.stages,
         "CCCI_TRIGGERED_BY": c.login,
+        COMMAND_PARAM: str(c.comment_id),
         "message": build_message(c),
     }
 
 
-def run_url(dashboard_url: str | None, build: int | None) -> str | None:
+def run_url(dashboard_url: str | None, build: int | None, command: int) -> str | None:
     if dashboard_url is None or build is None:
         return None
-    return f"{dashboard_url}/runs/{drone_run_id(build)}"
+    return f"{dashboard_url}/runs/{drone_run_id(build, command)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +94,10 @@ class RunSummary:
     teardown: TeardownStatus | None
 
 
-def read_summary(body: bytes, build: int) -> RunSummary:
-    """The summary of the run record the dashboard served for Drone build `build`. Raises
-    `RecordError` (cc_ci.contract.record_read) when the body is not that build's record."""
-    return summarize_record(decode_record(body, drone_run_id(build)))
+def read_summary(body: bytes, run_id: str) -> RunSummary:
+    """The summary of the run record the dashboard served for run `run_id`. Raises
+    `RecordError` (cc_ci.contract.record_read) when the body is not that run's record."""
+    return summarize_record(decode_record(body, run_id))
 
 
 def summarize_record(record: RunRecord) -> RunSummary:
@@ -114,9 +118,12 @@ def summarize_record(record: RunRecord) -> RunSummary:
     )
 
 
-def commit_state(build_status: str | None, run: RunSummary | None) -> str:
+def commit_state(build_status: str | None, run: RunSummary | RecordMismatch | None) -> str:
     """The final commit status: the run record's verdict when there is one (it tells a
-    failed test from a run that could not be carried out), else Drone's."""
+    failed test from a run that could not be carried out), else Drone's; `error` when the
+    record at the run id is another command's."""
+    if isinstance(run, RecordMismatch):
+        return "error"
     if run is not None and run.status in ("passed", "failed", "error"):
         return {"passed": "success", "failed": "failure", "error": "error"}[run.status]
     return {"success": "success", "failure": "failure"}.get(build_status or "", "error")
@@ -149,17 +156,45 @@ def _head(c: CommandRow) -> str:
     return f"`{c.recipe}`{at} ({_stages(c)}), asked for by @{c.login}"
 
 
-def ack_body(c: CommandRow, build_url: str, run_link: str | None) -> str:
-    return "\n".join(
-        [
-            marker(c.comment_id),
-            f"⏳ **cc-ci** is testing {_head(c)}.",
-            "",
-            _links(build_url, run_link),
-            "",
-            "This comment will be updated with the result.",
-        ]
-    )
+PROGRESS = {
+    "drone-down": "Drone is not answering; cc-ci will start the build when it is back.",
+    "starting": "Starting the build.",
+    "queued": "Waiting in Drone's queue.",
+    "running": "Running.",
+}
+
+
+def progress_line(c: CommandRow) -> str:
+    """How far the build is (`flow.progress`), in words."""
+    shown = progress(c)
+    if shown.startswith("queued-"):
+        ahead = int(shown.removeprefix("queued-"))
+        if ahead == 0:
+            return "Waiting in Drone's queue: place 1, next to run."
+        builds = "build" if ahead == 1 else "builds"
+        return f"Waiting in Drone's queue: place {ahead + 1}, {ahead} {builds} ahead."
+    return PROGRESS.get(shown, "")
+
+
+def ack_body(c: CommandRow, build_url: str | None, run_link: str | None) -> str:
+    lines = [marker(c.comment_id), f"⏳ **cc-ci** is testing {_head(c)}.", ""]
+    if build_url or run_link:
+        lines += [_links(build_url, run_link), ""]
+    if line := progress_line(c):
+        lines += [line, ""]
+    return "\n".join([*lines, "This comment will be updated with the result."])
+
+
+def superseded_body(c: CommandRow, word: str, build_url: str | None) -> str:
+    new = (c.superseded_by or "")[:10]
+    lines = [
+        marker(c.comment_id),
+        f"⏭️ **cc-ci** stopped testing {_head(c)}: superseded by `{new}`, pushed meanwhile.",
+        "",
+    ]
+    if build_url:
+        lines += [_links(build_url, None), ""]
+    return "\n".join([*lines, f"Comment `{word}` again to test the new head."])
 
 
 def rejected_body(c: CommandRow, word: str) -> str:
@@ -187,7 +222,11 @@ def no_build_body(c: CommandRow) -> str:
 
 
 def final_body(
-    c: CommandRow, state: str, build_url: str, run_link: str | None, run: RunSummary | None
+    c: CommandRow,
+    state: str,
+    build_url: str,
+    run_link: str | None,
+    run: RunSummary | RecordMismatch | None,
 ) -> str:
     words = {"success": "passed", "failure": "failed", "error": "ended in an error"}
     lines = [
@@ -196,6 +235,14 @@ def final_body(
         "",
         _links(build_url, run_link),
     ]
+    if isinstance(run, RecordMismatch):
+        lines += [
+            "",
+            f"The run record {text(run.run_id, 80)} is not this command's: its "
+            f"`{run.field}` is {text(run.recorded, 80)}, this command's is "
+            f"{text(run.expected, 80)}. Drone says `{text(c.build_status or 'unknown', 40)}`.",
+        ]
+        return "\n".join(lines)
     if run is None:
         lines += [
             "",
@@ -218,6 +265,10 @@ def final_body(
         if len(run.findings) > 20:
             lines.append(f"- … and {len(run.findings) - 20} more (see the run record)")
     return "\n".join(lines)
+
+
+def superseded_description(c: CommandRow) -> str:
+    return f"cc-ci: superseded by {(c.superseded_by or '')[:10]}"
 
 
 def status_description(state: str, recipe: str) -> str:

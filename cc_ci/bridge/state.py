@@ -14,9 +14,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
+-- schema 1; later schemas add to it (_ADDED)
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (
   repo TEXT PRIMARY KEY,
@@ -62,20 +63,34 @@ CREATE TABLE IF NOT EXISTS commands (
 CREATE INDEX IF NOT EXISTS commands_open ON commands (phase);
 """
 
+_ADDED = {
+    # schema 2: what a state file of schema 1 lacks (ALTER TABLE … ADD COLUMN each)
+    2: (
+        "build_id INTEGER",
+        "queue_ahead INTEGER",
+        "drone_down INTEGER NOT NULL DEFAULT 0",
+        "shown TEXT NOT NULL DEFAULT ''",
+        "superseded_by TEXT",
+    ),
+}
+
 
 class Phase(StrEnum):
     """Where a command is. RECEIVED → (DENIED | REQUESTING → BUILDING → FINISHED → REPORTED);
-    an unknown stage or a build Drone would not start goes RECEIVED/REQUESTING → FINISHED."""
+    an unknown stage, a build Drone would not start, or a push to the PR's head goes
+    RECEIVED/REQUESTING/BUILDING → FINISHED."""
 
     RECEIVED = "received"
     """Seen and parsed; not yet authorized."""
     DENIED = "denied"
     """The commenter may not trigger: nothing was started (terminal)."""
     REQUESTING = "requesting"
-    """Authorized, the PR head resolved; the Drone build is about to be created. Drone's
-    create is not idempotent: a retry first looks for the build by its message."""
+    """Authorized, the PR head resolved; acknowledged (👀, the pending status), then the Drone
+    build is created. Drone's create is not idempotent: a retry first looks for the build by
+    its message. While Drone does not answer, the bot's comment says so."""
     BUILDING = "building"
-    """The build exists (its number is recorded); acknowledging, then watching."""
+    """The build exists (its number is recorded); its comment follows its place in Drone's
+    queue until it runs; watched until it is done, or cancelled when the PR's head moves."""
     FINISHED = "finished"
     """The outcome is known; the report (comment, status) is being written."""
     REPORTED = "reported"
@@ -92,6 +107,8 @@ class Outcome(StrEnum):
     """Drone started nothing (`null`, refused), or the PR head could not be resolved."""
     BUILT = "built"
     """The build ran to its end (`build_status`)."""
+    SUPERSEDED = "superseded"
+    """The PR's head moved (`superseded_by`) before the build ended: it was cancelled."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +141,20 @@ class CommandRow:
     failures: int = 0
     next_at: float = 0.0
     last_error: str = ""
+    build_id: int | None = None
+    """Drone's id of the build (its queue names builds by id, not number)."""
+    queue_ahead: int | None = None
+    """Builds ahead of this one in Drone's queue (running ones included), when known."""
+    drone_down: bool = False
+    """The last try to create the build got no answer from Drone."""
+    shown: str = ""
+    """What the bot's comment shows of the progress (`flow.progress`) as last written."""
+    superseded_by: str | None = None
+    """The PR's new head sha, once a push moved it while this command was open."""
 
 
 _COLUMNS = tuple(f.name for f in fields(CommandRow))
-_BOOLS = {"reacted", "pending_posted", "final_posted", "final_status_posted"}
+_BOOLS = {"reacted", "pending_posted", "final_posted", "final_status_posted", "drone_down"}
 
 
 def _row(values: tuple[Any, ...]) -> CommandRow:
@@ -154,17 +181,34 @@ class State:
             # crash or a power cut.
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            # A new file gets schema 1's tables, then every step to this schema: one path
+            # for new files and old ones.
             self._db.executescript(_SCHEMA)
             with self._db:
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-                )
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', '1')")
             (version,) = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if int(version) > SCHEMA_VERSION:
+                raise StateError(f"state file {path} has schema {version}, newer than this bridge")
+            self._migrate(int(version))
         except (OSError, sqlite3.Error) as e:
             raise StateError(f"state file {path}: {e}") from None
-        if int(version) > SCHEMA_VERSION:
-            raise StateError(f"state file {path} has schema {version}, newer than this bridge")
         self._lock = threading.RLock()
+
+    def _migrate(self, version: int) -> None:
+        """Bring a state file of an older schema up to this one, one transaction a step:
+        the rows it holds are resumed as they were."""
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            # An explicit transaction: sqlite3 would run each ALTER on its own, and a crash
+            # between them would leave a file no schema describes.
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for column in _ADDED[target]:
+                    self._db.execute(f"ALTER TABLE commands ADD COLUMN {column}")
+                self._db.execute("UPDATE meta SET value=? WHERE key='schema'", (str(target),))
+            except BaseException:
+                self._db.rollback()
+                raise
+            self._db.commit()
 
     def close(self) -> None:
         with self._lock:
@@ -219,7 +263,9 @@ class State:
             if command is not None:
                 marks = ",".join("?" * len(_COLUMNS))
                 values = tuple(getattr(command, c) for c in _COLUMNS)
-                self._db.execute(f"INSERT INTO commands VALUES ({marks})", values)
+                self._db.execute(
+                    f"INSERT INTO commands ({','.join(_COLUMNS)}) VALUES ({marks})", values
+                )
         return True
 
     # --- commands -----------------------------------------------------------------------

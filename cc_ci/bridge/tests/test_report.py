@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cc_ci.bridge.state import Phase
-from cc_ci.contract.names import drone_run_id
+from cc_ci.contract.names import COMMAND_PARAM
 from cc_ci.contract.record import (
     PolicyCheck,
     PolicyFinding,
@@ -17,8 +17,10 @@ from cc_ci.contract.record import (
     StageStatus,
     Teardown,
     TeardownStatus,
+    Trigger,
 )
 from devworld.forgesim.demo import CI_REPO
+from devworld.forgesim.world import build_run_id
 
 
 def started(world, body="!testme"):
@@ -30,19 +32,29 @@ def started(world, body="!testme"):
     return bridge, command, build
 
 
-def record(build, status, stages, findings=()):
-    """Build `build`'s run record as the harness writes it: `stages` are (name, status,
-    seconds, message); `findings` refuse the first deployment."""
+def record(build, status, stages, findings=(), **source):
+    """The simulated build's run record as the harness writes it from the build's
+    parameters: `stages` are (name, status, seconds, message); `findings` refuse the first
+    deployment; `source` changes what the record says was tested."""
+    p = build.params
     policy = PolicyCheck("fresh deployment", True, tuple(PolicyFinding(**f) for f in findings))
     return RunRecord(
-        drone_run_id(build),
-        "custom-html",
-        Source("recipe-maintainers/custom-html", "0" * 40, 1),
+        build_run_id(build),
+        source.pop("recipe", p["RECIPE"]),
+        Source(
+            source.get("repo", p["SRC"]),
+            source.get("ref", p["REF"]),
+            source.get("pr", int(p["PR"])),
+            base_repo=source.get("base_repo"),
+        ),
         datetime(2026, 11, 23, 12, 0, tzinfo=UTC),
         tuple(StageResult(n, StageStatus(s), d, message=m) for n, s, d, m in stages),
         status=RunStatus(status),
         teardown=Teardown(TeardownStatus.CLEAN),
         policy=(policy,) if findings else (),
+        trigger=Trigger(
+            p["CCCI_TRIGGERED_BY"], command=source.get("command", int(p[COMMAND_PARAM]))
+        ),
     ).to_json()
 
 
@@ -59,7 +71,7 @@ def test_a_passed_build_edits_the_comment_with_the_stage_table_and_sets_success(
     assert "| upgrade | ✅ passed | 16 s |" in comment.body
     final = world.statuses()[-1]
     assert final["status"] == "success"
-    assert final["target_url"] == f"{world.sim.dashboard_url}/runs/drone-1"
+    assert final["target_url"] == f"{world.sim.dashboard_url}/runs/drone-1-c{command.id}"
     assert bridge.state.command(command.id).phase is Phase.REPORTED
 
 
@@ -70,7 +82,7 @@ def test_a_failed_test_is_a_failure_and_a_run_that_could_not_be_carried_out_an_e
         build.number,
         "failure",
         record(
-            build.number,
+            build,
             "failed",
             [("install", "failed", 75.0, "2 tests failed: see install.log")],
         ),
@@ -84,7 +96,8 @@ def test_a_failed_test_is_a_failure_and_a_run_that_could_not_be_carried_out_an_e
     world.tick()
     c2 = world.comment("!testme", pr=2)
     bridge.poll_once()
-    world.sim.world.finish_build(CI_REPO, 2, "failure", record(2, "error", []))
+    second = world.sim.world.build(CI_REPO, 2)
+    world.sim.world.finish_build(CI_REPO, 2, "failure", record(second, "error", []))
     bridge.report_once()
     assert bridge.state.command(c2.id).result == "error"
     assert world.statuses(pr=2)[-1]["status"] == "error"
@@ -104,7 +117,7 @@ def test_policy_findings_from_the_record_are_listed_and_made_inert(world):
         CI_REPO,
         build.number,
         "failure",
-        record(build.number, "failed", [("install", "failed", 1.0, "| refused |")], [finding]),
+        record(build, "failed", [("install", "failed", 1.0, "| refused |")], [finding]),
     )
     bridge.report_once()
     body = world.bot_comments()[0].body
@@ -191,16 +204,18 @@ def test_the_bot_comment_deleted_meanwhile_gets_a_new_one(world):
     assert comment.id != ack.id and "passed" in comment.body
 
 
-def test_a_build_that_ends_before_the_acknowledgement_gets_only_the_final_report(world):
+def test_a_build_that_ends_before_the_acknowledging_comment_gets_only_the_final_report(world):
     bridge = world.bridge()
     world.tick()
     command = world.comment("!testme")
-    world.sim.fault("gitea", "500", path=f"/issues/comments/{command.id}/reactions")
-    bridge.poll_once()  # the build is created; the reaction fails, so the ack waits
+    world.sim.fault("gitea", "500", path="/issues/1/comments")
+    bridge.poll_once()  # 👀, pending, the build; then the comment fails, so it waits
+    assert [r["content"] for r in world.sim.world.reactions_of(command.id)] == ["eyes"]
+    assert len(world.builds()) == 1 and world.bot_comments() == []
     world.sim.clear_faults()
     world.sim.world.finish_build(CI_REPO, 1, "success", "demo")
     world.tick(5)
     bridge.report_once()
     (comment,) = world.bot_comments()
     assert "passed" in comment.body
-    assert [s["status"] for s in world.statuses()] == ["success"]
+    assert [s["status"] for s in world.statuses()] == ["pending", "success"]
