@@ -1,15 +1,17 @@
 """The bridge against the simulator: API requests per idle poll cycle, and how long a
-`!testme` takes to become a Drone build by polling and by webhook. Prints; asserts nothing.
+`!testme` takes to be acknowledged (👀) and to become a Drone build, by polling and by
+webhook. Prints; asserts nothing.
 
     .venv/bin/python bench/bridge_bench.py [--repos 50] [--pulls 20] [--interval 2] [--samples 15]
 
 Idle cycles are counted in-process (`Bridge.poll_once()` against the simulator's request
 log), for 1 PR and for <pulls> PRs per repository. The latencies are of `python -m cc_ci.bridge`
 as a process: a comment is posted at a random moment on a random PR, and the time runs
-until the build shows up in the simulated Drone (watched every 2 ms). Polling runs with
-poll_interval = <interval>; the webhook run has polling off, so every build is the
-webhook's. Targets (issue 5): one request per repository per idle cycle, whatever the
-number of PRs; p95 ≤ interval + 1 s by polling, ≤ 1 s by webhook.
+until the 👀 reaction is on it and until the build shows up in the simulated Drone (both
+watched every 2 ms). Polling runs with poll_interval = <interval>; the webhook run has
+polling off, so every build is the webhook's. Targets (issues 5 and 14): one request per
+repository per idle cycle, whatever the number of PRs; comment → build and comment → 👀
+p95 ≤ interval + 1 s by polling, ≤ 1 s by webhook.
 """
 
 from __future__ import annotations
@@ -68,21 +70,36 @@ def idle_requests(repos: int, pulls: int, tmp: Path) -> tuple[float, int]:
 
 def latencies(
     sim: Sim, repos: tuple[str, ...], pulls: int, samples: int, gap: float, rng: random.Random
-) -> list[float]:
-    out = []
+) -> tuple[list[float], list[float]]:
+    """(comment → 👀, comment → build) for each sample, in seconds."""
+    eyes, builds = [], []
     for _ in range(samples):
         time.sleep(rng.uniform(0, gap))
         before = len(sim.world.builds_of(CI_REPO))
         repo, pr = rng.choice(repos), rng.randint(1, pulls)
         t0 = time.perf_counter()
-        sim.world.add_comment(repo, pr, MEMBER, "!testme install")
+        comment = sim.world.add_comment(repo, pr, MEMBER, "!testme install")
         deadline = t0 + 30
-        while len(sim.world.builds_of(CI_REPO)) == before:
-            if time.perf_counter() > deadline:
-                raise SystemExit("no build within 30 s: is the bridge running? (see its log)")
+        seen_eyes = seen_build = None
+        while seen_eyes is None or seen_build is None:
+            now = time.perf_counter()
+            if now > deadline:
+                raise SystemExit("no 👀 or build within 30 s: is the bridge running? (see its log)")
+            if seen_eyes is None and sim.world.reactions_of(comment.id):
+                seen_eyes = now - t0
+            if seen_build is None and len(sim.world.builds_of(CI_REPO)) > before:
+                seen_build = now - t0
             time.sleep(0.002)
-        out.append(time.perf_counter() - t0)
-    return out
+        eyes.append(seen_eyes)
+        builds.append(seen_build)
+    return eyes, builds
+
+
+def line(what: str, lat: list[float], target: str) -> str:
+    return (
+        f"{what:<26} n={len(lat):<3} p50 {pct(lat, 50) * 1000:7.1f} ms"
+        f"  p95 {pct(lat, 95) * 1000:7.1f} ms  max {max(lat) * 1000:7.1f} ms | target: {target}"
+    )
 
 
 def run_bridge(config: Path, log: Path, health_port: int) -> subprocess.Popen:
@@ -151,15 +168,12 @@ def main() -> int:
                 try:
                     time.sleep(0.2)
                     gap = args.interval if name == "poll" else 0.2
-                    lat = latencies(sim, demo.repos, args.pulls, args.samples, gap, rng)
+                    eyes, lat = latencies(sim, demo.repos, args.pulls, args.samples, gap, rng)
                 finally:
                     stop(proc)
                 target = f"p95 ≤ {args.interval + 1} s" if name == "poll" else "p95 ≤ 1 s"
-                print(
-                    f"comment → build by {name:<7} n={len(lat):<3} p50 {pct(lat, 50) * 1000:7.1f} ms"
-                    f"  p95 {pct(lat, 95) * 1000:7.1f} ms  max {max(lat) * 1000:7.1f} ms"
-                    f" | target: {target}"
-                )
+                print(line(f"comment → build by {name}", lat, target))
+                print(line(f"comment → 👀 by {name}", eyes, target))
                 if name == "webhook":
                     delivered = [d.status for d in sim.deliveries]
                     print(

@@ -3,6 +3,10 @@
 `poll_once`, `report_once` and `advance_due` are the units tests drive one at a time; `run`
 is the long-running loop built on them. Every step runs on the main loop's thread; the
 webhook thread only records a comment and wakes the loop.
+
+Watching (`report_once`, every 10 s at most) reads each open build, Drone's queue once for
+all the builds still waiting, and the head of each PR with an open command: a push to it
+supersedes the command (docs/bridge.md, "Queue and supersede").
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from typing import Any
 from cc_ci.bridge.client import ApiError, Refused, Unavailable
 from cc_ci.bridge.command import parse_command, row_fields
 from cc_ci.bridge.config import Config, Secrets
-from cc_ci.bridge.drone import Build, Drone
+from cc_ci.bridge.drone import Build, Drone, QueueItem, builds_ahead
 from cc_ci.bridge.flow import classify, edited
 from cc_ci.bridge.gitea import Comment, Gitea, parse_comment
+from cc_ci.bridge.identity import is_build_of
 from cc_ci.bridge.poll import floor, is_new, list_comments, next_since
+from cc_ci.bridge.report import build_message
 from cc_ci.bridge.state import OPEN_PHASES, CommandRow, Phase, State
 from cc_ci.bridge.steps import Steps
 from cc_ci.bridge.webhook import HookServer
@@ -29,6 +35,9 @@ from cc_ci.contract.redact import Redactor
 
 REPORT_INTERVAL = 10.0
 """Seconds between two looks at the running builds (or the poll interval, when shorter)."""
+QUEUE_WITHHELD = (401, 403, 404, 405, 501)
+"""Drone's answers to `GET /api/queue` that will not change by asking again: the token is
+no admin's, or this Drone was built without the queue API (501)."""
 
 
 @dataclass(slots=True)
@@ -95,6 +104,8 @@ class Bridge:
         )
         self.health = PollHealth()
         self.wake = threading.Event()
+        self.queue_withheld = False
+        """Drone will not show its queue to this bridge (logged once): no place is shown."""
         for repo in self.state.ensure_repos(config.trigger.repos, int(clock())):
             self.log("enrolled", repo=repo, note="comments from before now are not acted on")
 
@@ -229,16 +240,24 @@ class Bridge:
     # --- steps ----------------------------------------------------------------------------
 
     def advance_due(self) -> None:
-        """Run every command's due steps until each waits, is over, or hits an outage."""
+        """Run every command's due steps until each waits, is over, or hits an outage:
+        first every command's steps up to asking Drone (so each is acknowledged at once,
+        however slow Drone is), then the rest."""
         now = self.clock()
-        for c in self.state.commands(*OPEN_PHASES):
-            if c.next_at <= now:
+        due = [c for c in self.state.commands(*OPEN_PHASES) if c.next_at <= now]
+        for c in due:
+            self.steps.advance(c, before_drone=True)
+        for c in due:
+            c = self.state.command(c.comment_id)
+            if c.phase in OPEN_PHASES and c.next_at <= now:
                 self.steps.advance(c)
 
     # --- builds ---------------------------------------------------------------------------
 
     def report_once(self) -> None:
-        """Look at every running build once; report those that are done."""
+        """Look at every open build once: report those that are done, follow the place of
+        those still queued, and supersede the commands whose PR head moved."""
+        waiting = []
         for c in self.state.commands(Phase.BUILDING):
             assert c.build is not None
             try:
@@ -251,9 +270,64 @@ class Bridge:
             except Refused as e:
                 self.log("watch-refused", build=c.build, error=e)
                 build = Build(c.build, "unknown", 0)
+            else:
+                if not is_build_of(build, c.comment_id, build_message(c)):
+                    # Drone numbered builds afresh (a new database): this number is
+                    # another build now, and this command's is gone.
+                    self.log("build-gone", comment=c.comment_id, build=c.build, why="not ours")
+                    build = Build(c.build, "unknown", 0)
             if build.done:
                 self.steps.finished(c, build)
+                continue
+            if build.status != c.build_status:
+                c = self.state.update(c.comment_id, build_status=build.status)
+            if build.status != "running":
+                waiting.append(c)
+            elif c.queue_ahead is not None:
+                self.state.update(c.comment_id, queue_ahead=None)
+        if waiting:
+            self._follow_queue(waiting)
+        self._check_heads()
         self.advance_due()
+
+    def _follow_queue(self, waiting: list[CommandRow]) -> None:
+        """Each waiting build's place in Drone's queue: one request for all of them."""
+        if self.queue_withheld:
+            return
+        try:
+            queue: tuple[QueueItem, ...] = self.drone.queue()
+        except ApiError as e:
+            if e.status in QUEUE_WITHHELD:
+                self.queue_withheld = True
+                self.log("queue-withheld", error=e, then="no place in the queue is shown")
+            else:
+                self.log("queue-failed", error=e)
+            return
+        for c in waiting:
+            ahead = builds_ahead(queue, c.build_id) if c.build_id else None
+            if ahead != c.queue_ahead:
+                self.state.update(c.comment_id, queue_ahead=ahead)
+
+    def _check_heads(self) -> None:
+        """Read the head of each PR with a command that is waiting for or running its
+        build; a head that moved supersedes the commands made for the old one."""
+        open_ = [
+            c
+            for c in self.state.commands(Phase.REQUESTING, Phase.BUILDING)
+            if c.head_sha and not c.superseded_by
+        ]
+        for repo, pr in sorted({(c.repo, c.pr) for c in open_}):
+            try:
+                head = self.gitea.pull_head(repo, pr)
+            except ApiError as e:
+                self.log("head-check-failed", repo=repo, pr=pr, error=e)
+                if e.status is None:
+                    return  # Gitea did not answer: the next look tries again
+                continue
+            for c in open_:
+                if (c.repo, c.pr) == (repo, pr) and head.sha != c.head_sha:
+                    self.log("head-moved", comment=c.comment_id, old=c.head_sha, new=head.sha)
+                    self.state.update(c.comment_id, superseded_by=head.sha)
 
     # --- the loop -------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The Drone 2.x API subset the bridge uses: create, read and find builds (docs/forge-api.md §3)."""
+"""The Drone 2.x API subset the bridge uses: create, read, find and cancel builds, and read the
+queue (docs/forge-api.md §3)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,62 @@ class Build:
     message: str = ""
     params: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    id: int = 0
+    """Drone's own id of the build (what its queue names), not its number."""
 
     @property
     def done(self) -> bool:
         return self.status not in NOT_DONE
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """One stage in Drone's queue (`GET /api/queue`): pending or running, in any repository."""
+
+    id: int
+    repo_id: int
+    build_id: int
+    name: str
+    status: str
+
+
+def parse_queue(raw: Any) -> tuple[QueueItem, ...]:
+    expect(isinstance(raw, list), "Drone", "GET /api/queue is not a list")
+    items = []
+    for item in raw:
+        ok = isinstance(item, dict) and all(
+            type(item.get(k)) is int for k in ("id", "repo_id", "build_id")
+        )
+        expect(ok and isinstance(item.get("status"), str), "Drone", "a queue item's ids")
+        name = item.get("name")
+        items.append(
+            QueueItem(
+                item["id"],
+                item["repo_id"],
+                item["build_id"],
+                name if isinstance(name, str) else "",
+                item["status"],
+            )
+        )
+    return tuple(items)
+
+
+def builds_ahead(queue: tuple[QueueItem, ...], build_id: int) -> int | None:
+    """How many stages run before build `build_id`'s: those of the same repository and
+    pipeline that are running or were queued earlier (Drone runs a repository's stages of one
+    name in id order, `concurrency.limit` at a time). None when the build is not queued."""
+    mine = [q for q in queue if q.build_id == build_id and q.status == "pending"]
+    if not mine:
+        return None
+    first = min(mine, key=lambda q: q.id)
+    return sum(
+        1
+        for q in queue
+        if q.build_id != build_id
+        and q.repo_id == first.repo_id
+        and q.name == first.name
+        and (q.status == "running" or q.id < first.id)
+    )
 
 
 def parse_build(raw: Any) -> Build:
@@ -45,6 +98,7 @@ def parse_build(raw: Any) -> Build:
         message=raw.get("message") if isinstance(raw.get("message"), str) else "",
         params={str(k): str(v) for k, v in params.items()} if isinstance(params, dict) else {},
         error=raw.get("error") if isinstance(raw.get("error"), str) else "",
+        id=raw["id"] if type(raw.get("id")) is int else 0,
     )
 
 
@@ -77,6 +131,16 @@ class Drone:
 
     def build(self, number: int) -> Build:
         return parse_build(self.http.json("GET", f"{self._path}/{number}"))
+
+    def cancel(self, number: int) -> Build:
+        """Cancel a pending or running build (it becomes `killed`; the exec runner stops the
+        step with SIGTERM). A build already done comes back unchanged."""
+        return parse_build(self.http.json("DELETE", f"{self._path}/{number}"))
+
+    def queue(self) -> tuple[QueueItem, ...]:
+        """Every pending and running stage, oldest first. Drone admins only (403 otherwise);
+        a Drone built without it (the `oss` build) answers 501."""
+        return parse_queue(self.http.json("GET", "/queue"))
 
     def find_build(
         self, match: Callable[[Build], bool], not_before: int, pages: int = 5

@@ -2,6 +2,9 @@
 
 The steps run one at a time and each records its result in the state file before the next
 begins, so after a crash `next_step` of the stored row is exactly the work that was left.
+The order (docs/bridge.md, "The order of the steps"): authorize, then acknowledge (👀, the
+pending status), then ask Drone; the bot's comment follows the build (Drone not answering,
+its place in the queue, running) and ends as the report.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from cc_ci.bridge.command import Parsed, parse_command
+from cc_ci.bridge.drone import NOT_DONE
 from cc_ci.bridge.gitea import Comment
 from cc_ci.bridge.state import CommandRow, Outcome, Phase
 
@@ -16,20 +20,50 @@ from cc_ci.bridge.state import CommandRow, Outcome, Phase
 class Step(StrEnum):
     AUTHORIZE = "authorize"
     """Check the commenter; then reject unknown stages, or resolve the PR head."""
-    CREATE_BUILD = "create-build"
-    """Create the Drone build (after looking for it when an earlier try may have created it)."""
     REACT = "react"
     """The `eyes` reaction on the command comment."""
-    ACK_COMMENT = "ack-comment"
-    """The bot's comment linking the build."""
     PENDING_STATUS = "pending-status"
     """Commit status `pending` on the head commit."""
+    ACK_COMMENT = "ack-comment"
+    """The bot's comment: what is tested, and how far it is (`progress`)."""
+    CREATE_BUILD = "create-build"
+    """Create the Drone build (after looking for it when an earlier try may have created it)."""
+    UPDATE_COMMENT = "update-comment"
+    """Edit the bot's comment to show the progress as it now is."""
+    SUPERSEDE = "supersede"
+    """The PR's head moved: cancel the build (if there is one) and end as superseded."""
     FINAL_COMMENT = "final-comment"
     """Edit the bot's comment (or post one) with the outcome."""
     FINAL_STATUS = "final-status"
-    """Commit status success, failure or error."""
+    """Commit status success, failure, error (or warning, when superseded)."""
     CLOSE = "close"
     """Everything is reported."""
+
+
+DRONE_STEPS = frozenset({Step.CREATE_BUILD, Step.SUPERSEDE})
+"""The steps that ask Drone: every command's acknowledgement goes out before any of them."""
+
+
+def progress(c: CommandRow) -> str:
+    """What the bot's comment should show of an open command: `drone-down` (Drone did not
+    answer the create), `starting` (not yet asked), `queued` or `queued-<n>` (pending, n
+    builds ahead in Drone's queue), `running`; "" once the build is done."""
+    if c.build is None:
+        return "drone-down" if c.drone_down else "starting"
+    status = c.build_status or "pending"
+    if status == "running":
+        return "running"
+    if status in NOT_DONE:
+        return "queued" if c.queue_ahead is None else f"queued-{c.queue_ahead}"
+    return ""
+
+
+def _comment_step(c: CommandRow) -> Step | None:
+    if c.bot_comment is None:
+        return Step.ACK_COMMENT
+    if c.bot_comment and c.shown != progress(c):
+        return Step.UPDATE_COMMENT
+    return None
 
 
 def next_step(c: CommandRow) -> Step | None:
@@ -38,15 +72,25 @@ def next_step(c: CommandRow) -> Step | None:
         case Phase.RECEIVED:
             return Step.AUTHORIZE
         case Phase.REQUESTING:
-            return Step.CREATE_BUILD
-        case Phase.BUILDING:
+            if c.superseded_by:
+                return Step.SUPERSEDE
             if not c.reacted:
                 return Step.REACT
-            if c.bot_comment is None:
-                return Step.ACK_COMMENT
+            if not c.pending_posted and c.retried_build is None:
+                # The automatic retry was acknowledged long ago, and the head's status is
+                # still the first try's `pending`: the retry's names its build, once it has one.
+                return Step.PENDING_STATUS
+            if c.drone_down and (step := _comment_step(c)) is not None:
+                return step
+            return Step.CREATE_BUILD
+        case Phase.BUILDING:
+            if c.superseded_by:
+                return Step.SUPERSEDE
+            if not c.reacted:
+                return Step.REACT
             if not c.pending_posted:
                 return Step.PENDING_STATUS
-            return None
+            return _comment_step(c)
         case Phase.FINISHED:
             if not c.reacted:
                 return Step.REACT

@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from cc_ci.bridge.config import LOGIN
+from cc_ci.bridge.flow import progress
+from cc_ci.bridge.identity import RecordMismatch
 from cc_ci.bridge.state import CommandRow
-from cc_ci.contract.names import drone_run_id
+from cc_ci.contract.names import COMMAND_PARAM, drone_run_id
 from cc_ci.contract.record import RunRecord, RunStatus, StageStatus, TeardownStatus
 from cc_ci.contract.record_read import decode_record
 from cc_ci.contract.stages import STAGES
@@ -132,8 +134,8 @@ def build_message(c: CommandRow) -> str:
 
 def drone_params(c: CommandRow) -> dict[str, str]:
     """The build parameters (docs/forge-api.md §4), including who asked and where (the run
-    record's `trigger.by` and `trigger.comment_url`), the upgrade bases asked for, and the
-    build message."""
+    record's `trigger.by` and `trigger.comment_url`), the command's id (part of the run id,
+    the record's `trigger.command`), the upgrade bases asked for, and the build message."""
     assert c.head_sha and c.head_repo
     params = {
         "RECIPE": c.recipe,
@@ -143,6 +145,7 @@ def drone_params(c: CommandRow) -> dict[str, str]:
         "STAGES": c.stages,
         "UPGRADE_FROM": c.upgrade_from,
         "CCCI_TRIGGERED_BY": c.login,
+        COMMAND_PARAM: str(c.comment_id),
         "message": build_message(c),
     }
     if c.comment_url:
@@ -150,10 +153,10 @@ def drone_params(c: CommandRow) -> dict[str, str]:
     return params
 
 
-def run_url(dashboard_url: str | None, build: int | None) -> str | None:
+def run_url(dashboard_url: str | None, build: int | None, command: int) -> str | None:
     if dashboard_url is None or build is None:
         return None
-    return f"{dashboard_url}/runs/{drone_run_id(build)}"
+    return f"{dashboard_url}/runs/{drone_run_id(build, command)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,10 +187,10 @@ class RunSummary:
         return next((s for s in self.stages if s.status == StageStatus.ERROR), None)
 
 
-def read_summary(body: bytes, build: int) -> RunSummary:
-    """The summary of the run record the dashboard served for Drone build `build`. Raises
-    `RecordError` (cc_ci.contract.record_read) when the body is not that build's record."""
-    return summarize_record(decode_record(body, drone_run_id(build)))
+def read_summary(body: bytes, run_id: str) -> RunSummary:
+    """The summary of the run record `body` (read from run `run_id`'s folder). Raises
+    `RecordError` (cc_ci.contract.record_read) when the body is not that run's record."""
+    return summarize_record(decode_record(body, run_id))
 
 
 def summarize_record(record: RunRecord) -> RunSummary:
@@ -213,9 +216,12 @@ def summarize_record(record: RunRecord) -> RunSummary:
     )
 
 
-def commit_state(build_status: str | None, run: RunSummary | None) -> str:
+def commit_state(build_status: str | None, run: RunSummary | RecordMismatch | None) -> str:
     """The final commit status: the run record's verdict when there is one (it tells a
-    failed test from a run that could not be carried out), else Drone's."""
+    failed test from a run that could not be carried out), else Drone's; `error` when the
+    record at the run id is another command's."""
+    if isinstance(run, RecordMismatch):
+        return "error"
     if run is not None and run.status in ("passed", "failed", "error"):
         return {"passed": "success", "failed": "failure", "error": "error"}[run.status]
     return {"success": "success", "failure": "failure"}.get(build_status or "", "error")
@@ -236,14 +242,23 @@ def _duration(seconds: float | None) -> str:
     return f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
 
 
-def _links(c: CommandRow, build_url: str | None, run_link: str | None) -> str:
+def _links(
+    c: CommandRow,
+    build_url: str | None,
+    run_link: str | None,
+    *,
+    build: int | None = None,
+    asked: bool = True,
+) -> str:
+    """The run page, the Drone build (number `build`, by default the command's) and, when
+    `asked`, the comment that asked."""
     parts = []
     if run_link:
         parts.append(f"[run page]({run_link})")
     if build_url:
-        number = f" #{c.build}" if c.build is not None else ""
-        parts.append(f"[Drone build{number}]({build_url})")
-    if linkable(c.comment_url):
+        number = build if build is not None else c.build
+        parts.append(f"[Drone build{f' #{number}' if number is not None else ''}]({build_url})")
+    if asked and linkable(c.comment_url):
         parts.append(f"[the comment that asked]({c.comment_url})")
     return " · ".join(parts)
 
@@ -257,17 +272,50 @@ def _head(c: CommandRow) -> str:
     return f"`{c.recipe}`{at} ({_stages(c)}), asked for by {who}"
 
 
-def ack_body(c: CommandRow, build_url: str, run_link: str | None) -> str:
-    return "\n".join(
-        [
-            marker(c.comment_id),
-            f"⏳ **cc-ci** is testing {_head(c)}.",
-            "",
-            _links(c, build_url, run_link),
-            "",
-            "This comment will be updated with the result.",
-        ]
-    )
+PROGRESS = {
+    "drone-down": "Drone is not answering; cc-ci will start the build when it is back.",
+    "starting": "Starting the build.",
+    "queued": "Waiting in Drone's queue.",
+    "running": "Running.",
+}
+
+
+def progress_line(c: CommandRow) -> str:
+    """How far the build is (`flow.progress`), in words."""
+    shown = progress(c)
+    if shown.startswith("queued-"):
+        ahead = int(shown.removeprefix("queued-"))
+        if ahead == 0:
+            return "Waiting in Drone's queue: place 1, next to run."
+        builds = "build" if ahead == 1 else "builds"
+        return f"Waiting in Drone's queue: place {ahead + 1}, {ahead} {builds} ahead."
+    return PROGRESS.get(shown, "")
+
+
+def ack_body(c: CommandRow, build_url: str | None, run_link: str | None) -> str:
+    """The bot's comment while the build is asked for, queued or running: what is tested,
+    the links there are so far, and how far it is."""
+    lines = [marker(c.comment_id), f"⏳ **cc-ci** is testing {_head(c)}.", ""]
+    if links := _links(c, build_url, run_link):
+        lines += [links, ""]
+    if line := progress_line(c):
+        lines += [line, ""]
+    return "\n".join([*lines, "This comment will be updated with the result."])
+
+
+def superseded_body(c: CommandRow, word: str, build_url: str | None, redact: Redact) -> str:
+    """The report of a command whose PR head moved before its build ended (the new head
+    is quoted: it is Gitea's answer, not the bridge's)."""
+    # Masked whole, then cut to a short sha, then quoted: no cut can leave part of a secret.
+    new = text(redact(c.superseded_by or "")[:10], 12, redact=redact)
+    lines = [
+        marker(c.comment_id),
+        f"⏭️ **cc-ci** stopped testing {_head(c)}: superseded by {new}, pushed meanwhile.",
+        "",
+    ]
+    if links := _links(c, build_url, None):
+        lines += [links, ""]
+    return "\n".join([*lines, f"Comment `{word}` again to test the new head."])
 
 
 def no_build_body(c: CommandRow, redact: Redact) -> str:
@@ -293,28 +341,38 @@ def retrying_body(
     c: CommandRow,
     build_url: str,
     run_link: str | None,
-    run: RunSummary,
+    run: RunSummary | None,
     error_class: str,
     redact: Redact,
+    *,
+    retry_url: str | None = None,
+    retry_run_link: str | None = None,
 ) -> str:
-    """The comment while the automatic retry of an errored build runs."""
+    """The comment while the automatic retry of an errored build runs: why, and the first
+    try (`build_url`, `run_link`; `run` its record, when it can be read). Once `c` is the
+    retry's row (its `retried_build` is the first try), it also links the retry
+    (`retry_url`, `retry_run_link`) and says how far it is."""
     why = _why(error_class, redact)
-    stage = run.error_stage
+    stage = run.error_stage if run is not None else None
     where = ""
     if stage:
         name = word(stage.name, STAGES, 40, redact=redact, cell=False)
         message = text(stage.message, 200, redact=redact)
         where = f" ({name}: {message})" if message else f" ({name})"
-    return "\n".join(
-        [
-            marker(c.comment_id),
-            f"🔁 **cc-ci** is retrying once: {why}{where}. Testing {_head(c)}.",
-            "",
-            "The first try: " + _links(c, build_url, run_link),
-            "",
-            "This comment will be updated with the result of the retry.",
-        ]
-    )
+    first = c.retried_build if c.retried_build is not None else c.build
+    lines = [
+        marker(c.comment_id),
+        f"🔁 **cc-ci** is retrying once: {why}{where}. Testing {_head(c)}.",
+        "",
+        "The first try: " + _links(c, build_url, run_link, build=first),
+    ]
+    if c.retried_build is not None:
+        if retry_url or retry_run_link:
+            retry = _links(c, retry_url, retry_run_link, asked=False)
+            lines += ["", f"The retry: {retry}"]
+        if line := progress_line(c):
+            lines += ["", line]
+    return "\n".join([*lines, "", "This comment will be updated with the result of the retry."])
 
 
 def final_body(
@@ -322,7 +380,7 @@ def final_body(
     state: str,
     build_url: str,
     run_link: str | None,
-    run: RunSummary | None,
+    run: RunSummary | RecordMismatch | None,
     redact: Redact,
     *,
     retried_url: str | None = None,
@@ -340,6 +398,15 @@ def final_body(
         why = _why(c.retried_class, redact)
         first = f"[build #{c.retried_build}]({retried_url})" if retried_url else "the first build"
         lines += ["", f"This is the automatic retry: {first} ended in an error ({why})."]
+    if isinstance(run, RecordMismatch):
+        lines += [
+            "",
+            f"The run record {text(run.run_id, 80, redact=redact)} is not this command's: its "
+            f"`{run.field}` is {text(run.recorded, 80, redact=redact)}, this command's is "
+            f"{text(run.expected, 80, redact=redact)}. Drone says "
+            f"{text(c.build_status or 'unknown', 40, redact=redact)}.",
+        ]
+        return "\n".join(lines)
     if run is None:
         lines += [
             "",
@@ -378,6 +445,11 @@ def final_body(
         if len(run.findings) > 20:
             lines.append(f"- … and {len(run.findings) - 20} more (see the run record)")
     return "\n".join(lines)
+
+
+def superseded_description(c: CommandRow, redact: Redact) -> str:
+    """The commit status's words for a superseded head (plain text, no markdown)."""
+    return f"cc-ci: superseded by {_line(redact(c.superseded_by or '')[:10], 12, redact)}"
 
 
 def status_description(state: str, recipe: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cc_ci.bridge.identity import RecordMismatch
 from cc_ci.bridge.report import RunSummary
 from cc_ci.contract.record import ErrorClass, RunStatus
 
@@ -25,11 +26,14 @@ class Retry:
     error_class: ErrorClass
 
 
-def retry_decision(run: RunSummary | None, retried_build: int | None) -> Retry | None:
+def retry_decision(
+    run: RunSummary | RecordMismatch | None, retried_build: int | None
+) -> Retry | None:
     """`Retry` when the run ended in an error of a retried class that the record calls
     retryable and this command has not been retried yet; else None (report it as it is).
-    Without a run record nothing is known of the cause, so nothing is retried."""
-    if retried_build is not None or run is None:
+    Without a run record of this command's own nothing is known of the cause, so nothing is
+    retried."""
+    if retried_build is not None or not isinstance(run, RunSummary):
         return None
     if run.status != RunStatus.ERROR or not run.retryable or run.error_class is None:
         return None

@@ -14,9 +14,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+"""Schema 3 is schema 1 and the columns of `_ADDED_COLUMNS`. Two branches of the bridge each
+called their own additions schema 2 (the commands' options and the retry; the queue, the
+progress shown and supersede); neither was ever released, so a file marked 2 may hold
+either set: the step to 3 adds, in one transaction, whichever of the columns a file lacks."""
 
 _SCHEMA = """
+-- schema 1; later schemas add columns to it (_ADDED_COLUMNS)
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (
   repo TEXT PRIMARY KEY,
@@ -62,29 +67,37 @@ CREATE TABLE IF NOT EXISTS commands (
 CREATE INDEX IF NOT EXISTS commands_open ON commands (phase);
 """
 
-# Columns added since schema 1: added on open (ALTER TABLE … ADD COLUMN) to a file that lacks
-# them, a new one included, so a row written by an older bridge reads with these defaults.
+# Columns added since schema 1 (ALTER TABLE … ADD COLUMN), so a row written by an older
+# bridge reads with these defaults.
 _ADDED_COLUMNS = (
     ("upgrade_from", "TEXT NOT NULL DEFAULT ''"),  # the UPGRADE_FROM comma list of tags
     ("answer", "TEXT NOT NULL DEFAULT ''"),  # '' runs; 'help' or 'invalid' is answered only
     ("retried_build", "INTEGER"),  # the build this command's build retries, once
     ("retried_class", "TEXT NOT NULL DEFAULT ''"),  # that build's error_class (why)
+    ("build_id", "INTEGER"),  # Drone's id of the build (what its queue names)
+    ("queue_ahead", "INTEGER"),  # builds ahead in Drone's queue, when known
+    ("drone_down", "INTEGER NOT NULL DEFAULT 0"),  # the last create got no answer
+    ("shown", "TEXT NOT NULL DEFAULT ''"),  # the progress the bot's comment shows
+    ("superseded_by", "TEXT"),  # the PR's new head, once a push moved it
 )
 
 
 class Phase(StrEnum):
     """Where a command is. RECEIVED → (DENIED | REQUESTING → BUILDING → FINISHED → REPORTED);
-    an unknown stage or a build Drone would not start goes RECEIVED/REQUESTING → FINISHED."""
+    an unknown stage, a build Drone would not start, or a push to the PR's head goes
+    RECEIVED/REQUESTING/BUILDING → FINISHED."""
 
     RECEIVED = "received"
     """Seen and parsed; not yet authorized."""
     DENIED = "denied"
     """The commenter may not trigger: nothing was started (terminal)."""
     REQUESTING = "requesting"
-    """Authorized, the PR head resolved; the Drone build is about to be created. Drone's
-    create is not idempotent: a retry first looks for the build by its message."""
+    """Authorized, the PR head resolved; acknowledged (👀, the pending status), then the Drone
+    build is created. Drone's create is not idempotent: a retry first looks for the build by
+    its message. While Drone does not answer, the bot's comment says so."""
     BUILDING = "building"
-    """The build exists (its number is recorded); acknowledging, then watching."""
+    """The build exists (its number is recorded); its comment follows its place in Drone's
+    queue until it runs; watched until it is done, or cancelled when the PR's head moves."""
     FINISHED = "finished"
     """The outcome is known; the report (comment, status) is being written."""
     REPORTED = "reported"
@@ -101,6 +114,8 @@ class Outcome(StrEnum):
     """Drone started nothing (`null`, refused), or the PR head could not be resolved."""
     BUILT = "built"
     """The build ran to its end (`build_status`)."""
+    SUPERSEDED = "superseded"
+    """The PR's head moved (`superseded_by`) before the build ended: it was cancelled."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +149,27 @@ class CommandRow:
     next_at: float = 0.0
     last_error: str = ""
     upgrade_from: str = ""
+    """The UPGRADE_FROM parameter: the release tags asked for (`from=`), a comma list."""
     answer: str = ""
+    """'' for a command that runs; `help` or `invalid` for one that is answered only."""
     retried_build: int | None = None
+    """The build this command's current build retries (once), when it is the retry."""
     retried_class: str = ""
+    """That first build's `error_class`: why it was retried."""
+    build_id: int | None = None
+    """Drone's id of the build (its queue names builds by id, not number)."""
+    queue_ahead: int | None = None
+    """Builds ahead of this one in Drone's queue (running ones included), when known."""
+    drone_down: bool = False
+    """The last try to create the build got no answer from Drone."""
+    shown: str = ""
+    """What the bot's comment shows of the progress (`flow.progress`) as last written."""
+    superseded_by: str | None = None
+    """The PR's new head sha, once a push moved it while this command was open."""
 
 
 _COLUMNS = tuple(f.name for f in fields(CommandRow))
-_BOOLS = {"reacted", "pending_posted", "final_posted", "final_status_posted"}
+_BOOLS = {"reacted", "pending_posted", "final_posted", "final_status_posted", "drone_down"}
 
 
 def _row(values: tuple[Any, ...]) -> CommandRow:
@@ -167,29 +196,38 @@ class State:
             # crash or a power cut.
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            # A new file gets schema 1's tables, then every step to this schema: one path
+            # for new files and old ones.
             self._db.executescript(_SCHEMA)
             with self._db:
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-                )
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', '1')")
             (version,) = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if int(version) <= SCHEMA_VERSION:
-                self._migrate()
+            if int(version) > SCHEMA_VERSION:
+                raise StateError(f"state file {path} has schema {version}, newer than this bridge")
+            self._migrate(int(version))
         except (OSError, sqlite3.Error) as e:
             raise StateError(f"state file {path}: {e}") from None
-        if int(version) > SCHEMA_VERSION:
-            raise StateError(f"state file {path} has schema {version}, newer than this bridge")
         self._lock = threading.RLock()
 
-    def _migrate(self) -> None:
-        """Add the columns an older file (or the schema-1 table above) lacks, in one
-        transaction; a file that has them all is left as it is."""
-        with self._db:
+    def _migrate(self, version: int) -> None:
+        """Bring a state file of an older schema (1, or a 2 of either unreleased branch) up
+        to this one in one transaction: every column it lacks is added with its default, and
+        the rows it holds are resumed as they were. A file of this schema is left alone."""
+        if version == SCHEMA_VERSION:
+            return
+        # An explicit transaction: sqlite3 would run each ALTER on its own, and a crash
+        # between them would leave a file no schema describes.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
             have = {row[1] for row in self._db.execute("PRAGMA table_info(commands)")}
             for name, kind in _ADDED_COLUMNS:
                 if name not in have:
                     self._db.execute(f"ALTER TABLE commands ADD COLUMN {name} {kind}")
             self._db.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA_VERSION),))
+        except BaseException:
+            self._db.rollback()
+            raise
+        self._db.commit()
 
     def close(self) -> None:
         with self._lock:

@@ -2,12 +2,15 @@
 
 `Steps.advance` runs a command's due steps (`cc_ci.bridge.flow.next_step` decides which) until it
 waits for its build, is over, or meets an outage; an outage schedules a retry with backoff.
+What the failure itself changes is still done at once: when Drone does not answer the
+create, the bot's comment says so before the create waits for its retry.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,8 +19,9 @@ from cc_ci.bridge.answers import answer_body
 from cc_ci.bridge.client import ApiError, Refused, Unavailable
 from cc_ci.bridge.config import Config
 from cc_ci.bridge.drone import Build, Drone, NoPipeline
-from cc_ci.bridge.flow import Step, backoff, next_step
+from cc_ci.bridge.flow import DRONE_STEPS, Step, backoff, next_step, progress
 from cc_ci.bridge.gitea import Gitea
+from cc_ci.bridge.identity import RecordMismatch, is_build_of, record_mismatch
 from cc_ci.bridge.report import (
     RunSummary,
     ack_body,
@@ -27,28 +31,32 @@ from cc_ci.bridge.report import (
     final_body,
     marker,
     no_build_body,
-    read_summary,
     retrying_body,
     run_url,
     status_description,
+    summarize_record,
+    superseded_body,
+    superseded_description,
 )
 from cc_ci.bridge.retry import Retry, retry_decision
 from cc_ci.bridge.state import CommandRow, Outcome, Phase, State
 from cc_ci.contract.eventline import EventLog
 from cc_ci.contract.names import drone_run_id
 from cc_ci.contract.record import RECORD_FILE
-from cc_ci.contract.record_read import MAX_RECORD_BYTES, RecordError
+from cc_ci.contract.record_read import MAX_RECORD_BYTES, RecordError, decode_record
 from cc_ci.contract.redact import Redactor
 
 RECORD_TRIES = 5
 """How often an unreadable run record is read again before the report goes out without
 its table."""
+SUPERSEDED_STATE = "warning"
+"""The commit status of a head whose build a push superseded: not tested, nothing failed."""
 
 
-def read_record(results_dir: Path, build: int) -> bytes | None:
-    """The bytes of build `build`'s run record in the results directory (no symlink
-    followed), None when there is none. Raises OSError or ValueError when it cannot be read."""
-    path = results_dir / drone_run_id(build) / RECORD_FILE
+def read_record(results_dir: Path, run_id: str) -> bytes | None:
+    """The bytes of run `run_id`'s record in the results directory (no symlink followed),
+    None when there is none. Raises OSError or ValueError when it cannot be read."""
+    path = results_dir / run_id / RECORD_FILE
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
@@ -81,47 +89,80 @@ class Steps:
         self.clock = clock
         self.identify = identify
 
-    def advance(self, c: CommandRow) -> CommandRow:
+    def advance(self, c: CommandRow, *, before_drone: bool = False) -> CommandRow:
+        """Run the command's steps until it waits. `before_drone`: stop at the first step
+        that asks Drone (the loop acknowledges every command before it asks Drone for any)."""
+        failed: Step | None = None
         while (step := next_step(c)) is not None:
+            if step == failed or (before_drone and step in DRONE_STEPS):
+                break
             try:
                 c = self._do(step, c)
             except ApiError as e:
-                # An outage, or a refusal no step expected: wait and try again.
-                failures = c.failures + 1
-                wait = backoff(failures)
-                self.log("retry", comment=c.comment_id, step=step, after_s=wait, error=e)
-                return self.state.update(
-                    c.comment_id,
-                    failures=failures,
-                    next_at=self.clock() + wait,
-                    last_error=self.redact(str(e)),
-                )
-            if c.failures:
+                c = self._retry_later(c, step, e)
+                if failed is not None:
+                    break
+                # The failed step waits for its backoff; a step the failure made due before
+                # it (saying that Drone is not answering) is done now.
+                failed = step
+                continue
+            if c.failures and failed is None:
                 c = self.state.update(c.comment_id, failures=0, next_at=0, last_error="")
         return c
+
+    def _retry_later(self, c: CommandRow, step: Step, e: ApiError) -> CommandRow:
+        """An outage, or a refusal no step expected: wait and try again."""
+        failures = c.failures + 1
+        wait = backoff(failures)
+        self.log("retry", comment=c.comment_id, step=step, after_s=wait, error=e)
+        changes: dict[str, Any] = {}
+        if step is Step.CREATE_BUILD and isinstance(e, Unavailable) and not c.drone_down:
+            changes["drone_down"] = True
+            self.log("drone-down", comment=c.comment_id, note="the PR comment says so")
+        return self.state.update(
+            c.comment_id,
+            failures=failures,
+            next_at=self.clock() + wait,
+            last_error=self.redact(str(e)),
+            **changes,
+        )
 
     def _do(self, step: Step, c: CommandRow) -> CommandRow:
         update = self.state.update
         match step:
             case Step.AUTHORIZE:
                 return self._authorize(c)
-            case Step.CREATE_BUILD:
-                return self._create_build(c)
             case Step.REACT:
                 self._effect(c, "react", lambda: self.gitea.react(c.repo, c.comment_id, "eyes"))
                 return update(c.comment_id, reacted=True)
-            case Step.ACK_COMMENT:
-                body = ack_body(c, self._build_url(c), run_url(self.config.dashboard_url, c.build))
-                posted = self._effect(c, "ack-comment", lambda: self._post_comment(c, body))
-                return update(c.comment_id, bot_comment=posted or 0)
             case Step.PENDING_STATUS:
                 self._status(c, "pending", self._build_url(c))
                 return update(c.comment_id, pending_posted=True)
+            case Step.ACK_COMMENT:
+                shown = progress(c)
+                body = self._progress_body(c)
+                posted = self._effect(c, "ack-comment", lambda: self._post_comment(c, body))
+                return update(c.comment_id, bot_comment=posted or 0, shown=shown)
+            case Step.UPDATE_COMMENT:
+                assert c.bot_comment
+                shown = progress(c)
+                body = self.redact(self._progress_body(c))
+                bot_comment = c.bot_comment
+                self._effect(
+                    c,
+                    "update-comment",
+                    lambda: self.gitea.edit_comment(c.repo, bot_comment, body),
+                )
+                return update(c.comment_id, shown=shown)
+            case Step.CREATE_BUILD:
+                return self._create_build(c)
+            case Step.SUPERSEDE:
+                return self._supersede(c)
             case Step.FINAL_COMMENT:
                 return self._final_comment(c)
             case Step.FINAL_STATUS:
                 assert c.result is not None
-                link = run_url(self.config.dashboard_url, c.build) or self._build_url(c)
+                link = self._run_link(c) or self._build_url(c)
                 self._status(c, c.result, link)
                 return update(c.comment_id, final_status_posted=True)
             case Step.CLOSE:
@@ -141,21 +182,25 @@ class Steps:
     def _status(self, c: CommandRow, state: str, link: str) -> None:
         assert c.head_sha is not None
         context = f"cc-ci/{c.recipe}"
-        desc = status_description(state, c.recipe)
+        if c.outcome is Outcome.SUPERSEDED and state != "pending":
+            desc = superseded_description(c, self.redact)
+        else:
+            desc = status_description(state, c.recipe)
         self._effect(
             c,
             f"status-{state}",
             lambda: self.gitea.set_status(c.repo, c.head_sha or "", state, context, desc, link),
         )
 
+    # --- authorization ----------------------------------------------------------------
+
     def authorized(self, login: str) -> tuple[bool, str]:
-        """Org member or on the allow-list; any error while checking denies."""
+        """Org member or on the allow-list. Only Gitea's definite answer decides: 204 is a
+        member; 404 (and the 303 a bot outside the org gets) is not. Anything else (a 5xx,
+        a timeout, an answer that makes no sense) raises, and the step is retried."""
         if login.lower() in {a.lower() for a in self.config.trigger.allow}:
             return True, "allow-list"
-        try:
-            member = self.gitea.is_member(self.config.trigger.org, login)
-        except ApiError as e:
-            return False, f"membership could not be checked: {e}"
+        member = self.gitea.is_member(self.config.trigger.org, login)
         return member, "org member" if member else f"not a member of {self.config.trigger.org}"
 
     def _authorize(self, c: CommandRow) -> CommandRow:
@@ -189,14 +234,19 @@ class Steps:
             result="error",
         )
 
-    def _create_build(self, c: CommandRow) -> CommandRow:
+    # --- the build ----------------------------------------------------------------------
+
+    def _find_build(self, c: CommandRow) -> Build | None:
+        """The build an earlier try may have created (Drone's create is not idempotent)."""
         message = build_message(c)
+        return self.drone.find_build(
+            lambda b: is_build_of(b, c.comment_id, message),
+            not_before=(c.intent_at or c.received_at) - 300,
+        )
+
+    def _create_build(self, c: CommandRow) -> CommandRow:
         if c.create_attempts > 0:
-            # An earlier try may have created it (Drone's create is not idempotent).
-            found = self.drone.find_build(
-                lambda b: b.message == message or b.params.get("message") == message,
-                not_before=(c.intent_at or c.received_at) - 300,
-            )
+            found = self._find_build(c)
             if found is not None:
                 self.log("build-found", comment=c.comment_id, build=found.number)
                 return self._building(c, found)
@@ -211,19 +261,54 @@ class Steps:
         return self._building(c, build)
 
     def _building(self, c: CommandRow, build: Build) -> CommandRow:
+        c = self.state.update(
+            c.comment_id, build=build.number, build_id=build.id or None, drone_down=False
+        )
         if build.status == "error":
             # Drone answers 200 with an errored build when the pipeline file is broken.
-            c = self.state.update(c.comment_id, build=build.number)
             return self.finished(c, build)
-        return self.state.update(
-            c.comment_id, phase=Phase.BUILDING, build=build.number, build_status=build.status
-        )
+        return self.state.update(c.comment_id, phase=Phase.BUILDING, build_status=build.status)
 
     def finished(self, c: CommandRow, build: Build) -> CommandRow:
         self.log("build-done", comment=c.comment_id, build=build.number, status=build.status)
         return self.state.update(
             c.comment_id, phase=Phase.FINISHED, outcome=Outcome.BUILT, build_status=build.status
         )
+
+    def _supersede(self, c: CommandRow) -> CommandRow:
+        """The PR's head moved: cancel the old head's build, if it has one, and end."""
+        number = c.build
+        if number is None and c.create_attempts > 0:
+            found = self._find_build(c)  # a create whose answer was lost may have made it
+            if found is not None:
+                number = found.number
+                c = self.state.update(c.comment_id, build=number, build_id=found.id or None)
+        status = None
+        if number is not None:
+            try:
+                build = self.drone.cancel(number)
+            except Refused as e:
+                self.log("cancel-refused", comment=c.comment_id, build=number, error=e)
+            else:
+                if (
+                    build.done
+                    and build.status != "killed"
+                    and is_build_of(build, c.comment_id, build_message(c))
+                ):
+                    # It ended before the cancel reached it: its result stands for its head.
+                    return self.finished(c, build)
+                self.log("cancelled", comment=c.comment_id, build=number, status=build.status)
+                status = build.status
+        self.log("superseded", comment=c.comment_id, build=number, by=c.superseded_by)
+        return self.state.update(
+            c.comment_id,
+            phase=Phase.FINISHED,
+            outcome=Outcome.SUPERSEDED,
+            build_status=status,
+            result=SUPERSEDED_STATE,
+        )
+
+    # --- the bot's comment and the report -----------------------------------------------
 
     def _post_comment(self, c: CommandRow, body: str) -> int:
         """Create the bot's comment once: a retry first looks for the one an earlier try
@@ -242,27 +327,41 @@ class Steps:
         self.state.update(c.comment_id, comment_attempts=c.comment_attempts + 1)
         return self.gitea.create_comment(c.repo, c.pr, body)
 
-    def _run_record(self, c: CommandRow) -> RunSummary | None:
-        """The build's run record, read from the results directory: never over the network,
-        where the dashboard's public URL goes through the proxy the apps under test share
-        (one of them could answer for it)."""
+    def _run_record(self, c: CommandRow) -> RunSummary | RecordMismatch | None:
+        """The record of the command's build, read from the results directory (never over
+        the network, where the dashboard's public URL goes through the proxy the apps under
+        test share: one of them could answer for it), when it is this command's; a mismatch
+        names the first field that says otherwise."""
         if self.config.results_dir is None or c.build is None:
             return None
+        run_id = drone_run_id(c.build, c.comment_id)
         try:
-            raw = read_record(self.config.results_dir, c.build)
+            raw = read_record(self.config.results_dir, run_id)
         except (OSError, ValueError) as e:
             if c.failures + 1 < RECORD_TRIES:
-                raise Unavailable(f"the run record of build {c.build}: {e}") from None
-            self.log("no-run-record", comment=c.comment_id, build=c.build, error=e)
+                raise Unavailable(f"the run record {run_id}: {e}") from None
+            self.log("no-run-record", comment=c.comment_id, run=run_id, error=e)
             return None
         if raw is None:
             return None
         try:
-            return read_summary(raw, c.build)
+            record = decode_record(raw, run_id)
         except RecordError as e:
             # Read by the same rules as the dashboard's: what it cannot show, neither can we.
-            self.log("run-record-unreadable", comment=c.comment_id, build=c.build, error=e)
+            self.log("run-record-unreadable", comment=c.comment_id, run=run_id, error=e)
             return None
+        mismatch = record_mismatch(record, c)
+        if mismatch is not None:
+            self.log(
+                "run-record-mismatch",
+                comment=c.comment_id,
+                run=run_id,
+                field=mismatch.field,
+                recorded=mismatch.recorded,
+                expected=mismatch.expected,
+            )
+            return mismatch
+        return summarize_record(record)
 
     def _final_comment(self, c: CommandRow) -> CommandRow:
         match c.outcome:
@@ -270,17 +369,26 @@ class Steps:
                 body, result = answer_body(c, self.config.trigger.command, self.redact), None
             case Outcome.NO_BUILD:
                 body, result = no_build_body(c, self.redact), "error"
+            case Outcome.SUPERSEDED:
+                body = superseded_body(c, self.config.trigger.command, self._link(c), self.redact)
+                result = SUPERSEDED_STATE
             case _:
                 run = self._run_record(c)
                 retry = retry_decision(run, c.retried_build)
-                if retry is not None and run is not None:
+                # A head a push replaced is not worth another try: the new one is to test.
+                if retry is not None and isinstance(run, RunSummary) and not c.superseded_by:
                     return self._retry(c, run, retry)
                 result = commit_state(c.build_status, run)
-                link = run_url(self.config.dashboard_url, c.build)
                 first = c.retried_build
                 retried = self.drone.build_url(first) if first is not None else None
                 body = final_body(
-                    c, result, self._build_url(c), link, run, self.redact, retried_url=retried
+                    c,
+                    result,
+                    self._build_url(c),
+                    self._run_link(c),
+                    run,
+                    self.redact,
+                    retried_url=retried,
                 )
         posted = self._write_comment(c, body)
         return self.state.update(
@@ -299,24 +407,81 @@ class Steps:
 
     def _retry(self, c: CommandRow, run: RunSummary, retry: Retry) -> CommandRow:
         """Retry an errored build once (cc_ci.bridge.retry decides): say so and why on the
-        PR, then ask Drone for the same build again; its result is the one reported."""
-        link = run_url(self.config.dashboard_url, c.build)
-        body = retrying_body(c, self._build_url(c), link, run, retry.error_class, self.redact)
+        PR, then ask Drone for the same build again; its result is the one reported. The
+        retry is a new build: a new number, so a run id of its own
+        (drone-<build>-c<command>), and the same parameters, so its record is this
+        command's; its message names the build it retries, so neither is taken for the
+        other."""
+        again = {
+            "phase": Phase.REQUESTING,
+            "retried_build": c.build,
+            "retried_class": retry.error_class.value,
+            "build": None,
+            "build_id": None,
+            "build_status": None,
+            "queue_ahead": None,
+            "drone_down": False,
+            "outcome": None,
+            "create_attempts": 0,
+            "intent_at": int(self.clock()),
+            "pending_posted": False,
+        }
+        retrying = replace(c, **again)
+        body = retrying_body(
+            retrying,
+            self._build_url(c),
+            self._run_link(c),
+            run,
+            retry.error_class,
+            self.redact,
+        )
         posted = self._write_comment(c, body)
         self.log("retry-run", comment=c.comment_id, build=c.build, error_class=retry.error_class)
         return self.state.update(
-            c.comment_id,
-            phase=Phase.REQUESTING,
-            retried_build=c.build,
-            retried_class=retry.error_class.value,
-            build=None,
-            build_status=None,
-            outcome=None,
-            create_attempts=0,
-            intent_at=int(self.clock()),
-            pending_posted=False,
-            bot_comment=posted or 0,
+            c.comment_id, **again, shown=progress(retrying), bot_comment=posted or 0
         )
 
+    def _progress_body(self, c: CommandRow) -> str:
+        """The bot's comment while the build is asked for, queued or running; for the
+        automatic retry, why it is retried and the first try beside it."""
+        if c.retried_build is None:
+            return ack_body(c, self._link(c), self._run_link(c))
+        first = self.drone.build_url(c.retried_build)
+        first_run = run_url(self.config.dashboard_url, c.retried_build, c.comment_id)
+        return retrying_body(
+            c,
+            first,
+            first_run,
+            self._first_try(c),
+            c.retried_class,
+            self.redact,
+            retry_url=self._link(c),
+            retry_run_link=self._run_link(c),
+        )
+
+    def _first_try(self, c: CommandRow) -> RunSummary | None:
+        """The record of the build the retry retries, for the comment: None when it cannot
+        be read now or is not this command's (the final report does not need it)."""
+        if self.config.results_dir is None or c.retried_build is None:
+            return None
+        run_id = drone_run_id(c.retried_build, c.comment_id)
+        try:
+            raw = read_record(self.config.results_dir, run_id)
+            record = decode_record(raw, run_id) if raw is not None else None
+        except (OSError, ValueError, RecordError) as e:
+            self.log("first-try-unreadable", comment=c.comment_id, run=run_id, error=e)
+            return None
+        if record is None or record_mismatch(record, c) is not None:
+            return None
+        return summarize_record(record)
+
+    def _link(self, c: CommandRow) -> str | None:
+        """The build's page, once there is a build."""
+        return self.drone.build_url(c.build) if c.build is not None else None
+
+    def _run_link(self, c: CommandRow) -> str | None:
+        return run_url(self.config.dashboard_url, c.build, c.comment_id)
+
     def _build_url(self, c: CommandRow) -> str:
-        return self.drone.build_url(c.build) if c.build is not None else self.config.drone.url
+        """The build's page, or before there is one, the cc-ci repository's builds."""
+        return self._link(c) or f"{self.config.drone.url}/{self.config.drone.repo}"

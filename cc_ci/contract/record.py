@@ -109,18 +109,21 @@ class Teardown:
 @dataclass(frozen=True, slots=True)
 class Source:
     repo: str | None
-    """The PR head repository (`SRC`)."""
+    """The PR head repository, owner/name (`SRC`)."""
     ref: str | None
     pr: int | None
     url: str | None = None
     base_repo: str | None = None
-    """The recipe's own repository (`REPO`), where release tags and the upgrade base come from."""
+    """The recipe's own repository, owner/name (`REPO`): the one the PR is against, where
+    release tags and the upgrade base come from."""
 
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
     by: str | None
     comment_url: str | None = None
+    command: int | None = None
+    """The id of the command (the PR comment) the run is for (`CCCI_COMMAND`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,14 +204,18 @@ class RunRecord:
             "recipe": self.recipe,
             "source": {
                 "repo": self.source.repo,
+                "base_repo": self.source.base_repo,
                 "ref": self.source.ref,
                 "pr": self.source.pr,
                 "url": self.source.url,
-                "base_repo": self.source.base_repo,
             },
             "trigger": None
             if self.trigger is None
-            else {"by": self.trigger.by, "comment_url": self.trigger.comment_url},
+            else {
+                "by": self.trigger.by,
+                "comment_url": self.trigger.comment_url,
+                "command": self.trigger.command,
+            },
             "ci": None
             if self.ci is None
             else {"system": self.ci.system, "build": self.ci.build, "url": self.ci.url},

@@ -170,7 +170,11 @@ def _trigger(data: Any) -> Trigger | None:
     if data is None:
         return None
     f = _Fields(data, "trigger.")
-    return Trigger(by=f.text("by", optional=True), comment_url=f.text("comment_url", optional=True))
+    return Trigger(
+        by=f.text("by", optional=True),
+        comment_url=f.text("comment_url", optional=True),
+        command=f.integer("command", optional=True),
+    )
 
 
 def _ci(data: Any) -> CI | None:

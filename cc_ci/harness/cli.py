@@ -2,8 +2,9 @@
 
 Exit 0 when every stage passed, 1 when a test failed, 2 when the run could not be carried out.
 Drone passes RECIPE, SRC, REF, PR, STAGES and UPGRADE_FROM in the environment; flags win over
-them. CCCI_TRIGGERED_BY and CCCI_COMMENT_URL (who asked, and where) go into the record's
-`trigger`.
+them. CCCI_TRIGGERED_BY, CCCI_COMMENT_URL and CCCI_COMMAND (who asked, where, and the
+command's comment id) go into the record's `trigger`; the command id is also part of the run
+id.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cc_ci.contract.names import (
+    COMMAND_PARAM,
     InvalidInput,
     drone_run_id,
     parse_stages,
@@ -63,7 +65,9 @@ def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
         "(env UPGRADE_FROM)",
     )
     p.add_argument(
-        "--run-id", default=None, help="default drone-<DRONE_BUILD_NUMBER> or local-<time>"
+        "--run-id",
+        default=None,
+        help="default drone-<DRONE_BUILD_NUMBER>[-c<CCCI_COMMAND>] or local-<time>",
     )
     p.add_argument(
         "--results-dir", type=Path, default=None, help="default $CCCI_RESULTS_DIR, else ./results"
@@ -86,17 +90,19 @@ def parse_upgrade_from(text: str | None) -> tuple[str, ...]:
 
 
 def parse_trigger(env: dict[str, str]) -> Trigger | None:
-    """Who asked for the run and where (CCCI_TRIGGERED_BY, CCCI_COMMENT_URL), or None."""
+    """Who asked for the run, where, and by which command (CCCI_TRIGGERED_BY,
+    CCCI_COMMENT_URL, CCCI_COMMAND), or None."""
     by = env.get("CCCI_TRIGGERED_BY") or None
+    command = command_id(env)
     url = env.get("CCCI_COMMENT_URL") or None
     if url is not None:
         parts = urlsplit(url)
         plain = url.isprintable() and not any(c.isspace() for c in url)
         if parts.scheme not in ("http", "https") or not parts.netloc or not plain:
             raise InvalidInput(f"CCCI_COMMENT_URL {url!r} is not an http(s) URL")
-    if by is None and url is None:
+    if by is None and url is None and command is None:
         return None
-    return Trigger(by, url)
+    return Trigger(by, url, command)
 
 
 def results_dir(args: argparse.Namespace, settings: Settings) -> Path:
@@ -104,9 +110,19 @@ def results_dir(args: argparse.Namespace, settings: Settings) -> Path:
     return (args.results_dir or settings.results_dir).resolve()
 
 
+def command_id(env: dict[str, str]) -> int | None:
+    """The command (PR comment) id the bridge passed, or None."""
+    value = env.get(COMMAND_PARAM, "")
+    if not value:
+        return None
+    if not value.isdigit() or value.startswith("0"):
+        raise InvalidInput(f"{COMMAND_PARAM} {value!r} is not a command id (a whole number)")
+    return int(value)
+
+
 def default_run_id(env: dict[str, str]) -> str:
     if env.get("DRONE_BUILD_NUMBER", "").isdigit():
-        return drone_run_id(int(env["DRONE_BUILD_NUMBER"]))
+        return drone_run_id(int(env["DRONE_BUILD_NUMBER"]), command_id(env))
     return f"local-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 

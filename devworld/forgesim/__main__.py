@@ -3,9 +3,11 @@
     python -m devworld.forgesim serve [--port 0] [--dir DIR]     serve and seed; prints URL and files
     python -m devworld.forgesim comment BODY [--pr 1] [--login alice] [--repo R]
     python -m devworld.forgesim edit COMMENT-ID BODY
+    python -m devworld.forgesim push [--pr 1] [--repo R]            a new head commit on a PR
     python -m devworld.forgesim finish BUILD [--status success] [--record FILE | --demo-record]
     python -m devworld.forgesim fault SERVICE KIND [--times N]   (gitea|drone|dashboard, 500|malformed|down|lost)
     python -m devworld.forgesim clear-faults
+    python -m devworld.forgesim reset-drone                      Drone on a new database: builds from 1
     python -m devworld.forgesim state
 
 Every command but `serve` needs the simulator's URL: --url, or FORGESIM_URL.
@@ -101,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     e = sub.add_parser("edit", help="edit a comment")
     e.add_argument("id", type=int)
     e.add_argument("body")
+    u = sub.add_parser("push", help="push a new head commit to a PR")
+    u.add_argument("--repo", default=f"{demo.ORG}/custom-html")
+    u.add_argument("--pr", type=int, default=1)
     f = sub.add_parser("finish", help="end a Drone build (and give it a run record)")
     f.add_argument("build", type=int)
     f.add_argument("--status", default="success")
@@ -112,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--times", type=int, help="how many requests fail (default: all until cleared)")
     t.add_argument("--path", default="", help="only requests whose path contains this")
     sub.add_parser("clear-faults", help="end every fault")
+    sub.add_parser("reset-drone", help="forget Drone's builds: numbering starts again at 1")
     sub.add_parser("state", help="print comments, statuses, builds and request counts")
     args = p.parse_args(argv)
 
@@ -129,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         case "edit":
             out = _call(args.url, "PATCH", f"/comments/{args.id}", {"body": args.body})
+        case "push":
+            out = _call(args.url, "POST", "/push", {"repo": args.repo, "pr": args.pr})
+        case "reset-drone":
+            out = _call(args.url, "POST", "/drone/reset", {})
         case "finish":
             record: Any = None
             if args.record:

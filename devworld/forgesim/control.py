@@ -21,10 +21,12 @@ class ControlApi:
         r.add("POST", "/comments", self.comment)
         r.add("PATCH", "/comments/{id}", self.edit)
         r.add("POST", "/pulls", self.pull)
+        r.add("POST", "/push", self.push)
         r.add("POST", "/members", self.member)
         r.add("POST", "/hooks", self.hook)
         r.add("POST", "/builds/{n}/start", self.start)
         r.add("POST", "/builds/{n}/finish", self.finish)
+        r.add("POST", "/drone/reset", self.reset_drone)
         r.add("POST", "/faults", self.fault)
         r.add("DELETE", "/faults", self.clear)
         r.add("POST", "/clock", self.clock)
@@ -98,6 +100,11 @@ class ControlApi:
         pr = self.sim.world.add_pull(str(d["repo"]), str(d["login"]), head_repo=d.get("head_repo"))
         return Response(201, {"number": pr.number, "head_sha": pr.head_sha})
 
+    def push(self, req: Request) -> Response:
+        d = self._body(req)
+        sha = self.sim.world.push(str(d["repo"]), int(d["pr"]), d.get("sha"))
+        return Response(200, {"head_sha": sha})
+
     def member(self, req: Request) -> Response:
         d = self._body(req)
         self.sim.world.add_member(str(d["org"]), str(d["login"]))
@@ -129,6 +136,11 @@ class ControlApi:
             self._drone_repo(d), int(req.params["n"]), status, d.get("record")
         )
         return Response(200, {"number": b.number, "status": b.status})
+
+    def reset_drone(self, req: Request) -> Response:
+        d = req.json() or {}
+        self.sim.world.reset_drone(d.get("repo"))
+        return Response(204)
 
     def fault(self, req: Request) -> Response:
         d = self._body(req)

@@ -90,7 +90,7 @@ def seed(
     w.results_dir = results_dir or secrets_dir.parent / "results"
     gitea_token, drone_token, hook_secret = (secrets.token_hex(20) for _ in range(3))
     w.add_user(BOT, token=gitea_token)
-    w.add_drone_token(drone_token, BOT)
+    w.add_drone_token(drone_token, BOT, admin=True)  # as DRONE_USER_CREATE makes it
     w.add_org(ORG, [BOT, MEMBER])
     w.add_user(OUTSIDER)
     names = tuple(f"{ORG}/{'custom-html' if i == 0 else f'recipe-{i + 1}'}" for i in range(repos))

@@ -6,7 +6,10 @@
 - only an exact `Bearer ` prefix authenticates; times are unix seconds;
 - cancel kills what is unfinished (exit code 130) and answers a finished build unchanged;
 - restart copies the build, and the old params overwrite the new ones;
-- log lines are `{pos, out, time}`.
+- log lines are `{pos, out, time}`;
+- the queue (`GET /api/queue`) is every pending or running stage of every repository, by
+  stage id, without steps; admins only (a guest 401, anyone else 403); 501 from a Drone
+  built without it (the `oss` build).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class DroneApi:
         self.base_url = base_url
         r = Router()
         r.add("GET", "/api/user", self.me)
+        r.add("GET", "/api/queue", self.queue)
         r.add("GET", "/api/repos/{o}/{n}/builds", self.list_builds)
         r.add("POST", "/api/repos/{o}/{n}/builds", self.create)
         r.add("GET", "/api/repos/{o}/{n}/builds/latest", self.latest)
@@ -56,7 +60,7 @@ class DroneApi:
     def build_json(self, b: Build, stages: bool) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "id": b.id,
-            "repo_id": 1,
+            "repo_id": self.world.drone_repo_id(b.repo),
             "trigger": b.trigger,
             "number": b.number,
             "status": b.status,
@@ -97,6 +101,23 @@ class DroneApi:
             doc["stages"] = [self._stage(b)]
         return doc
 
+    def queue(self, req: Request) -> Response:
+        login = self.caller(req)
+        if login is None:
+            return error(401, "Unauthorized")
+        if login not in self.world.drone_admins:
+            return error(403, "Forbidden")
+        with self.world.lock:
+            if not self.world.drone_queue_api:
+                return error(501, "Not Implemented")
+            items = []
+            for b in sorted(self.world.builds, key=lambda b: b.id):
+                stage = self._stage(b)
+                if stage["status"] in ("pending", "running"):
+                    del stage["steps"]  # ListIncomplete reads the stages alone
+                    items.append(stage)
+            return Response(200, items)
+
     def _stage(self, b: Build) -> dict[str, Any]:
         status = b.stage_statuses[-1]
         steps = [
@@ -116,7 +137,7 @@ class DroneApi:
                 s["started"], s["stopped"] = b.started, b.finished
         return {
             "id": b.id,
-            "repo_id": 1,
+            "repo_id": self.world.drone_repo_id(b.repo),
             "build_id": b.id,
             "number": 1,
             "name": PIPELINE,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from cc_ci.contract.names import drone_run_id
+from cc_ci.contract.names import COMMAND_PARAM, drone_run_id
 from cc_ci.contract.record import (
     CI,
     RunRecord,
@@ -28,6 +28,7 @@ from cc_ci.contract.record import (
     StageStatus,
     Teardown,
     TeardownStatus,
+    Trigger,
 )
 from cc_ci.contract.stages import STAGES, in_order
 
@@ -75,6 +76,8 @@ class Issue:
     head_ref: str = ""
     head_sha: str = ""
     base_ref: str = "main"
+    earlier_heads: list[str] = field(default_factory=list)
+    """Heads a push replaced: the commits still exist (statuses can be set on them)."""
 
 
 @dataclass
@@ -130,20 +133,38 @@ class DroneRepo:
     branch_heads: dict[str, str] = field(default_factory=dict)
 
 
+def build_run_id(b: Build) -> str:
+    """The run id cc-ci-run gives build `b`, as .drone.yml passes it: drone-<n>-c<command>."""
+    command = b.params.get(COMMAND_PARAM, "")
+    return drone_run_id(b.number, int(command) if command.isdigit() else None)
+
+
 def demo_record(b: Build, status: str) -> dict[str, Any]:
     """A run record (docs/run-record.md) for a finished build, written by the harness's own
-    writer: the stages it asked for, each passed, failed or errored as the build did."""
+    writer from the build's parameters: the stages it asked for, each passed, failed or
+    errored as the build did."""
     verdict = {"success": RunStatus.PASSED, "failure": RunStatus.FAILED}.get(
         status, RunStatus.ERROR
     )
     names = in_order(b.params.get("STAGES", "").split(",")) or STAGES
     pr = b.params.get("PR", "")
+    command = b.params.get(COMMAND_PARAM, "")
     started = datetime.fromtimestamp(b.started or b.created, UTC)
     finished = datetime.fromtimestamp(b.finished or b.updated, UTC)
+    by = b.params.get("CCCI_TRIGGERED_BY")
+    comment_url = b.params.get("CCCI_COMMENT_URL")
     return RunRecord(
-        run_id=drone_run_id(b.number),
+        run_id=build_run_id(b),
         recipe=b.params.get("RECIPE", "custom-html"),
-        source=Source(b.params.get("SRC"), b.params.get("REF"), int(pr) if pr.isdigit() else None),
+        source=Source(
+            b.params.get("SRC"),
+            b.params.get("REF"),
+            int(pr) if pr.isdigit() else None,
+            base_repo=b.params.get("REPO"),
+        ),
+        trigger=Trigger(by, comment_url, int(command) if command.isdigit() else None)
+        if by or comment_url or command
+        else None,
         started_at=started,
         stages=tuple(
             StageResult(name, StageStatus(verdict), 12.5 + 3 * i) for i, name in enumerate(names)
@@ -185,6 +206,9 @@ class World:
         self.hooks: list[Hook] = []
         self.gitea_tokens: dict[str, str] = {}
         self.drone_tokens: dict[str, str] = {}
+        self.drone_admins: set[str] = set()
+        self.drone_queue_api = True
+        """False: a Drone built without the queue API (its `oss` build answers 501)."""
         self.drone_repos: dict[str, DroneRepo] = {}
         self.builds: list[Build] = []
         self.records: dict[str, Any] = {}
@@ -291,6 +315,7 @@ class World:
         """A new head commit on a PR."""
         with self.lock:
             pr = self._issue(repo, number)
+            pr.earlier_heads.append(pr.head_sha)
             pr.head_sha = sha or fake_sha(pr.head_sha, "next")
             return pr.head_sha
 
@@ -339,9 +364,16 @@ class World:
             self.drone_repos[full_name] = r
             return r
 
-    def add_drone_token(self, token: str, login: str) -> None:
+    def drone_repo_id(self, full_name: str) -> int:
+        """Drone's id of a repository (1, 2, … in the order they were added)."""
+        names = list(self.drone_repos)
+        return names.index(full_name) + 1 if full_name in names else 0
+
+    def add_drone_token(self, token: str, login: str, *, admin: bool = False) -> None:
         with self.lock:
             self.drone_tokens[token] = login
+            if admin:
+                self.drone_admins.add(login)
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -389,20 +421,30 @@ class World:
             return list(self.reactions.get(comment_id, []))
 
     def known_sha(self, repo: str, sha: str) -> str | None:
-        """The full sha a (short) sha names in `repo`: a PR head there or in its PRs."""
+        """The full sha a (short) sha names in `repo`: a PR head there, now or before."""
         for issue in self.issues.values():
-            if issue.repo == repo and issue.is_pull and issue.head_sha.startswith(sha):
-                return issue.head_sha
+            if issue.repo == repo and issue.is_pull:
+                for head in (issue.head_sha, *issue.earlier_heads):
+                    if head.startswith(sha):
+                        return head
         return None
 
     # --- Drone builds ---------------------------------------------------------------------
 
+    def reset_drone(self, repo: str | None = None) -> None:
+        """Drone on a new database: its builds (of `repo`, or all) are forgotten and the
+        numbering starts again at 1. Run records the dashboard serves stay, as the
+        results directory does."""
+        with self.lock:
+            self.builds = [b for b in self.builds if repo is not None and b.repo != repo]
+
     def finish_build(
         self, repo: str, number: int, status: str = "success", record: Any = None
     ) -> Build:
-        """End a build (success, failure, error, killed …); `record` becomes the run record
-        drone-<number>: written to `results_dir` (when set) and served by the dashboard
-        stand-in."""
+        """End a build (success, failure, error, killed …); `record` ("demo": one made from
+        the build's parameters) becomes the run record under the build's run id
+        (drone-<number>-c<command>): written to `results_dir` (when set) and served by the
+        dashboard stand-in."""
         with self.lock:
             b = self.build(repo, number)
             now = int(self.now())
@@ -415,9 +457,10 @@ class World:
             if record == "demo":
                 record = demo_record(b, status)
             if record is not None:
-                self.records[drone_run_id(number)] = record
+                run_id = build_run_id(b)
+                self.records[run_id] = record
                 if self.results_dir is not None:
-                    _write_record(self.results_dir / drone_run_id(number), record)
+                    _write_record(self.results_dir / run_id, record)
             return b
 
     def start_build(self, repo: str, number: int) -> Build:

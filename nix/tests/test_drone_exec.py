@@ -134,7 +134,7 @@ PARAMS = {
 
 
 def test_recipe_ci_hands_every_parameter_to_cc_ci_run_at_the_build_commit(forge):
-    params = {**PARAMS, "CCCI_RESULTS_DIR": str(forge["tmp"] / "results")}
+    params = {**PARAMS, "CCCI_COMMAND": "1007", "CCCI_RESULTS_DIR": str(forge["tmp"] / "results")}
     r, seen = run_pipeline(forge, "recipe-ci", "custom", forge["first"], params)
     assert r.returncode == 0, r.stdout + r.stderr
     assert seen is not None, "cc-ci-run never ran:\n" + r.stdout + r.stderr
@@ -144,7 +144,7 @@ def test_recipe_ci_hands_every_parameter_to_cc_ci_run_at_the_build_commit(forge)
         "--ref", PARAMS["REF"],
         "--stages", "install,upgrade",
         "--upgrade-from", "1.0.0+1.0",
-        "--run-id", "drone-42",
+        "--run-id", "drone-42-c1007",
         "--results-dir", str(forge["tmp"] / "results"),
     ]  # fmt: skip
     assert seen["env"]["PR"] == "7"
@@ -160,6 +160,8 @@ def test_recipe_ci_writes_to_the_default_results_dir_when_the_runner_sets_none(f
     params = {k: v for k, v in PARAMS.items() if k != "UPGRADE_FROM"} | {"STAGES": ""}
     r, seen = run_pipeline(forge, "recipe-ci", "custom", forge["second"], params)
     assert r.returncode == 0, r.stdout + r.stderr
+    # a build no command started (no CCCI_COMMAND) is drone-<build>
+    assert seen["argv"][seen["argv"].index("--run-id") + 1] == "drone-42"
     assert seen["argv"][-2:] == ["--results-dir", "/var/lib/cc-ci/results"]
     assert seen["argv"][seen["argv"].index("--stages") + 1] == ""
     # an older bridge sends no UPGRADE_FROM: the shell passes it empty, the default base
@@ -183,8 +185,9 @@ def test_self_test_clones_the_pushed_commit_and_runs_scripts_test(forge):
 def test_recipe_ci_runs_the_demo_recipe_for_real(tmp_path):
     """The pipeline as the server runs it: this repository at its HEAD commit, the real
     cc-ci-run on the steps' PATH, its CCCI_* settings as the runner's env file gives them
-    (DRONE_RUNNER_ENVFILE), and the demo recipe's build parameters: a green build and a run
-    record under the Drone run id."""
+    (DRONE_RUNNER_ENVFILE), and the demo recipe's build parameters as the bridge sends them
+    (an empty UPGRADE_FROM, who asked, the command's id): a green build and a run record
+    under the Drone run id drone-<build>-c<command>."""
     from devworld.demo.world import demo_world
 
     head = git(ROOT, "rev-parse", "HEAD")
@@ -202,14 +205,19 @@ def test_recipe_ci_runs_the_demo_recipe_for_real(tmp_path):
         "REF": recipe_head,
         "PR": "3",
         "STAGES": "install,recipe-local",
+        "UPGRADE_FROM": "",
+        "CCCI_TRIGGERED_BY": "alice",
+        "CCCI_COMMAND": "1007",
         "CCCI_RESULTS_DIR": str(results),
     }
     forge = {"url": f"file://{bare}", "tmp": tmp_path}
     steps_path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
     r, _ = run_pipeline(forge, "recipe-ci", "custom", head, params, path=steps_path, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    record = json.loads((results / "drone-42" / "run.json").read_text())
+    record = json.loads((results / "drone-42-c1007" / "run.json").read_text())
     assert record["status"] == "passed"
+    assert record["run_id"] == "drone-42-c1007"
+    assert (record["trigger"]["by"], record["trigger"]["command"]) == ("alice", 1007)
     assert record["source"]["ref"] == recipe_head
     assert record["source"]["pr"] == 3
     assert [s["name"] for s in record["stages"]] == ["install", "recipe-local"]

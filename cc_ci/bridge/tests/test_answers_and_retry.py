@@ -7,8 +7,10 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
-from cc_ci.bridge.state import CommandRow, Phase, State
-from cc_ci.contract.names import drone_run_id
+import pytest
+
+from cc_ci.bridge.state import _ADDED_COLUMNS, SCHEMA_VERSION, CommandRow, Phase, State
+from cc_ci.contract.names import COMMAND_PARAM, drone_run_id
 from cc_ci.contract.record import (
     ErrorClass,
     RunRecord,
@@ -18,20 +20,25 @@ from cc_ci.contract.record import (
     StageStatus,
     Teardown,
     TeardownStatus,
+    Trigger,
 )
 from devworld.forgesim.demo import CI_REPO, OUTSIDER
 
 REPRO = "cc-ci-run custom-html --src alice/custom-html --ref 0123456789"
 
 
-def record(build: int, status: str, error_class: str | None = None, retryable: bool = False):
-    """Build `build`'s run record: install ended as `status`; an error has a class."""
+def record(
+    world, number: int, status: str, error_class: str | None = None, retryable: bool = False
+):
+    """Build `number`'s run record, as the harness writes it from the build's parameters:
+    install ended as `status`; an error has a class."""
+    p = world.sim.world.build(CI_REPO, number).params
     stage = "passed" if status == "passed" else "error" if status == "error" else "failed"
     message = {"passed": "", "error": "Cannot connect to the Docker daemon"}.get(status, "2 failed")
     return RunRecord(
-        drone_run_id(build),
+        drone_run_id(number, int(p[COMMAND_PARAM])),
         "custom-html",
-        Source("alice/custom-html", "0" * 40, 1, base_repo="recipe-maintainers/custom-html"),
+        Source(p["SRC"], p["REF"], int(p["PR"]), base_repo=world.repo),
         datetime(2026, 11, 23, 12, 0, tzinfo=UTC),
         (
             StageResult(
@@ -47,6 +54,7 @@ def record(build: int, status: str, error_class: str | None = None, retryable: b
         error_class=ErrorClass(error_class) if error_class else None,
         retryable=retryable,
         repro=REPRO,
+        trigger=Trigger(p["CCCI_TRIGGERED_BY"], p.get("CCCI_COMMENT_URL"), int(p[COMMAND_PARAM])),
     ).to_json()
 
 
@@ -107,10 +115,10 @@ def test_a_tag_that_is_not_a_ref_is_answered_and_nothing_is_sent(world):
 
 def test_the_final_comment_has_the_table_links_screenshot_and_repro_line(world):
     bridge, c = command(world, "!testme install")
-    world.sim.world.finish_build(CI_REPO, 1, "failure", record(1, "failed"))
+    world.sim.world.finish_build(CI_REPO, 1, "failure", record(world, 1, "failed"))
     bridge.report_once()
     (comment,) = world.bot_comments()
-    run = f"{world.sim.dashboard_url}/runs/drone-1"
+    run = f"{world.sim.dashboard_url}/runs/{drone_run_id(1, c.id)}"
     assert "| install | ❌ failed | 31 s | `2 failed` |" in comment.body
     assert f"[run page]({run})" in comment.body
     assert "[Drone build #1](" in comment.body
@@ -128,7 +136,7 @@ def test_the_final_comment_has_the_table_links_screenshot_and_repro_line(world):
 def test_a_docker_error_is_retried_once_and_the_retry_is_what_is_reported(world):
     bridge, c = command(world, "!testme install")
     first = world.builds()[0]
-    world.sim.world.finish_build(CI_REPO, 1, "failure", record(1, "error", "docker", True))
+    world.sim.world.finish_build(CI_REPO, 1, "failure", record(world, 1, "error", "docker", True))
     world.tick(10)
     bridge.report_once()
     builds = world.builds()
@@ -144,7 +152,7 @@ def test_a_docker_error_is_retried_once_and_the_retry_is_what_is_reported(world)
     assert world.statuses()[-1]["target_url"].endswith("/2")
     assert "event=retry-run" in world.log_text()
 
-    world.sim.world.finish_build(CI_REPO, 2, "success", record(2, "passed"))
+    world.sim.world.finish_build(CI_REPO, 2, "success", record(world, 2, "passed"))
     world.tick(10)
     bridge.report_once()
     (comment,) = world.bot_comments()
@@ -155,11 +163,62 @@ def test_a_docker_error_is_retried_once_and_the_retry_is_what_is_reported(world)
     assert bridge.state.command(c.id).phase is Phase.REPORTED
 
 
+def test_the_retry_is_a_build_and_run_of_its_own_and_its_comment_follows_it(world):
+    bridge, c = command(world, "!testme install")
+    dash = world.sim.dashboard_url
+    world.sim.world.start_build(CI_REPO, 1)
+    bridge.report_once()
+    assert "Running." in world.bot_comments()[0].body
+    world.sim.world.finish_build(CI_REPO, 1, "failure", record(world, 1, "error", "docker", True))
+    world.tick(10)
+    bridge.report_once()
+    first, retry = drone_run_id(1, c.id), drone_run_id(2, c.id)
+    assert first != retry
+    assert world.sim.world.build(CI_REPO, 2).params[COMMAND_PARAM] == str(c.id)
+    (comment,) = world.bot_comments()
+    assert f"The first try: [run page]({dash}/runs/{first}) · [Drone build #1](" in comment.body
+    assert f"The retry: [run page]({dash}/runs/{retry}) · [Drone build #2](" in comment.body
+    assert "Waiting in Drone's queue" in comment.body
+
+    world.sim.world.start_build(CI_REPO, 2)
+    world.tick(10)
+    bridge.report_once()  # the retry runs: its comment still says why it was retried
+    (comment,) = world.bot_comments()
+    assert "retrying once: the Docker daemon did not answer (install: `Cannot" in comment.body
+    assert "Running." in comment.body
+
+    world.sim.world.finish_build(CI_REPO, 2, "success", record(world, 2, "passed"))
+    world.tick(10)
+    bridge.report_once()
+    (comment,) = world.bot_comments()
+    assert "**cc-ci** passed" in comment.body and "| install | ✅ passed |" in comment.body
+    assert f"[run page]({dash}/runs/{retry})" in comment.body
+    assert "is not this command's" not in comment.body  # the retry's record passes the check
+    assert world.statuses()[-1]["target_url"] == f"{dash}/runs/{retry}"
+    for run_id in (first, retry):  # two runs, each with its own record
+        assert (world.demo.results_dir / run_id / "run.json").is_file()
+    assert "event=run-record-mismatch" not in world.log_text()
+
+
+def test_a_retryable_error_in_a_record_that_is_not_the_commands_is_not_retried(world):
+    bridge, c = command(world, "!testme")
+    other = record(world, 1, "error", "docker", True)
+    other["source"]["ref"] = "f" * 40
+    world.sim.world.finish_build(CI_REPO, 1, "failure", other)
+    bridge.report_once()
+    assert len(world.builds()) == 1
+    (comment,) = world.bot_comments()
+    assert "is not this command's: its `source.ref`" in comment.body
+    assert "retrying" not in comment.body
+    assert world.statuses()[-1]["status"] == "error"
+    assert bridge.state.command(c.id).phase is Phase.REPORTED
+
+
 def test_a_second_docker_error_is_reported_as_it_is(world):
     bridge, _ = command(world, "!testme")
-    world.sim.world.finish_build(CI_REPO, 1, "failure", record(1, "error", "image", True))
+    world.sim.world.finish_build(CI_REPO, 1, "failure", record(world, 1, "error", "image", True))
     bridge.report_once()
-    world.sim.world.finish_build(CI_REPO, 2, "failure", record(2, "error", "image", True))
+    world.sim.world.finish_build(CI_REPO, 2, "failure", record(world, 2, "error", "image", True))
     world.tick(10)
     bridge.report_once()
     world.tick(600)
@@ -173,7 +232,7 @@ def test_a_second_docker_error_is_reported_as_it_is(world):
 
 def test_an_error_the_record_does_not_call_retryable_is_not_retried(world):
     bridge, _ = command(world, "!testme")
-    world.sim.world.finish_build(CI_REPO, 1, "failure", record(1, "error", "health", False))
+    world.sim.world.finish_build(CI_REPO, 1, "failure", record(world, 1, "error", "health", False))
     bridge.report_once()
     assert len(world.builds()) == 1
     assert "Error class: `health`" in world.bot_comments()[0].body
@@ -183,7 +242,7 @@ def test_an_error_the_record_does_not_call_retryable_is_not_retried(world):
 def test_a_lost_answer_to_the_retrys_create_does_not_make_a_third_build(world):
     bridge, c = command(world, "!testme")
     (ack,) = world.bot_comments()
-    world.sim.world.finish_build(CI_REPO, 1, "failure", record(1, "error", "docker", True))
+    world.sim.world.finish_build(CI_REPO, 1, "failure", record(world, 1, "error", "docker", True))
     world.sim.fault("gitea", "500", times=1, path=f"/issues/comments/{ack.id}")
     bridge.report_once()  # the build is done; saying "retrying" fails, so the retry waits
     assert bridge.state.command(c.id).phase is Phase.FINISHED
@@ -202,7 +261,7 @@ def test_a_lost_answer_to_the_retrys_create_does_not_make_a_third_build(world):
 def test_a_retry_whose_create_never_arrived_is_created_not_taken_for_the_first_build(world):
     bridge, c = command(world, "!testme")
     (ack,) = world.bot_comments()
-    world.sim.world.finish_build(CI_REPO, 1, "failure", record(1, "error", "docker", True))
+    world.sim.world.finish_build(CI_REPO, 1, "failure", record(world, 1, "error", "docker", True))
     world.sim.fault("gitea", "500", times=1, path=f"/issues/comments/{ack.id}")
     bridge.report_once()
     world.sim.fault("drone", "down", times=1, path="/builds")
@@ -218,15 +277,32 @@ def test_a_retry_whose_create_never_arrived_is_created_not_taken_for_the_first_b
 # --- the state file ---------------------------------------------------------------------
 
 
-def test_a_state_file_of_schema_1_opens_and_its_rows_read_with_the_new_defaults(tmp_path):
+COMMENT_COLUMNS = ("upgrade_from", "answer", "retried_build", "retried_class")
+"""What the branch of the commands and the retry added (it called its file schema 2)."""
+CORE_COLUMNS = ("build_id", "queue_ahead", "drone_down", "shown", "superseded_by")
+"""What the branch of the queue and supersede added (it, too, called its file schema 2)."""
+
+
+@pytest.mark.parametrize(
+    ("version", "lacks"),
+    [
+        ("1", COMMENT_COLUMNS + CORE_COLUMNS),
+        ("2", CORE_COLUMNS),  # written by the commands-and-retry bridge
+        ("2", COMMENT_COLUMNS),  # written by the queue-and-supersede bridge
+    ],
+)
+def test_an_older_state_file_opens_and_its_rows_read_with_the_new_defaults(
+    tmp_path, version, lacks
+):
+    assert {name for name, _ in _ADDED_COLUMNS} == set(COMMENT_COLUMNS + CORE_COLUMNS)
     path = tmp_path / "old.sqlite3"
     new = State(path)
     new.close()
-    db = sqlite3.connect(path)  # make it the schema-1 file an older bridge wrote
+    db = sqlite3.connect(path)  # make it the file an older bridge wrote
     with db:
-        for column in ("upgrade_from", "answer", "retried_build", "retried_class"):
+        for column in lacks:
             db.execute(f"ALTER TABLE commands DROP COLUMN {column}")
-        db.execute("UPDATE meta SET value='1' WHERE key='schema'")
+        db.execute("UPDATE meta SET value=? WHERE key='schema'", (version,))
         db.execute(
             "INSERT INTO commands (comment_id, repo, pr, login, comment_url, stages, "
             "unknown_stages, phase, received_at, recipe) VALUES "
@@ -242,6 +318,15 @@ def test_a_state_file_of_schema_1_opens_and_its_rows_read_with_the_new_defaults(
         None,
         "",
     )
+    assert (old.build_id, old.queue_ahead, old.drone_down, old.shown, old.superseded_by) == (
+        None,
+        None,
+        False,
+        "",
+        None,
+    )
+    state.update(5, upgrade_from="1.0.0+1.0", superseded_by="ab12cd3")  # every column writes
     state.close()
     (version,) = sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()
-    assert version == "2"
+    assert version == str(SCHEMA_VERSION) == "3"
+    State(path).close()  # a file of this schema opens as it is

@@ -16,6 +16,7 @@ from cc_ci.bridge.command import (
     parse_command,
     row_fields,
 )
+from cc_ci.bridge.identity import RecordMismatch
 from cc_ci.bridge.report import (
     ERROR_CLASSES,
     RunSummary,
@@ -28,6 +29,8 @@ from cc_ci.bridge.report import (
     linkable,
     path_url,
     retrying_body,
+    superseded_body,
+    superseded_description,
 )
 from cc_ci.bridge.retry import RETRIED_CLASSES, Retry, retry_decision
 from cc_ci.bridge.state import CommandRow, Phase
@@ -183,6 +186,32 @@ def test_every_retried_class_says_why_in_words():
     assert set(ERROR_CLASSES) == {e.value for e in ErrorClass}
 
 
+def test_a_record_that_is_not_the_commands_is_never_retried():
+    mismatch = RecordMismatch("drone-12-c1007", "source.ref", "f" * 40, "9f2c1e0")
+    assert retry_decision(mismatch, None) is None
+
+
+def test_the_retrying_comment_of_the_retry_links_both_tries_and_says_how_far_it_is():
+    retry = row(phase=Phase.BUILDING, build=13, build_status="running", retried_build=12)
+    body = retrying_body(
+        retry,
+        "https://drone/x/12",
+        "https://ci/runs/drone-12-c1007",
+        None,  # the first try's record could not be read again: its detail is left out
+        "docker",
+        NO_SECRETS,
+        retry_url="https://drone/x/13",
+        retry_run_link="https://ci/runs/drone-13-c1007",
+    )
+    assert "retrying once: the Docker daemon did not answer. Testing" in body
+    assert "The first try: [run page](https://ci/runs/drone-12-c1007) · [Drone build #12](" in body
+    assert (
+        "The retry: [run page](https://ci/runs/drone-13-c1007) · "
+        "[Drone build #13](https://drone/x/13)\n" in body
+    )
+    assert "Running." in body
+
+
 def test_the_retrying_comment_says_so_and_why():
     body = retrying_body(
         row(), "https://drone/x/12", "https://ci/runs/drone-12", summary(), "docker", NO_SECRETS
@@ -296,6 +325,37 @@ def test_a_secret_where_the_new_parts_of_the_comment_are_cut_leaks_no_part_of_it
     # A file name with a secret in it is not put in a URL, where encoding would hide it.
     assert "screenshot" not in final
     assert leaked(token, code("x" * 595 + " " + token, redact=redact)) == []
+
+
+def test_the_superseded_report_and_a_mismatch_quote_what_they_did_not_write_inertly():
+    token = "9f8e7d6c5b4a39281706f5e4d3c2b1a0ffeeddcc"
+    redact = Redactor([token])
+    hostile = "@admin [a](https://evil) <b>`x"
+    for new in (hostile, token, "r" * 5 + token):
+        c = row(superseded_by=new)
+        body = superseded_body(c, W, "https://d/12", redact)
+        plain, spans = split_code(body)
+        assert "superseded by" in plain and "`!testme` again" in body
+        for made in ("@admin", "](https://evil)", "<b>"):
+            assert made not in plain, (made, plain)
+        assert leaked(token, body) == [] and leaked(token, superseded_description(c, redact)) == []
+    assert "superseded by `9f2c1e09f2`" in superseded_body(
+        row(superseded_by="9f2c1e0" * 5 + "abcde"), W, None, NO_SECRETS
+    )
+    # a record that is not the command's: every value it quotes is inert, masked, then cut
+    recorded = "r" * 70 + " " + token
+    for field, value in (("source.repo", hostile), ("source.ref", recorded)):
+        mismatch = RecordMismatch("drone-12-c1007", field, value, "alice/custom-html")
+        body = final_body(
+            row(build_status="success"), "error", "https://d/12", None, mismatch, redact
+        )
+        plain, spans = split_code(body)
+        assert f"is not this command's: its `{field}` is" in body
+        assert "`drone-12-c1007`" in body and "Drone says `success`." in body
+        for made in ("@admin", "](https://evil)", "<b>"):
+            assert made not in plain, (made, plain)
+        assert leaked(token, body) == [], body
+        assert "| stage |" not in body
 
 
 def test_help_lists_the_syntax_every_stage_and_the_enrolled_recipe():

@@ -153,19 +153,55 @@ def row(**kw) -> CommandRow:
     return CommandRow(**(base | kw))
 
 
+ACKED = {"reacted": True, "pending_posted": True}
+BUILT = {"phase": Phase.BUILDING, "build": 3, "build_status": "pending", **ACKED}
+
+
 @pytest.mark.parametrize(
     ("fields", "step"),
     [
         ({}, Step.AUTHORIZE),
         ({"phase": Phase.DENIED}, None),
-        ({"phase": Phase.REQUESTING}, Step.CREATE_BUILD),
-        ({"phase": Phase.BUILDING}, Step.REACT),
-        ({"phase": Phase.BUILDING, "reacted": True}, Step.ACK_COMMENT),
-        ({"phase": Phase.BUILDING, "reacted": True, "bot_comment": 0}, Step.PENDING_STATUS),
+        # authorized: 👀 and the pending status before Drone is asked
+        ({"phase": Phase.REQUESTING}, Step.REACT),
+        ({"phase": Phase.REQUESTING, "reacted": True}, Step.PENDING_STATUS),
+        ({"phase": Phase.REQUESTING, **ACKED}, Step.CREATE_BUILD),
+        # Drone did not answer: the comment says so, then the create is tried again
+        ({"phase": Phase.REQUESTING, **ACKED, "drone_down": True}, Step.ACK_COMMENT),
         (
-            {"phase": Phase.BUILDING, "reacted": True, "bot_comment": 5, "pending_posted": True},
-            None,
+            {"phase": Phase.REQUESTING, **ACKED, "drone_down": True, "bot_comment": 5},
+            Step.UPDATE_COMMENT,
         ),
+        (
+            {
+                "phase": Phase.REQUESTING,
+                **ACKED,
+                "drone_down": True,
+                "bot_comment": 5,
+                "shown": "drone-down",
+            },
+            Step.CREATE_BUILD,
+        ),
+        ({"phase": Phase.REQUESTING, **ACKED, "superseded_by": "cd"}, Step.SUPERSEDE),
+        # the automatic retry: acknowledged long ago; its pending status waits for its build
+        (
+            {"phase": Phase.REQUESTING, "reacted": True, "retried_build": 2, "bot_comment": 5},
+            Step.CREATE_BUILD,
+        ),
+        (BUILT | {"pending_posted": False, "retried_build": 2}, Step.PENDING_STATUS),
+        # the build exists: the comment links it and follows its place in the queue
+        (BUILT, Step.ACK_COMMENT),
+        (BUILT | {"bot_comment": 5, "shown": "queued"}, None),
+        (BUILT | {"bot_comment": 5, "shown": "queued", "queue_ahead": 2}, Step.UPDATE_COMMENT),
+        (BUILT | {"bot_comment": 5, "shown": "queued-2", "queue_ahead": 2}, None),
+        (
+            BUILT | {"bot_comment": 5, "shown": "queued-2", "build_status": "running"},
+            Step.UPDATE_COMMENT,
+        ),
+        (BUILT | {"bot_comment": 0, "shown": "", "build_status": "running"}, None),
+        (BUILT | {"bot_comment": 5, "superseded_by": "cd"}, Step.SUPERSEDE),
+        ({**BUILT, "reacted": False}, Step.REACT),
+        ({"phase": Phase.FINISHED}, Step.REACT),
         ({"phase": Phase.FINISHED, "reacted": True}, Step.FINAL_COMMENT),
         (
             {"phase": Phase.FINISHED, "reacted": True, "final_posted": True, "head_sha": "ab"},
@@ -242,13 +278,13 @@ def test_a_record_of_the_wrong_shape_is_refused_whole_not_read_in_part():
     data = RunRecord(
         "drone-1", "custom-html", Source(None, None, None), started, (StageResult("x"),)
     ).to_json()
-    assert [s.name for s in read_summary(json.dumps(data).encode(), 1).stages] == ["x"]
+    assert [s.name for s in read_summary(json.dumps(data).encode(), "drone-1").stages] == ["x"]
     junk_stage = {**data, "stages": [*data["stages"], "junk"]}
     for body in (None, {"stages": []}, junk_stage):
         with pytest.raises(RecordError):
-            read_summary(json.dumps(body).encode(), 1)
+            read_summary(json.dumps(body).encode(), "drone-1")
     with pytest.raises(RecordError, match="does not match its folder"):
-        read_summary(json.dumps(data).encode(), 2)  # the dashboard answered for another build
+        read_summary(json.dumps(data).encode(), "drone-2")  # the dashboard answered for another run
 
 
 def test_untrusted_text_is_one_line_in_a_code_span():

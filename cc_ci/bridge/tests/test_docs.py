@@ -60,6 +60,8 @@ def test_the_walkthrough_against_the_simulator_runs_as_written(tmp_path):
         "| install | ✅ passed |",
         "event=denied",
         "event=retry",
+        "event=head-moved",
+        "event=superseded",
         "event=stopped",
     ):
         assert event in out.replace("\\u2705", "✅").replace('\\"', '"'), (event, out)

@@ -205,3 +205,58 @@ def test_testme_round_trip_by_poll_and_by_the_real_webhook(forge, tmp_path: Path
             server.shutdown()
             server.server_close()
             bridge.state.close()
+
+
+def test_a_push_to_the_pr_supersedes_its_build_and_the_old_head_says_so(forge, tmp_path: Path):
+    g = forge.gitea
+    pr = g.pull_request(REPO, REPO, "change-2", "alice")
+    old = pr["head"]["sha"]
+    (tmp_path / "gitea").write_text(forge.bot_token)
+    (tmp_path / "drone").write_text("drone-token-0123456789")
+    with Sim() as sim:
+        sim.world.add_drone_token("drone-token-0123456789", "cc-ci-bot", admin=True)
+        sim.world.add_drone_repo(CI_REPO, writers=("cc-ci-bot",))
+        config = Config(
+            gitea=Gitea(g.url, tmp_path / "gitea"),
+            drone=Drone(sim.drone_url, tmp_path / "drone", CI_REPO, "main"),
+            trigger=Trigger("!testme", ORG, (), (REPO,), 30),
+            state_path=tmp_path / "state.sqlite3",
+        )
+        secrets = Secrets(forge.bot_token, "drone-token-0123456789")
+        time.sleep(1.1)  # the other tests' comments are from before this first start
+        bridge = Bridge(config, secrets, log=EventLog(stream=open(tmp_path / "log", "w")))  # noqa: SIM115
+        try:
+            bridge.poll_once()
+            g.comment(REPO, pr["number"], "!testme", "alice")
+            bridge.poll_once()
+            (build,) = sim.world.builds_of(CI_REPO)
+            assert build.params["REF"] == old
+            content = base64.b64encode(b"a second commit\n").decode()
+            pushed = g.api(
+                "POST",
+                f"/repos/{REPO}/contents/more.txt",
+                {"branch": "change-2", "content": content, "message": "more"},
+                sudo="alice",
+            )["commit"]["sha"]
+            # Gitea moves a PR's head in a background task, a moment after the push.
+            wait_for(
+                "Gitea to move the PR's head",
+                lambda: client(forge).pull_head(REPO, pr["number"]).sha == pushed,
+                timeout=20,
+                interval=0.1,
+            )
+            bridge.report_once()
+            assert sim.world.build(CI_REPO, build.number).status == "killed"
+            combined = g.api("GET", f"/repos/{REPO}/commits/{old}/status")["statuses"]
+            assert [(s["context"], s["status"], s["description"]) for s in combined] == [
+                ("cc-ci/custom-html", "warning", f"cc-ci: superseded by {pushed[:10]}")
+            ]
+            assert g.api("GET", f"/repos/{REPO}/commits/{pushed}/status").get("statuses") in (
+                None,
+                [],
+            )
+            comments = g.api("GET", f"/repos/{REPO}/issues/{pr['number']}/comments")
+            (mine,) = [c for c in comments if c["user"]["login"] == "cc-ci-bot"]
+            assert f"superseded by `{pushed[:10]}`" in mine["body"]
+        finally:
+            bridge.state.close()

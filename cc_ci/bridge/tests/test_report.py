@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from cc_ci.bridge.report import marker
 from cc_ci.bridge.state import Phase
 from cc_ci.bridge.tests.markdown import split_code, table_rows
-from cc_ci.contract.names import drone_run_id
+from cc_ci.contract.names import COMMAND_PARAM
 from cc_ci.contract.record import (
     PolicyCheck,
     PolicyFinding,
@@ -19,8 +19,10 @@ from cc_ci.contract.record import (
     StageStatus,
     Teardown,
     TeardownStatus,
+    Trigger,
 )
 from devworld.forgesim.demo import CI_REPO
+from devworld.forgesim.world import build_run_id
 
 
 def started(world, body="!testme"):
@@ -32,19 +34,29 @@ def started(world, body="!testme"):
     return bridge, command, build
 
 
-def record(build, status, stages, findings=()):
-    """Build `build`'s run record as the harness writes it: `stages` are (name, status,
-    seconds, message); `findings` refuse the first deployment."""
+def record(build, status, stages, findings=(), **source):
+    """The simulated build's run record as the harness writes it from the build's
+    parameters: `stages` are (name, status, seconds, message); `findings` refuse the first
+    deployment; `source` changes what the record says was tested."""
+    p = build.params
     policy = PolicyCheck("fresh deployment", True, tuple(PolicyFinding(**f) for f in findings))
     return RunRecord(
-        drone_run_id(build),
-        "custom-html",
-        Source("recipe-maintainers/custom-html", "0" * 40, 1),
+        build_run_id(build),
+        source.pop("recipe", p["RECIPE"]),
+        Source(
+            source.get("repo", p["SRC"]),
+            source.get("ref", p["REF"]),
+            source.get("pr", int(p["PR"])),
+            base_repo=source.get("base_repo"),
+        ),
         datetime(2026, 11, 23, 12, 0, tzinfo=UTC),
         tuple(StageResult(n, StageStatus(s), d, message=m) for n, s, d, m in stages),
         status=RunStatus(status),
         teardown=Teardown(TeardownStatus.CLEAN),
         policy=(policy,) if findings else (),
+        trigger=Trigger(
+            p["CCCI_TRIGGERED_BY"], command=source.get("command", int(p[COMMAND_PARAM]))
+        ),
     ).to_json()
 
 
@@ -61,7 +73,7 @@ def test_a_passed_build_edits_the_comment_with_the_stage_table_and_sets_success(
     assert "| upgrade | ✅ passed | 16 s |" in comment.body
     final = world.statuses()[-1]
     assert final["status"] == "success"
-    assert final["target_url"] == f"{world.sim.dashboard_url}/runs/drone-1"
+    assert final["target_url"] == f"{world.sim.dashboard_url}/runs/drone-1-c{command.id}"
     assert bridge.state.command(command.id).phase is Phase.REPORTED
 
 
@@ -72,7 +84,7 @@ def test_a_failed_test_is_a_failure_and_a_run_that_could_not_be_carried_out_an_e
         build.number,
         "failure",
         record(
-            build.number,
+            build,
             "failed",
             [("install", "failed", 75.0, "2 tests failed: see install.log")],
         ),
@@ -88,7 +100,8 @@ def test_a_failed_test_is_a_failure_and_a_run_that_could_not_be_carried_out_an_e
     world.tick()
     c2 = world.comment("!testme", pr=2)
     bridge.poll_once()
-    world.sim.world.finish_build(CI_REPO, 2, "failure", record(2, "error", []))
+    second = world.sim.world.build(CI_REPO, 2)
+    world.sim.world.finish_build(CI_REPO, 2, "failure", record(second, "error", []))
     bridge.report_once()
     assert bridge.state.command(c2.id).result == "error"
     assert world.statuses(pr=2)[-1]["status"] == "error"
@@ -108,7 +121,7 @@ def test_policy_findings_from_the_record_are_listed_and_made_inert(world):
         CI_REPO,
         build.number,
         "failure",
-        record(build.number, "failed", [("install", "failed", 1.0, "| refused |")], [finding]),
+        record(build, "failed", [("install", "failed", 1.0, "| refused |")], [finding]),
     )
     bridge.report_once()
     body = world.bot_comments()[0].body
@@ -142,7 +155,7 @@ def test_text_from_a_record_makes_no_link_mention_issue_ref_or_table_break(world
         "key": "privileged",
         "detail": HOSTILE,
     }
-    rec = record(build.number, "failed", stages, [finding])
+    rec = record(build, "failed", stages, [finding])
     world.sim.world.finish_build(CI_REPO, build.number, "failure", rec)
     bridge.report_once()
     body = world.bot_comments()[0].body
@@ -151,7 +164,7 @@ def test_text_from_a_record_makes_no_link_mention_issue_ref_or_table_break(world
     # its configuration and Gitea's URL of the comment) are the one place it writes a `#`.
     row = bridge.state.command(command.id)
     own = (
-        f"[run page]({world.sim.dashboard_url}/runs/drone-{build.number}) · "
+        f"[run page]({world.sim.dashboard_url}/runs/{build_run_id(build)}) · "
         f"[Drone build #{build.number}]({bridge.drone.build_url(build.number)}) · "
         f"[the comment that asked]({row.comment_url})"
     )
@@ -174,7 +187,7 @@ def test_direction_overrides_from_a_record_are_shown_not_obeyed(world):
         CI_REPO,
         build.number,
         "failure",
-        record(build.number, "failed", [("install", "failed", 1.0, sneaky)]),
+        record(build, "failed", [("install", "failed", 1.0, sneaky)]),
     )
     bridge.report_once()
     body = world.bot_comments()[0].body
@@ -205,7 +218,7 @@ def test_a_marker_quoted_from_a_record_cannot_make_a_retry_edit_the_wrong_commen
         CI_REPO,
         build.number,
         "failure",
-        record(build.number, "failed", [("install", "failed", 1.0, marker(b.id))]),
+        record(build, "failed", [("install", "failed", 1.0, marker(b.id))]),
     )
     bridge.report_once()  # A's report now holds B's marker, quoted
     (a_report,) = world.bot_comments()
@@ -231,7 +244,7 @@ def test_without_a_run_record_the_report_says_what_drone_said(world):
 def test_a_damaged_run_record_is_reported_at_once_without_the_table(world):
     bridge, command, build = started(world)
     world.sim.world.finish_build(CI_REPO, build.number, "success")
-    folder = world.demo.results_dir / f"drone-{build.number}"
+    folder = world.demo.results_dir / build_run_id(build)
     folder.mkdir(parents=True)
     # The harness replaces run.json atomically: a cut-short file is damaged, not half-written,
     # and reading it again would not mend it.
@@ -252,10 +265,10 @@ def test_the_run_record_is_read_from_the_results_directory_never_from_the_dashbo
         CI_REPO,
         build.number,
         "failure",
-        record(build.number, "failed", [("install", "failed", 9.0, "boom")]),
+        record(build, "failed", [("install", "failed", 9.0, "boom")]),
     )
-    world.sim.world.records[drone_run_id(build.number)] = record(
-        build.number, "passed", [("install", "passed", 9.0, "all good")]
+    world.sim.world.records[build_run_id(build)] = record(
+        build, "passed", [("install", "passed", 9.0, "all good")]
     )
     world.tick(10)
     bridge.report_once()
@@ -263,7 +276,7 @@ def test_the_run_record_is_read_from_the_results_directory_never_from_the_dashbo
     assert "| install | ❌ failed | 9 s | `boom` |" in body
     assert world.statuses()[-1]["status"] == "failure"
     assert world.sim.requests("dashboard") == []
-    assert f"{world.sim.dashboard_url}/runs/drone-1" in body  # still linked
+    assert f"{world.sim.dashboard_url}/runs/{build_run_id(build)}" in body  # still linked
 
 
 def test_without_a_results_directory_the_report_has_no_table(world):
@@ -331,16 +344,18 @@ def test_the_bot_comment_deleted_meanwhile_gets_a_new_one(world):
     assert comment.id != ack.id and "passed" in comment.body
 
 
-def test_a_build_that_ends_before_the_acknowledgement_gets_only_the_final_report(world):
+def test_a_build_that_ends_before_the_acknowledging_comment_gets_only_the_final_report(world):
     bridge = world.bridge()
     world.tick()
     command = world.comment("!testme")
-    world.sim.fault("gitea", "500", path=f"/issues/comments/{command.id}/reactions")
-    bridge.poll_once()  # the build is created; the reaction fails, so the ack waits
+    world.sim.fault("gitea", "500", path="/issues/1/comments")
+    bridge.poll_once()  # 👀, pending, the build; then the comment fails, so it waits
+    assert [r["content"] for r in world.sim.world.reactions_of(command.id)] == ["eyes"]
+    assert len(world.builds()) == 1 and world.bot_comments() == []
     world.sim.clear_faults()
     world.sim.world.finish_build(CI_REPO, 1, "success", "demo")
     world.tick(5)
     bridge.report_once()
     (comment,) = world.bot_comments()
     assert "passed" in comment.body
-    assert [s["status"] for s in world.statuses()] == ["success"]
+    assert [s["status"] for s in world.statuses()] == ["pending", "success"]

@@ -34,13 +34,15 @@ def test_no_token_leaks_through_logs_comments_statuses_errors_or_the_state_file(
     world.tick()
     world.comment("!testme")
     world.comment("!testme", login=OUTSIDER, pr=2)
-    world.sim.fault("drone", "500", times=1)
-    bridge.poll_once()
-    world.tick(5)
     world.sim.fault("gitea", "500", times=2, path="/statuses/")
-    bridge.poll_once()
+    bridge.poll_once()  # the pending status fails
+    world.tick(5)
+    world.sim.fault("drone", "500", times=1)
+    bridge.poll_once()  # and again
     world.tick(10)
-    bridge.poll_once()
+    bridge.poll_once()  # posted; Drone fails
+    world.tick(10)
+    bridge.poll_once()  # the build
     world.sim.world.finish_build(CI_REPO, 1, "success", "demo")
     world.tick(30)
     bridge.report_once()

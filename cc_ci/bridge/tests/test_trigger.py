@@ -113,17 +113,54 @@ def test_a_303_from_the_membership_check_is_not_membership(world):
     assert [r.status for r in world.sim.requests("gitea") if "/members/" in r.path] == [303]
 
 
-def test_an_error_while_checking_membership_denies(world):
+def test_gitea_failing_the_membership_check_three_times_is_waited_out_and_builds_once(world):
     bridge = world.bridge()
     world.tick()
     c = world.comment("!testme")
-    world.sim.fault("gitea", "500", times=1, path="/members/")
+    world.sim.fault("gitea", "500", times=3, path="/members/")
     bridge.poll_once()
-    assert world.builds() == []
-    assert bridge.state.command(c.id).phase is Phase.DENIED
+    for _ in range(20):  # 2 s, 4 s, 8 s of backoff, looked at every second
+        world.tick(1)
+        bridge.advance_due()
+    assert len(world.builds()) == 1
+    asked = [r.status for r in world.sim.requests("gitea") if "/members/" in r.path]
+    assert asked == [500, 500, 500, 204]
+    assert bridge.state.command(c.id).phase is Phase.BUILDING
+    assert "event=denied" not in world.log_text()
+    assert world.log_text().count("event=retry") == 3
     world.tick(600)
     bridge.poll_once()
-    assert world.builds() == []
+    assert len(world.builds()) == 1
+
+
+def test_no_answer_or_a_senseless_one_on_membership_is_retried_not_a_denial(world):
+    bridge = world.bridge()
+    world.tick()
+    c = world.comment("!testme")
+    world.sim.fault("gitea", "down", times=1, path="/members/")
+    world.sim.fault("gitea", "malformed", times=1, path="/members/")
+    bridge.poll_once()
+    assert bridge.state.command(c.id).phase is Phase.RECEIVED
+    world.tick(3)
+    bridge.advance_due()
+    assert bridge.state.command(c.id).phase is Phase.RECEIVED
+    world.tick(5)
+    bridge.advance_due()
+    assert len(world.builds()) == 1
+
+
+def test_only_gitea_saying_not_a_member_denies(world):
+    bridge = world.bridge()
+    world.tick()
+    c = world.comment("!testme", login=OUTSIDER)
+    world.sim.fault("gitea", "500", times=1, path="/members/")
+    bridge.poll_once()
+    assert bridge.state.command(c.id).phase is Phase.RECEIVED  # not yet known
+    world.tick(3)
+    bridge.advance_due()
+    assert bridge.state.command(c.id).phase is Phase.DENIED  # 404: definite
+    assert world.builds() == [] and world.bot_comments() == []
+    assert world.sim.world.reactions_of(c.id) == []
 
 
 def test_drone_answering_null_is_reported_on_the_pr_as_an_error(world):
@@ -136,7 +173,8 @@ def test_drone_answering_null_is_reported_on_the_pr_as_an_error(world):
     (reply,) = world.bot_comments()
     assert "could not start a build" in reply.body
     assert "no pipeline matched" in reply.body
-    assert [s["status"] for s in world.statuses()] == ["error"]
+    # acknowledged before Drone was asked, then the error
+    assert [s["status"] for s in world.statuses()] == ["pending", "error"]
 
 
 def test_a_pr_whose_head_repository_was_deleted_is_answered_not_built(world):

@@ -57,7 +57,7 @@ def finished_run(
     run = RunRecord(
         run_id=run_id,
         recipe=recipe,
-        source=Source(f"recipe-maintainers/{recipe}", SHA, 7, None),
+        source=Source(f"recipe-maintainers/{recipe}", SHA, 7, None, f"recipe-maintainers/{recipe}"),
         started_at=T0,
         stages=stages,
         status=status,
@@ -66,7 +66,7 @@ def finished_run(
         exit_code=code,
         deployments=2,
         teardown=teardown,
-        trigger=Trigger("decentral1se"),
+        trigger=Trigger("decentral1se", command=1007),
         ci=CI("drone", 42, None),
         tools={"abra": "abra-sim 0.13.0"},
     )

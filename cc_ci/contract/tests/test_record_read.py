@@ -51,10 +51,12 @@ def written(**changes: Any) -> dict[str, Any]:
 
 
 def test_the_example_in_the_run_record_doc_reads_into_a_record():
-    rec = parse_record(documented_example(), "drone-42")
+    rec = parse_record(documented_example(), "drone-42-c1007")
     assert rec.recipe == "custom-html"
     assert rec.status is RunStatus.PASSED
-    assert rec.source.pr == 7 and rec.source.repo == "recipe-maintainers/custom-html"
+    assert rec.source.pr == 7 and rec.source.repo == "alice/custom-html"
+    assert rec.source.base_repo == "recipe-maintainers/custom-html"
+    assert rec.trigger is not None and (rec.trigger.by, rec.trigger.command) == ("alice", 1007)
     assert rec.ci is not None and rec.ci.build == 42
     (install,) = rec.stages
     assert install.status is StageStatus.PASSED
@@ -118,6 +120,9 @@ def test_a_record_whose_run_id_differs_from_its_folder_is_refused():
         (lambda d: d["source"].update(pr="7"), "'source.pr'"),
         (lambda d: d.update(ci={"build": -1}), "'ci.build'"),
         (lambda d: d.update(trigger={"by": 7}), "'trigger.by'"),
+        (lambda d: d["trigger"].update(command="1007"), "'trigger.command'"),
+        (lambda d: d["trigger"].update(command=-1), "'trigger.command'"),
+        (lambda d: d["source"].update(base_repo=["o/r"]), "'source.base_repo'"),
         (lambda d: d.update(tools={"abra": 13}), "'tools'"),
         (lambda d: d.update(tools=["abra"]), "'tools'"),
         (lambda d: d.update(policy={}), "'policy'"),
@@ -155,6 +160,12 @@ def test_fields_the_runner_may_leave_out_default_sensibly():
     }
     rec = parse_record(minimal, "local-1")
     assert rec.source.repo is None and rec.trigger is None and rec.teardown is None
+    assert rec.source.base_repo is None
+    older = parse_record(
+        {**minimal, "trigger": {"by": "alice"}, "source": {"repo": "a/b"}}, "local-1"
+    )
+    assert older.trigger is not None and older.trigger.command is None
+    assert older.source.base_repo is None
     assert rec.stages[0].tests.total == 0 and rec.stages[0].message == ""
     assert rec.deployments == 0 and rec.finished_at is None
     assert rec.tools == {} and rec.policy == ()

@@ -91,7 +91,7 @@ def refused_by_the_gate(tmp_path: Path) -> RunRecord:
         StageResult("recipe-local", StageStatus.SKIPPED, message=f"not run: {why}"),
     )
     return finished_run(
-        drone_run_id(104),
+        drone_run_id(104, 1007),
         "refused",
         stages=stages,
         teardown=Teardown(),
@@ -134,14 +134,14 @@ def cases(tmp_path: Path) -> dict[str, Case]:
     )
     return {
         "passed": Case(
-            finished_run(drone_run_id(101), "passes"),
+            finished_run(drone_run_id(101, 1007), "passes"),
             "success",
             tuple(f"| {s} | ✅ passed | 12 s |  |" for s in STAGES),
             level=4,
             stage_badges=("passing",) * 4,
         ),
         "every outcome": Case(
-            finished_run(drone_run_id(102), "mixed", stages=every_outcome),
+            finished_run(drone_run_id(102, 1007), "mixed", stages=every_outcome),
             "error",
             (
                 "| install | ✅ passed | 31 s |  |",
@@ -156,7 +156,7 @@ def cases(tmp_path: Path) -> dict[str, Case]:
         ),
         "could not be carried out": Case(
             finished_run(
-                drone_run_id(103),
+                drone_run_id(103, 1007),
                 "unreachable",
                 stages=could_not_run,
                 teardown=Teardown(),
@@ -192,7 +192,7 @@ def cases(tmp_path: Path) -> dict[str, Case]:
         ),
         "teardown left resources": Case(
             finished_run(
-                drone_run_id(105),
+                drone_run_id(105, 1007),
                 "leaks",
                 teardown=Teardown(TeardownStatus.LEFTOVER, 30.5, leftovers, "teardown.log"),
                 error_class=ErrorClass.TEARDOWN,
@@ -208,7 +208,7 @@ def cases(tmp_path: Path) -> dict[str, Case]:
             stage_badges=("passing",) * 4,
         ),
         "still running": Case(
-            running_run(drone_run_id(106), "busy"),
+            running_run(drone_run_id(106, 1007), "busy"),
             "error",  # the build was killed, and a record saying "running" decides nothing
             ("| install | ⏳ running | – |  |", "| upgrade | ⏳ pending | – |  |"),
             attention=Attention.RUNNING,
@@ -280,7 +280,7 @@ def test_every_record_reads_back_as_the_record_the_harness_wrote(world):
 def test_the_bridge_reports_what_the_harness_recorded(world):
     all_cases, results = world
     for name, case in all_cases.items():
-        summary = read_summary(raw(results, case), case.build)
+        summary = read_summary(raw(results, case), case.record.run_id)
         assert summary.status == case.record.status, name
         assert [(s.name, s.status, s.message) for s in summary.stages] == [
             (s.name, s.status, s.message) for s in case.record.stages
@@ -364,4 +364,4 @@ def test_a_running_record_rewritten_as_finished_is_seen_finished_by_both(world):
     )
     path = write_record(results / running.run_id, done)
     assert index.snapshot().runs[running.run_id] == done
-    assert read_summary(path.read_bytes(), 106).status is RunStatus.PASSED
+    assert read_summary(path.read_bytes(), drone_run_id(106, 1007)).status is RunStatus.PASSED

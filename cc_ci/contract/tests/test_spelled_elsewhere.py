@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cc_ci.bridge.report import run_url
+from cc_ci.bridge.report import drone_params, run_url
+from cc_ci.bridge.state import CommandRow, Phase
 from cc_ci.contract.names import (
+    COMMAND_PARAM,
     RECIPE_RE,
     RUN_ID_RE,
     InvalidInput,
     drone_build,
+    drone_command,
     drone_run_id,
     validate_recipe,
     validate_run_id,
@@ -26,6 +29,7 @@ from cc_ci.harness.cli import default_run_id
 
 ROOT = Path(__file__).resolve().parents[3]
 BUILDS = (0, 1, 42, 9071, 10**18 - 1)
+COMMANDS = (None, 1, 1007, 10**18 - 1)
 
 
 def recipe_ci_run_id_word() -> str:
@@ -40,39 +44,64 @@ def recipe_ci_run_id_word() -> str:
     return m.group(1)
 
 
-def test_a_drone_run_id_names_its_build_and_nothing_else():
+def test_a_drone_run_id_names_its_build_and_its_command_and_nothing_else():
     for build in BUILDS:
-        run_id = drone_run_id(build)
-        assert validate_run_id(run_id) == run_id
-        assert drone_build(run_id) == build
-    for other in ("local-20261123T120000Z-1a2b", "drone-", "drone-01", "drone-x", "drone-1 "):
-        assert drone_build(other) is None
+        for command in COMMANDS:
+            run_id = drone_run_id(build, command)
+            assert validate_run_id(run_id) == run_id
+            assert drone_build(run_id) == build
+            assert drone_command(run_id) == command
+    # the same build number after a reset of Drone, for another command: another run
+    assert drone_run_id(1, 1007) != drone_run_id(1, 1012)
+    for other in (
+        "local-20261123T120000Z-1a2b",
+        "drone-",
+        "drone-01",
+        "drone-x",
+        "drone-1 ",
+        "drone-1-c",
+        "drone-1-c01",
+        "drone-1-1007",
+    ):
+        assert drone_build(other) is None and drone_command(other) is None
     for bad in (-1, True, 1.0, "42", 10**18):
         with pytest.raises(InvalidInput):
             drone_run_id(bad)  # type: ignore[arg-type]
+    for bad_command in (0, -1, True, "1007", 10**18):
+        with pytest.raises(InvalidInput):
+            drone_run_id(1, bad_command)  # type: ignore[arg-type]
 
 
 @pytest.mark.needs("sh")
 def test_the_run_id_drone_yml_passes_is_the_contracts_drone_run_id():
     word = recipe_ci_run_id_word()
-    assert "DRONE_BUILD_NUMBER" in word
+    assert "DRONE_BUILD_NUMBER" in word and COMMAND_PARAM in word
     for build in BUILDS:
-        r = subprocess.run(
-            ["sh", "-c", f"printf %s {word}"],
-            env={"DRONE_BUILD_NUMBER": str(build)},
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        assert r.stdout == drone_run_id(build)
+        for command in COMMANDS:
+            env = {"DRONE_BUILD_NUMBER": str(build)}
+            if command is not None:
+                env[COMMAND_PARAM] = str(command)
+            r = subprocess.run(
+                ["sh", "-c", f"printf %s {word}"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            )
+            assert r.stdout == drone_run_id(build, command)
 
 
 def test_the_harness_and_the_bridge_name_a_builds_run_with_drone_run_id():
     assert default_run_id({"DRONE_BUILD_NUMBER": "42"}) == drone_run_id(42)
-    assert (
-        run_url("https://ci.example.org", 42) == f"https://ci.example.org/runs/{drone_run_id(42)}"
+    env = {"DRONE_BUILD_NUMBER": "42", COMMAND_PARAM: "1007"}
+    assert default_run_id(env) == drone_run_id(42, 1007)
+    assert run_url("https://ci.example.org", 42, 1007) == (
+        f"https://ci.example.org/runs/{drone_run_id(42, 1007)}"
     )
+    # the bridge passes the command id under the name .drone.yml and the harness read
+    c = CommandRow(1007, "o/r", 1, "a", "", "", "", Phase.REQUESTING, 0, "r", "ab12cd3", "o/r")
+    assert drone_params(c)[COMMAND_PARAM] == "1007"
 
 
 def test_the_patterns_the_docs_quote_are_the_contracts():

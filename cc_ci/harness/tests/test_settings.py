@@ -124,3 +124,15 @@ def test_the_sandbox_images_wheels_are_cached_under_the_tools_setting(tmp_path: 
 def test_the_tests_containers_caps_are_the_settings():
     settings = Settings.from_env({"CCCI_TESTS_MEMORY": "3g", "CCCI_TESTS_CPUS": "0.5"})
     assert sandbox_limits(settings) == Limits(memory="3g", cpus=0.5)
+
+
+def test_the_command_id_the_bridge_passes_names_the_run_and_a_bad_one_exits_2(monkeypatch, capsys):
+    from cc_ci.harness.cli import command_id, default_run_id, main
+
+    env = {"DRONE_BUILD_NUMBER": "7", "CCCI_COMMAND": "1007"}
+    assert command_id(env) == 1007 and default_run_id(env) == "drone-7-c1007"
+    assert command_id({}) is None and default_run_id({"DRONE_BUILD_NUMBER": "7"}) == "drone-7"
+    for bad in ("x", "-3", "007"):
+        monkeypatch.setenv("CCCI_COMMAND", bad)
+        assert main(["custom-html", "--ref", "abc1234"]) == 2
+        assert "CCCI_COMMAND" in capsys.readouterr().err

@@ -43,6 +43,11 @@ def test_serve_prints_its_url_and_files_and_the_cli_drives_it(tmp_path):
         assert [c["body"] for c in state["comments"]] == ["!testme"]
         cli(url, "fault", "gitea", "500", "--times", "1")
         cli(url, "clear-faults")
+        head = state["pulls"][0]["head_sha"]
+        pushed = cli(url, "push", "--pr", "1")
+        assert pushed is not None and pushed["head_sha"] != head
+        assert cli(url, "state")["pulls"][0]["head_sha"] == pushed["head_sha"]
+        assert cli(url, "reset-drone") is None
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)

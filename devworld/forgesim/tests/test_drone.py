@@ -83,3 +83,38 @@ def test_the_build_list_is_newest_first_with_per_page_bounds(sim, demo):
     assert [
         b["number"] for b in drone(sim, demo, "GET", f"{BUILDS}?page=2&per_page=20").json()
     ] == list(range(10, 0, -1))
+
+
+def test_the_queue_is_every_pending_or_running_stage_by_id_for_admins_only(sim, demo):
+    for _ in range(3):
+        drone(sim, demo, "POST", BUILDS)
+    sim.world.start_build(CI_REPO, 1)
+    sim.world.finish_build(CI_REPO, 3, "success")
+    r = drone(sim, demo, "GET", "/api/queue")
+    assert r.status == 200
+    items = r.json()
+    builds = {b["id"]: b["number"] for b in drone(sim, demo, "GET", BUILDS).json()}
+    assert [(builds[i["build_id"]], i["status"]) for i in items] == [(1, "running"), (2, "pending")]
+    assert [i["id"] for i in items] == sorted(i["id"] for i in items)
+    assert {i["name"] for i in items} == {"recipe-ci"} and all("steps" not in i for i in items)
+    assert len({i["repo_id"] for i in items}) == 1
+    sim.world.add_drone_token("writer-token", "writer")
+    sim.world.drone_repos[CI_REPO].writers.add("writer")
+    assert call(sim.drone_url, "GET", "/api/queue").status == 401
+    as_writer = {"Authorization": "Bearer writer-token"}
+    assert call(sim.drone_url, "GET", "/api/queue", headers=as_writer).status == 403
+    sim.world.drone_queue_api = False
+    assert drone(sim, demo, "GET", "/api/queue").status == 501
+
+
+def test_a_reset_drone_numbers_builds_from_1_again_and_keeps_the_run_records(sim, demo):
+    drone(sim, demo, "POST", f"{BUILDS}?CCCI_COMMAND=1007")
+    drone(sim, demo, "POST", BUILDS)
+    sim.world.finish_build(CI_REPO, 1, "success", "demo")
+    assert set(sim.world.records) == {"drone-1-c1007"}
+    sim.world.reset_drone()
+    assert drone(sim, demo, "GET", f"{BUILDS}/1").status == 404
+    again = drone(sim, demo, "POST", f"{BUILDS}?CCCI_COMMAND=1012").json()
+    assert again["number"] == 1
+    sim.world.finish_build(CI_REPO, 1, "success", "demo")
+    assert set(sim.world.records) == {"drone-1-c1007", "drone-1-c1012"}
