@@ -4,6 +4,9 @@ share the simulator's clock (tests move time explicitly; nothing sleeps)."""
 from __future__ import annotations
 
 import io
+import socket
+import subprocess
+import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +20,7 @@ from cc_ci.contract.eventline import EventLog
 from devworld.forgesim import Sim
 from devworld.forgesim.demo import BOT, CI_REPO, MEMBER, Demo, seed
 
+ROOT = Path(__file__).resolve().parents[3]
 T0 = 1_800_000_000.0
 """The simulated clock's start: a whole second, so tests can speak of "the same second"."""
 
@@ -60,6 +64,25 @@ class World:
         )
         self.bridges.append(b)
         return b
+
+    def bridge_process(
+        self,
+        poll_interval: float,
+        *,
+        stdout: int = subprocess.PIPE,
+        wrap: Callable[[list[str]], list[str]] = lambda argv: argv,
+    ) -> tuple[subprocess.Popen[str], int]:
+        """`python -m cc_ci.bridge` over this world, in real time, with its webhook on a free
+        loopback port: the process and the port."""
+        self.sim.world.set_time(None)
+        port = free_port()
+        cfg = self.tmp / "bridge.toml"
+        cfg.write_text(
+            self.config_text(poll_interval=poll_interval, webhook_listen=f"127.0.0.1:{port}")
+        )
+        argv = wrap([sys.executable, "-m", "cc_ci.bridge", "--config", str(cfg)])
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=stdout, stderr=subprocess.PIPE, text=True)
+        return proc, port
 
     def log_text(self) -> str:
         return "".join(s.getvalue() for s in self.logs)
@@ -105,3 +128,9 @@ def world(sim: Sim, tmp_path: Path) -> Iterator[World]:
     yield w
     for b in w.bridges:
         b.state.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 from cc_ci.bridge.flow import backoff
 from cc_ci.bridge.state import Phase
-from cc_ci.bridge.tests.test_main import free_port
 from cc_ci.harness.waiting import wait_for
 from devworld.forgesim.demo import CI_REPO
 
@@ -101,18 +99,8 @@ def test_with_drone_down_for_a_minute_the_ack_is_at_once_and_the_build_comes_whe
     assert len(world.builds()) == 1
 
 
-def test_the_bridge_process_acknowledges_within_a_second_while_drone_is_down(world, tmp_path):
-    world.sim.world.set_time(None)  # a real process: real time
-    port = free_port()
-    cfg = tmp_path / "bridge.toml"
-    cfg.write_text(world.config_text(poll_interval=30, webhook_listen=f"127.0.0.1:{port}"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cc_ci.bridge", "--config", str(cfg)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def test_the_bridge_process_acknowledges_within_a_second_while_drone_is_down(world):
+    proc, port = world.bridge_process(poll_interval=30, stdout=subprocess.DEVNULL)
     try:
         health = f"http://127.0.0.1:{port}/healthz"
         wait_for("the bridge's first poll", lambda: urllib.request.urlopen(health), 15, 0.05)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -17,24 +16,8 @@ from devworld.forgesim.demo import CI_REPO
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_the_bridge_process_handles_testme_end_to_end_and_stops_on_sigterm(world, tmp_path):
-    world.sim.world.set_time(None)  # a real process: real time
-    port = free_port()
-    cfg = tmp_path / "bridge.toml"
-    cfg.write_text(world.config_text(poll_interval=1, webhook_listen=f"127.0.0.1:{port}"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cc_ci.bridge", "--config", str(cfg)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def test_the_bridge_process_handles_testme_end_to_end_and_stops_on_sigterm(world):
+    proc, port = world.bridge_process(poll_interval=1)
     try:
         health = f"http://127.0.0.1:{port}/healthz"
 

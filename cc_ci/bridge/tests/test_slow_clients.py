@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import urllib.request
 
-from cc_ci.bridge.tests.test_main import ROOT, free_port
 from cc_ci.harness.waiting import wait_for
 from devworld.slowclients import slow_clients, with_descriptor_limit
 
@@ -18,20 +16,11 @@ DESCRIPTORS = 256
 """The bridge's open-file limit here: a small LimitNOFILE, below the clients' number."""
 
 
-def test_300_idle_and_slow_webhook_clients_do_not_stop_polling_or_healthz(world, tmp_path):
-    world.sim.world.set_time(None)  # a real process: real time
-    port = free_port()
-    cfg = tmp_path / "bridge.toml"
-    cfg.write_text(
-        world.config_text(poll_interval=POLL_INTERVAL, webhook_listen=f"127.0.0.1:{port}")
-    )
-    argv = [sys.executable, "-m", "cc_ci.bridge", "--config", str(cfg)]
-    proc = subprocess.Popen(
-        with_descriptor_limit(argv, DESCRIPTORS),
-        cwd=ROOT,
+def test_300_idle_and_slow_webhook_clients_do_not_stop_polling_or_healthz(world):
+    proc, port = world.bridge_process(
+        POLL_INTERVAL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        wrap=lambda argv: with_descriptor_limit(argv, DESCRIPTORS),
     )
     health = f"http://127.0.0.1:{port}/healthz"
 
