@@ -8,7 +8,6 @@ create, the bot's comment says so before the create waits for its retry.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -43,7 +42,12 @@ from cc_ci.bridge.state import CommandRow, Outcome, Phase, State
 from cc_ci.contract.eventline import EventLog
 from cc_ci.contract.names import drone_run_id
 from cc_ci.contract.record import RECORD_FILE
-from cc_ci.contract.record_read import MAX_RECORD_BYTES, RecordError, decode_record
+from cc_ci.contract.record_read import (
+    MAX_RECORD_BYTES,
+    RecordError,
+    decode_record,
+    read_record_file,
+)
 from cc_ci.contract.redact import Redactor
 
 RECORD_TRIES = 5
@@ -58,11 +62,9 @@ def read_record(results_dir: Path, run_id: str) -> bytes | None:
     None when there is none. Raises OSError or ValueError when it cannot be read."""
     path = results_dir / run_id / RECORD_FILE
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        data = read_record_file(path)
     except FileNotFoundError:
         return None
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(MAX_RECORD_BYTES + 1)
     if len(data) > MAX_RECORD_BYTES:
         raise ValueError(f"{path} is larger than {MAX_RECORD_BYTES} bytes")
     return data

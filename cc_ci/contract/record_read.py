@@ -5,16 +5,19 @@ Pure: `decode_record` takes the bytes of `<folder>/run.json` and the folder's na
 `parse_record` the decoded JSON. Each returns a `RunRecord` or raises `RecordError` naming
 what is wrong, and nothing else, whatever the input: the wrong types, missing fields,
 numbers too large to use, nesting too deep to decode, text that is not Unicode. A record is
-written by a run of a pull request's code, so nothing in it is trusted. Nothing here touches
-the file system.
+written by a run of a pull request's code, so nothing in it is trusted. The one piece that
+touches the file system is `read_record_file`, the bounded, symlink-refusing read that the
+bridge and the dashboard both open a run.json with.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from cc_ci.contract.names import RECIPE_RE, STAGE_NAME_RE, is_safe_relpath
@@ -56,6 +59,15 @@ class BrokenRecord:
     reason: str
     seen_at: datetime
     """The file's modification time: the only time a broken record has."""
+
+
+def read_record_file(path: Path) -> bytes:
+    """The bytes of a run.json, no symlink followed and at most one byte past
+    MAX_RECORD_BYTES read (so `decode_record` refuses it without the rest being read).
+    Raises OSError (FileNotFoundError when there is none)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as f:
+        return f.read(MAX_RECORD_BYTES + 1)
 
 
 def decode_record(raw: bytes, folder: str) -> RunRecord:

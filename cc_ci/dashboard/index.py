@@ -27,7 +27,13 @@ from pathlib import Path
 
 from cc_ci.contract.names import RUN_ID_RE
 from cc_ci.contract.record import RECORD_FILE, RunRecord, RunStatus
-from cc_ci.contract.record_read import BrokenRecord, RecordError, decode_record, recipe_hint
+from cc_ci.contract.record_read import (
+    BrokenRecord,
+    RecordError,
+    decode_record,
+    read_record_file,
+    recipe_hint,
+)
 from cc_ci.dashboard.eventlog import log
 from cc_ci.dashboard.summary import Counts, RecipeSummary, Row, counts, overview_rows, summarize
 
@@ -168,9 +174,7 @@ class Index:
         if not stat.S_ISREG(st.st_mode):
             return BrokenRecord(run_id, None, "run.json is not a regular file", seen)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as f:
-                raw = f.read()
+            raw = read_record_file(path)
         except OSError as e:
             return BrokenRecord(run_id, None, f"run.json cannot be read: {e.strerror}", seen)
         try:
