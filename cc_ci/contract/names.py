@@ -9,7 +9,7 @@ import hashlib
 import re
 import secrets
 
-from cc_ci.contract.stages import STAGES, StageName, in_order, unknown_stages
+from cc_ci.contract.stages import STAGES, StageName, in_order, row_base, unknown_stages
 
 RECIPE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SRC_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}/[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -58,6 +58,25 @@ def validate_ref(ref: str) -> str:
     if not REF_RE.fullmatch(ref or "") or ".." in ref or ref.endswith((".lock", "/")):
         raise InvalidInput(f"ref {ref!r} is not a commit sha, tag or branch name")
     return ref
+
+
+def is_row_name(name: str) -> bool:
+    """A name a run record's stage row may have: a stage's (`STAGE_NAME_RE`, of this version
+    or a newer one), or an upgrade row `upgrade from <tag>` whose tag is a ref by
+    `validate_ref`'s rules (contract/stages.py, `upgrade_row`)."""
+    if STAGE_NAME_RE.fullmatch(name):
+        return True
+    base = row_base(name)
+    return base is not None and is_ref(base)
+
+
+def is_ref(text: str) -> bool:
+    """True when `validate_ref` accepts `text`."""
+    try:
+        validate_ref(text)
+    except InvalidInput:
+        return False
+    return True
 
 
 def validate_run_id(run_id: str) -> str:

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cc_ci.contract.stages import row_stage
+
 SCHEMA = 1
 """The schema written, and the newest one read (a reader refuses records with a higher one)."""
 
@@ -196,6 +198,16 @@ class RunRecord:
                 return stage
         return None
 
+    def rows(self, stage: str) -> tuple[StageResult, ...]:
+        """The rows of stage `stage`: its own, or one per run of it (the upgrade stage's
+        `upgrade from <tag>` rows, contract/stages.py), in the record's order."""
+        return tuple(s for s in self.stages if row_stage(s.name) == stage)
+
+    def stage_status(self, stage: str) -> StageStatus | None:
+        """The status of stage `stage` over all its rows (`combined_status`), or None when
+        this run did not plan it."""
+        return combined_status(self.rows(stage))
+
     def to_json(self) -> dict[str, Any]:
         """The record as docs/run-record.md lays it out, ready for `json.dump`."""
         return {
@@ -233,6 +245,25 @@ class RunRecord:
             "retryable": self.retryable,
             "repro": self.repro,
         }
+
+
+_WORST_FIRST = (
+    StageStatus.ERROR,
+    StageStatus.FAILED,
+    StageStatus.RUNNING,
+    StageStatus.PENDING,
+    StageStatus.PASSED,
+)
+
+
+def combined_status(rows: tuple[StageResult, ...]) -> StageStatus | None:
+    """One stage's status over its rows: the worst of them (error, failed, running,
+    pending, passed, in that order); skipped only when every row was skipped; None for no
+    rows. A stage upgraded from two releases passes only when both upgrades passed."""
+    statuses = {r.status for r in rows}
+    if not statuses:
+        return None
+    return next((s for s in _WORST_FIRST if s in statuses), StageStatus.SKIPPED)
 
 
 def _stage_json(s: StageResult) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from cc_ci.contract.names import RECIPE_RE, STAGE_NAME_RE, is_safe_relpath
+from cc_ci.contract.names import RECIPE_RE, is_row_name, is_safe_relpath
 from cc_ci.contract.record import (
     CI,
     SCHEMA,
@@ -203,7 +203,7 @@ def _ci(data: Any) -> CI | None:
 def _stage(data: Any, where: str) -> StageResult:
     f = _Fields(data, f"{where}.")
     name = f.text("name")
-    if not STAGE_NAME_RE.fullmatch(name):
+    if not is_row_name(name):
         raise RecordError(f"field '{where}.name': {_show(name)} is not a stage name")
     tests = data.get("tests")
     if tests is None:

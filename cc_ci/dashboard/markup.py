@@ -70,18 +70,22 @@ def a(href: str, text: str, *, cls: str = "") -> str:
 
 
 def pr_url(source: Source, forge: str | None) -> str | None:
-    """The PR's page: the record's own URL when safe, else built from the forge URL."""
+    """The PR's page: the record's own URL when safe, else built from the forge URL (a PR
+    lives in the base repository, which a PR from a fork is against)."""
     if safe_url(source.url):
         return source.url
-    if forge and source.repo and _REPO.fullmatch(source.repo):
-        path = f"/{source.repo}/pulls/{source.pr}" if source.pr is not None else f"/{source.repo}"
+    repo = source.base_repo or source.repo
+    if forge and repo and _REPO.fullmatch(repo):
+        path = f"/{repo}/pulls/{source.pr}" if source.pr is not None else f"/{repo}"
         return safe_url(forge.rstrip("/") + path)
     return None
 
 
-def repo_url(source: Source, forge: str | None) -> str | None:
-    if forge and source.repo and _REPO.fullmatch(source.repo):
-        return safe_url(f"{forge.rstrip('/')}/{source.repo}")
+def repo_url(source: Source, forge: str | None, *, base: bool = False) -> str | None:
+    """The page of the PR head's repository, or with `base` of the recipe's own."""
+    repo = source.base_repo if base else source.repo
+    if forge and repo and _REPO.fullmatch(repo):
+        return safe_url(f"{forge.rstrip('/')}/{repo}")
     return None
 
 
@@ -93,8 +97,9 @@ def commit_url(source: Source, forge: str | None) -> str | None:
 
 
 def pr_label(source: Source) -> str:
-    if source.repo and source.pr is not None:
-        return f"{source.repo}#{source.pr}"
+    repo = source.base_repo or source.repo  # the PR's number is the base repository's
+    if repo and source.pr is not None:
+        return f"{repo}#{source.pr}"
     if source.pr is not None:
         return f"#{source.pr}"
     return source.repo or "local"

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from cc_ci.contract.record import RunRecord, StageResult, Teardown
 from cc_ci.contract.record_read import BrokenRecord
+from cc_ci.contract.stages import row_file
 from cc_ci.dashboard.logs import PAGE_LOGS, TAIL_LINES, LogExcerpt
 from cc_ci.dashboard.markup import (
     a,
@@ -49,6 +50,7 @@ def run_page(
         + f'<section class="stages"><h2>Stages</h2>{stages or "<p>No stages planned.</p>"}'
         "</section>"
         + _teardown(run.run_id, run.teardown, shelf)
+        + _repro(run.repro)
         + f'<p class="raw">Record: {a(local("api", "runs", run.run_id), "run.json (API)")} · '
         f"{a(local('runs', run.run_id, 'run.json'), 'run.json (file)')}</p>"
     )
@@ -77,6 +79,11 @@ def _facts(run: RunRecord, now: datetime, forge: str | None) -> str:
     rows = [
         ("recipe", a(local("recipes", run.recipe), run.recipe)),
         ("repository", link(repo_url(src, forge), src.repo or "local recipe")),
+        *(
+            [("base repository", link(repo_url(src, forge, base=True), src.base_repo))]
+            if src.base_repo and src.base_repo != src.repo
+            else []
+        ),
         ("pull request", link(pr_url(src, forge), pr_label(src)) if src.pr is not None else "—"),
         (
             "commit",
@@ -127,6 +134,7 @@ def _stage(run_id: str, stage: StageResult, shelf: _Shelf) -> str:
         else "no tests reported"
     )
     message = f'<p class="message">{esc(stage.message)}</p>' if stage.message else ""
+    message += _base(stage)
     files = [a(local("runs", run_id, stage.log), f"raw {stage.log}")] if stage.log else []
     if stage.junit:
         files.append(a(local("runs", run_id, stage.junit), "JUnit XML"))
@@ -134,7 +142,7 @@ def _stage(run_id: str, stage: StageResult, shelf: _Shelf) -> str:
     files += [a(local("runs", run_id, p), p) for p in others]
     shots = [p for p in stage.artifacts if p.lower().endswith(IMAGE_SUFFIXES)]
     return (
-        f'<article class="stage s-{esc(stage.status.value)}" id="stage-{esc(stage.name)}">'
+        f'<article class="stage s-{esc(stage.status.value)}" id="stage-{esc(row_file(stage.name))}">'
         f"<h3>{esc(stage.name)} {pill(stage.status.value)}</h3>"
         f'<p class="meta">{duration(stage.duration_s)} · {counts}</p>'
         + message
@@ -142,6 +150,29 @@ def _stage(run_id: str, stage: StageResult, shelf: _Shelf) -> str:
         + (f'<p class="files">{" · ".join(files)}</p>' if files else "")
         + _screenshots(run_id, shots)
         + "</article>"
+    )
+
+
+def _base(stage: StageResult) -> str:
+    """Where an upgrade row started: its release and that release's repository."""
+    details = stage.details or {}
+    tag, repo = details.get("from"), details.get("from_repo")
+    if not isinstance(tag, str) or not tag:
+        return ""
+    where = f" of <code>{esc(repo)}</code>" if isinstance(repo, str) and repo else ""
+    commit = details.get("from_commit")
+    at = f' at <span class="sha">{esc(commit[:12])}</span>' if isinstance(commit, str) else ""
+    return f'<p class="base">Upgraded from the release <code>{esc(tag)}</code>{where}{at}.</p>'
+
+
+def _repro(line: str | None) -> str:
+    """The command that makes the run again (the record's `repro`), to copy."""
+    if not line:
+        return ""
+    return (
+        '<section class="repro"><h2>Run it again</h2>'
+        "<p>On a machine set up by <code>scripts/bootstrap</code>:</p>"
+        f"<pre><code>{esc(line)}</code></pre></section>"
     )
 
 

@@ -94,9 +94,9 @@ def summarize(
 def latest_stage_result(runs_newest_first: Sequence[RunRecord], stage: str) -> StageResult | None:
     """The stage's status in the newest run that carried it out or skipped it."""
     for run in runs_newest_first:
-        entry = run.stage(stage)
-        if entry is not None and entry.status in _SETTLED_STAGE:
-            return StageResult(stage, entry.status, run.run_id, run.started_at)
+        status = run.stage_status(stage)  # over its rows: the upgrade stage has one per base
+        if status in _SETTLED_STAGE:
+            return StageResult(stage, status, run.run_id, run.started_at)
     return None
 
 

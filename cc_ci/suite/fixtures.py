@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from cc_ci.contract.stages import row_stage
+
 VIEWPORT = {"width": 1280, "height": 800}
 
 
@@ -38,7 +40,8 @@ def app_domain(ccci_context: Any) -> str:
 
 @pytest.fixture(scope="session")
 def stage(ccci_context: Any) -> str:
-    return ccci_context.stage
+    """The stage (`upgrade` for each of its rows: the context names the row, for files)."""
+    return row_stage(ccci_context.stage)
 
 
 @pytest.fixture(scope="session")

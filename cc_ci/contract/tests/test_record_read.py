@@ -105,6 +105,10 @@ def test_a_record_whose_run_id_differs_from_its_folder_is_refused():
         (lambda d: d["stages"][1].update(status="done"), "'stages[1].status'"),
         (lambda d: d["stages"][1].update(status=["passed"]), "'stages[1].status'"),
         (lambda d: d["stages"][0].update(name="Install Stage"), "'stages[0].name'"),
+        (lambda d: d["stages"][0].update(name="upgrade from ../x"), "'stages[0].name'"),
+        (lambda d: d["stages"][0].update(name="upgrade from "), "'stages[0].name'"),
+        (lambda d: d["stages"][0].update(name="upgrade from a b"), "'stages[0].name'"),
+        (lambda d: d["stages"][0].update(name="install from 1.0.0"), "'stages[0].name'"),
         (lambda d: d["stages"][0]["tests"].update(failed="1"), "'stages[0].tests.failed'"),
         (lambda d: d["stages"][0]["tests"].update(passed=10**5000), "'stages[0].tests.passed'"),
         (lambda d: d["stages"][0].update(message="\ud800"), "'stages[0].message'"),
@@ -305,3 +309,21 @@ def test_any_cut_or_damaged_file_reads_or_is_refused_never_crashes():
         else:
             read += 1
     assert 0 < read < len(samples)  # some damage lands in a value the reader accepts
+
+
+def test_the_upgrade_stage_has_a_row_per_base_and_one_status_over_them():
+    data = written()
+    data["stages"][1:2] = [
+        {**data["stages"][1], "name": "upgrade from 1.1.0+1.1", "status": "passed"},
+        {**data["stages"][1], "name": "upgrade from 1.0.0+1.0", "status": "failed"},
+    ]
+    rec = parse_record(data, "r1")
+    rows = rec.rows("upgrade")
+    assert [r.name for r in rows] == ["upgrade from 1.1.0+1.1", "upgrade from 1.0.0+1.0"]
+    assert rec.stage("upgrade") is None  # a row is looked up by its own name
+    assert rec.stage_status("upgrade") is StageStatus.FAILED
+    assert rec.stage_status("install") is rec.stage("install").status
+    data["stages"][2]["status"] = "passed"
+    assert parse_record(data, "r1").stage_status("upgrade") is StageStatus.PASSED
+    data["stages"][1:3] = []
+    assert parse_record(data, "r1").stage_status("upgrade") is None

@@ -90,3 +90,40 @@ def test_a_reader_never_sees_half_a_record(tmp_path: Path):
     t.join()
     assert seen_bad == []
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+def test_a_stage_over_its_rows_is_the_worst_of_them_and_skipped_only_when_all_were():
+    from cc_ci.contract.record import StageResult, StageStatus, combined_status
+
+    def of(*statuses: str):
+        return combined_status(tuple(StageResult(f"r{i}", StageStatus(s)) for i, s in enumerate(statuses)))
+
+    assert of() is None
+    assert of("passed", "failed") is StageStatus.FAILED
+    assert of("failed", "error") is StageStatus.ERROR
+    assert of("passed", "running") is StageStatus.RUNNING
+    assert of("passed", "skipped") is StageStatus.PASSED
+    assert of("skipped", "skipped") is StageStatus.SKIPPED
+    assert of("pending", "passed") is StageStatus.PENDING
+
+
+def test_a_row_names_its_stage_its_base_and_its_files():
+    from cc_ci.contract.names import is_row_name
+    from cc_ci.contract.stages import row_base, row_file, row_stage, upgrade_row
+
+    row = upgrade_row("1.1.0+1.1")
+    assert row == "upgrade from 1.1.0+1.1"
+    assert (row_stage(row), row_base(row), row_file(row)) == (
+        "upgrade",
+        "1.1.0+1.1",
+        "upgrade-from-1.1.0+1.1",
+    )
+    assert row_stage(row_file(row)) == "upgrade"  # what a suite's context names
+    assert (row_stage("install"), row_base("install"), row_file("install")) == (
+        "install",
+        None,
+        "install",
+    )
+    assert is_row_name(row) and is_row_name("install") and is_row_name("a-newer-stage")
+    for bad in ("upgrade from -x", "upgrade from a..b", "upgrade from x y", "Upgrade", ""):
+        assert not is_row_name(bad), bad

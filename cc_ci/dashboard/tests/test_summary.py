@@ -122,3 +122,18 @@ def test_a_recipes_history_mixes_unreadable_records_in_by_time():
     broken = BrokenRecord("x", "app", "bad", T0 + timedelta(hours=1.5))
     summary = summarize("app", [run("r1", hours=1), run("r2", hours=2)], [broken])
     assert [item.run_id for item in history(summary)] == ["r2", "x", "r1"]
+
+
+def test_an_upgrade_from_several_bases_counts_as_passed_only_when_every_row_passed():
+    def upgraded(run_id: str, hours: float, *statuses: str) -> RunRecord:
+        rows = [stage(f"upgrade from 1.{i}.0+1.{i}", s) for i, s in enumerate(statuses)]
+        return run(run_id, hours=hours, stages=[stage("install"), *rows])
+
+    both = summarize("app", [upgraded("r1", 0, "passed", "passed")])
+    assert both.stage_result("upgrade").status is StageStatus.PASSED and both.level == 2
+    one = summarize("app", [upgraded("r1", 0, "passed", "passed"), upgraded("r2", 1, "passed", "failed")])
+    assert (one.stage_result("upgrade").status, one.stage_result("upgrade").run_id) == (
+        StageStatus.FAILED,
+        "r2",
+    )
+    assert one.level == 1

@@ -221,3 +221,37 @@ def test_times_read_relative_to_now():
     assert ago(now - timedelta(hours=3), now) == "3 h ago"
     assert ago(now - timedelta(days=1), now) == "1 day ago"
     assert ago(now - timedelta(days=40), now) == "2026-10-14"
+
+
+def test_the_run_page_names_each_upgrades_base_its_repository_and_the_repro_line():
+    from cc_ci.contract.record_read import parse_record
+    from cc_ci.dashboard.tests.worlds import record, stage
+
+    details = {"from": "1.1.0+1.1", "from_repo": "recipe-maintainers/demo", "from_commit": "ab" * 20}
+    rec = record(
+        "r1",
+        "demo",
+        stages=[stage("install"), stage("upgrade from 1.1.0+1.1", details=details)],
+        repro="cc-ci-run demo --repo recipe-maintainers/demo --src mallory/demo --ref 9f2c --pr 7",
+    )
+    rec["source"] |= {"repo": "mallory/demo", "base_repo": "recipe-maintainers/demo"}
+    html = run_page(
+        parse_record(rec, "r1"),
+        {},
+        datetime(2026, 11, 24, tzinfo=UTC),
+        forge="https://git.example.org",
+        stylesheet="/s.css",
+    )
+    parsed = Tags(html)
+    text = " ".join(" ".join(parsed.text).split())
+    assert (
+        "Upgraded from the release <code>1.1.0+1.1</code> of <code>recipe-maintainers/demo</code>"
+        ' at <span class="sha">abababababab</span>.' in html
+    )
+    assert "cc-ci-run demo --repo recipe-maintainers/demo --src mallory/demo --ref 9f2c --pr 7" in text
+    assert "stage-upgrade-from-1.1.0+1.1" in parsed.attrs("id")
+    hrefs = parsed.attrs("href")
+    # the PR and the base are the recipe's own repository's; the head is the fork's
+    assert "https://git.example.org/recipe-maintainers/demo/pulls/7" in hrefs
+    assert "https://git.example.org/recipe-maintainers/demo" in hrefs
+    assert "https://git.example.org/mallory/demo" in hrefs
