@@ -102,3 +102,54 @@ def build_forge(
         bare.parent.mkdir(parents=True, exist_ok=True)
         _git(work, "clone", "-q", "--bare", str(work), str(bare))
     return head
+
+
+@dataclass(frozen=True, slots=True)
+class Fork:
+    head: str
+    """The PR head: a commit on the fork's branch `change`, on top of the base's main."""
+    hostile: str
+    """The fork's own commit that its release tags (new and moved) name."""
+
+
+def build_fork(
+    forge: Path,
+    base: str,
+    fork: str,
+    *,
+    pr: int | None = None,
+    new_tags: Sequence[str] = ("99.0.0+x",),
+    moved_tags: Sequence[str] = (),
+    hostile_files: Mapping[str, str] | None = None,
+) -> Fork:
+    """(Re)create `<forge>/<fork>.git`, a fork of `<forge>/<base>.git` whose author added
+    release tags of their own: `new_tags` and `moved_tags` (tags of the base, moved) all name
+    a commit of the fork's (the base's main with `hostile_files` written over it), and the
+    PR head is one more commit on the branch `change`. With `pr`, the base also serves that
+    head as `refs/pull/<pr>/head`, as Gitea does for every PR, from a fork or not."""
+    base_bare = forge / f"{base}.git"
+    bare = forge / f"{fork}.git"
+    with tempfile.TemporaryDirectory(prefix="cc-ci-fork-") as tmp:
+        work = Path(tmp) / "work"
+        _git(Path(tmp), "clone", "-q", str(base_bare), str(work))
+        _git(work, "checkout", "-q", "-b", "hostile", "origin/main")
+        for rel, text in (hostile_files or {"HOSTILE": "a commit of the fork's\n"}).items():
+            (work / rel).parent.mkdir(parents=True, exist_ok=True)
+            (work / rel).write_text(text)
+        _git(work, "add", "-A")
+        _git(work, "commit", "-q", "-m", "the fork's own release")
+        hostile = _git(work, "rev-parse", "HEAD")
+        for tag in (*new_tags, *moved_tags):
+            _git(work, "tag", "-f", "-a", tag, "-m", f"the fork's {tag}")
+        _git(work, "checkout", "-q", "-b", "change", "origin/main")
+        (work / "FORK.md").write_text("a change proposed from a fork\n")
+        _git(work, "add", "-A")
+        _git(work, "commit", "-q", "-m", "the PR from the fork")
+        head = _git(work, "rev-parse", "HEAD")
+        if bare.exists():
+            shutil.rmtree(bare)
+        bare.parent.mkdir(parents=True, exist_ok=True)
+        _git(work, "clone", "-q", "--bare", str(work), str(bare))
+        if pr is not None:
+            _git(base_bare, "fetch", "-q", "--no-tags", str(work), f"change:refs/pull/{pr}/head")
+    return Fork(head, hostile)

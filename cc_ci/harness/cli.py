@@ -1,8 +1,8 @@
-"""`cc-ci-run RECIPE [--src OWNER/NAME] [--ref SHA] [--stages LIST] [--upgrade-from TAGS] [--run-id ID] [--results-dir DIR]`
+"""`cc-ci-run RECIPE [--repo OWNER/NAME] [--src OWNER/NAME|PATH] [--ref SHA] [--pr N] [--stages LIST] [--upgrade-from TAGS] [--run-id ID] [--results-dir DIR]`
 
 Exit 0 when every stage passed, 1 when a test failed, 2 when the run could not be carried out.
-Drone passes RECIPE, SRC, REF, PR, STAGES and UPGRADE_FROM in the environment; flags win over
-them. CCCI_TRIGGERED_BY, CCCI_COMMENT_URL and CCCI_COMMAND (who asked, where, and the
+Drone passes RECIPE, REPO, SRC, REF, PR, STAGES and UPGRADE_FROM in the environment; flags win
+over them. CCCI_TRIGGERED_BY, CCCI_COMMENT_URL and CCCI_COMMAND (who asked, where, and the
 command's comment id) go into the record's `trigger`; the command id is also part of the run
 id.
 """
@@ -45,9 +45,16 @@ def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="cc-ci-run", description=__doc__.splitlines()[0])
     p.add_argument("recipe", nargs="?", default=env.get("RECIPE"), help="recipe name (env RECIPE)")
     p.add_argument(
+        "--repo",
+        default=env.get("REPO"),
+        help="the recipe's own repository OWNER/NAME or a local path: its release tags are the "
+        "upgrade bases (env REPO; default: the --src repository)",
+    )
+    p.add_argument(
         "--src",
         default=env.get("SRC"),
-        help="PR head repository OWNER/NAME (env SRC; default recipes/RECIPE… see docs)",
+        help="PR head repository OWNER/NAME (a fork, maybe) or a local path (env SRC; "
+        "default coop-cloud/RECIPE)",
     )
     p.add_argument(
         "--ref", default=env.get("REF"), help="commit sha, tag or branch to test (env REF)"
@@ -87,6 +94,19 @@ def parse_upgrade_from(text: str | None) -> tuple[str, ...]:
         except InvalidInput:
             raise InvalidInput(f"--upgrade-from: {tag!r} is not a tag name") from None
     return tuple(dict.fromkeys(tags))
+
+
+def parse_repository(value: str, what: str, env: dict[str, str]) -> str:
+    """A repository the run fetches: OWNER/NAME on the forge (CCCI_FORGE_URL), or, for a run
+    by hand only, a local path (absolute, `.`, `..`, `~`), returned absolute."""
+    if not value.startswith(("/", ".", "~")):
+        return validate_src(value)
+    if env.get("DRONE_BUILD_NUMBER"):
+        raise InvalidInput(f"{what} {value!r}: a local path is for runs by hand, not in a build")
+    path = Path(value).expanduser().resolve()
+    if not path.is_dir() or not ((path / ".git").exists() or (path / "HEAD").is_file()):
+        raise InvalidInput(f"{what} {value!r} is not a git repository on this machine")
+    return str(path)
 
 
 def parse_trigger(env: dict[str, str]) -> Trigger | None:
@@ -145,6 +165,8 @@ def table(record: RunRecord, run_dir: Path) -> str:
     )
     rows.append(f"  overall: {record.status} (exit {record.exit_code}) in {record.duration_s:.1f}s")
     rows.append(f"  run record: {run_dir / 'run.json'}")
+    if record.repro:
+        rows.append(f"  to run it again: {record.repro}")
     return "\n".join(rows)
 
 
@@ -155,16 +177,15 @@ def main(argv: list[str] | None = None) -> int:
         if not args.recipe:
             raise InvalidInput("no recipe given (argument or RECIPE)")
         recipe = validate_recipe(args.recipe)
-        src = validate_src(args.src or f"coop-cloud/{recipe}")
+        src = parse_repository(args.src or f"coop-cloud/{recipe}", "--src", env)
+        repo = parse_repository(args.repo, "--repo", env) if args.repo else None
         ref = validate_ref(args.ref or "HEAD")
         stages = parse_stages(args.stages)
         upgrade_from = parse_upgrade_from(args.upgrade_from)
-        if upgrade_from:
-            # The harness upgrades from the release before the PR head; choosing the base is
-            # not built yet, and a run must not claim an upgrade it did not make.
+        if upgrade_from and "upgrade" not in stages:
             raise InvalidInput(
-                f"--upgrade-from {','.join(upgrade_from)}: this cc-ci-run upgrades only from "
-                "the previous release (leave --upgrade-from empty)"
+                f"--upgrade-from {','.join(upgrade_from)}: the upgrade stage is not among "
+                f"--stages {','.join(stages)}"
             )
         trigger = parse_trigger(env)
         run_id = validate_run_id(args.run_id or default_run_id(env))
@@ -180,7 +201,17 @@ def main(argv: list[str] | None = None) -> int:
     if env.get("DRONE_BUILD_NUMBER", "").isdigit():
         ci = CI("drone", int(env["DRONE_BUILD_NUMBER"]), env.get("DRONE_BUILD_LINK"))
     req = RunRequest(
-        recipe, src, ref, stages, run_id, results_dir(args, settings), args.pr, ci, trigger
+        recipe,
+        src,
+        ref,
+        stages,
+        run_id,
+        results_dir(args, settings),
+        args.pr,
+        ci,
+        trigger,
+        repo=repo,
+        upgrade_from=upgrade_from,
     )
     restore = install_signal_handlers()
     try:

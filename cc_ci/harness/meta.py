@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cc_ci.contract.names import is_ref
+
 KNOWN = {
     "HEALTH_PATH",
     "HEALTH_OK",
@@ -17,6 +19,7 @@ KNOWN = {
     "EXTRA_ENV",
     "MAIN_SERVICE",
     "FRONT_PAGE",
+    "UPGRADE_FROM",
 }
 
 HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{1,63}$")
@@ -36,6 +39,8 @@ class RecipeMeta:
     main_service: str = "app"
     front_page: str = "/"  # what the built-in browser check opens and screenshots
     extra_env: Mapping[str, str] | Callable[[str], Mapping[str, str]] = field(default_factory=dict)
+    upgrade_from: tuple[str, ...] = ()
+    """Release tags the upgrade stage also starts from, after the previous release."""
 
     def env_for(self, domain: str) -> dict[str, str]:
         """Extra env for an app at `domain` (EXTRA_ENV may be a function of the domain)."""
@@ -116,6 +121,10 @@ def load_meta(suite_dir: Path) -> RecipeMeta:
             kw[key] = float(v)
     if (v := get("MAIN_SERVICE", str)) is not None:
         kw["main_service"] = v
+    if (v := get("UPGRADE_FROM", (tuple, list))) is not None:
+        if not all(isinstance(t, str) and is_ref(t) for t in v):
+            raise MetaError(f"{path}: UPGRADE_FROM must be a list of release tags, not {v!r}")
+        kw["upgrade_from"] = tuple(dict.fromkeys(v))
     if "EXTRA_ENV" in names:
         v = module.EXTRA_ENV
         if not (callable(v) or isinstance(v, Mapping)):

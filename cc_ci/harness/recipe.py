@@ -72,7 +72,10 @@ def git_env(token: str | None) -> dict[str, str]:
 
 
 def clone_url(forge_url: str, src: str) -> str:
-    """Where the PR head repository `src` (owner/name) is cloned from."""
+    """Where the repository `src` is cloned from: `<forge_url>/<owner/name>.git`, or `src`
+    itself when it is a local path (absolute: cli.py resolves one given by hand)."""
+    if src.startswith("/"):
+        return src
     return f"{forge_url}/{src}.git"
 
 
@@ -84,30 +87,65 @@ def fetch_recipe(
     log: LogSink,
     redact: Redactor,
     token: str | None = None,
+    *,
+    repo: str | None = None,
+    pr: int | None = None,
 ) -> Checkout:
-    """Clone `<forge_url>/<src>.git` into `dest` and check out `ref` (a sha, tag or branch)."""
-    url = clone_url(forge_url, src)
+    """Fetch the recipe into `dest` and check out the PR head `ref` (a sha, tag or branch).
+
+    The release tags (and so the upgrade base) come from the base repository `repo`, the
+    recipe's own, only; `src`, the PR head repository (a fork, maybe), gives the head and
+    nothing else: its tags are never fetched. With a PR number the head is fetched from the
+    base repository's `refs/pull/<pr>/head`, as Gitea serves it; `src` is still searched for
+    `ref` (a forge without pull refs, a head pushed since). Without `repo` the base is `src`.
+    """
+    base = repo or src
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     env = git_env(token)
-    _git(["init", "-q"], dest, env, log, redact)
-    _git(["remote", "add", "origin", url], dest, env, log, redact)
-    _git(
-        ["fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"],
-        dest,
-        env,
-        log,
-        redact,
-    )
+
+    def git(*args: str) -> str:
+        return _git(list(args), dest, env, log, redact)
+
+    git("init", "-q")
+    git("remote", "add", "base", clone_url(forge_url, base))
+    # --no-tags, and the base's tags by an explicit refspec: no tag follows a head's commit
+    git("fetch", "-q", "--no-tags", "base", *BASE_REFSPECS)
+    remotes = ["base"]
+    if src != base:
+        git("remote", "add", "head", clone_url(forge_url, src))
+        git("fetch", "-q", "--no-tags", "head", "+refs/heads/*:refs/remotes/head/*")
+        remotes.insert(0, "head")
+    if pr is not None:
+        try:
+            git("fetch", "-q", "--no-tags", "base", f"+refs/pull/{pr}/head:refs/remotes/pull/{pr}")
+        except FetchError:
+            log.write(f"the base repository {base} serves no refs/pull/{pr}/head\n")
     try:
-        _git(["rev-parse", "--verify", "-q", f"{ref}^{{commit}}"], dest, env, log, redact)
+        git("rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
     except FetchError:
-        # A commit that no branch reaches (a PR head in the base repo): ask for it by name.
-        _git(["fetch", "-q", "origin", ref], dest, env, log, redact)
-        ref = "FETCH_HEAD"
-    _git(["checkout", "-q", "-f", "--detach", ref], dest, env, log, redact)
+        # A commit or branch not fetched yet: ask the head repository, then the base, by name.
+        for i, remote in enumerate(remotes):
+            try:
+                git("fetch", "-q", "--no-tags", remote, ref)
+            except FetchError:
+                if i == len(remotes) - 1:
+                    raise
+                continue
+            ref = "FETCH_HEAD"
+            break
+    git("checkout", "-q", "-f", "--detach", ref)
     return describe_checkout(dest, log, redact)
+
+
+BASE_REFSPECS = ("+refs/heads/*:refs/remotes/base/*", "+refs/tags/*:refs/tags/*")
+"""What is fetched of the base repository: its branches and its tags, nothing else."""
+
+
+def tag_commit(repo: Path, tag: str, log: LogSink, redact: Redactor) -> str:
+    """The commit a release tag of the base repository names (full sha)."""
+    return _git(["rev-parse", f"refs/tags/{tag}^{{commit}}"], repo, git_env(None), log, redact).strip()
 
 
 def describe_checkout(dest: Path, log: LogSink, redact: Redactor) -> Checkout:

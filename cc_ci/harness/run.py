@@ -27,7 +27,7 @@ from cc_ci.contract.record import (
     write_record,
 )
 from cc_ci.contract.redact import Redactor
-from cc_ci.contract.stages import StageName
+from cc_ci.contract.stages import StageName, row_file
 from cc_ci.harness import recipe as rcp
 from cc_ci.harness.certs import cert_spki
 from cc_ci.harness.deploy.abra import Abra, AbraError
@@ -57,7 +57,14 @@ from cc_ci.harness.outcome import (
     teardown_result,
     total,
 )
-from cc_ci.harness.plan import DeployKind, Deployment, plan_run
+from cc_ci.harness.plan import (
+    DeployKind,
+    Deployment,
+    choose_bases,
+    plan_run,
+    repro_command,
+    upgrade_rows,
+)
 from cc_ci.harness.policy.allowlist import Allowlist
 from cc_ci.harness.policy.env import parse_env
 from cc_ci.harness.policy.gate import Verdict, gate, sample_env
@@ -88,6 +95,14 @@ class RunRequest:
     pr: int | None = None
     ci: CI | None = None
     trigger: Trigger | None = None
+    repo: str | None = None
+    """The recipe's own repository (`REPO`), where release tags come from; None: `src`."""
+    upgrade_from: tuple[str, ...] = ()
+    """The upgrade bases asked for (`--upgrade-from`); empty: the previous release."""
+
+    @property
+    def base_repo(self) -> str:
+        return self.repo or self.src
 
 
 class Run:
@@ -103,12 +118,14 @@ class Run:
         self.record = RunRecord(
             run_id=req.run_id,
             recipe=req.recipe,
-            source=Source(req.src, req.ref, req.pr, None),
+            source=Source(req.src, req.ref, req.pr, None, base_repo=req.repo),
             started_at=utc_now(),
             stages=tuple(StageResult(s) for s in req.stages),
             trigger=req.trigger,
             ci=req.ci,
+            repro=self._repro(req.ref, req.upgrade_from),
         )
+        self.bases: tuple[str, ...] = ()
         self.teardowns: list[tuple[float, list[str]]] = []
         self.deploy_timings: list[dict] = []
         self.phase_timings: list[dict] = []
@@ -124,7 +141,23 @@ class Run:
         self.save()
 
     def log(self, stage: str) -> FileLog:
-        return FileLog(self.run_dir / f"{stage}.log", self.redact)
+        return FileLog(self.run_dir / f"{row_file(stage)}.log", self.redact)
+
+    def _repro(self, ref: str, bases: tuple[str, ...]) -> str:
+        """The record's `repro`: the cc-ci-run line that makes this run again (plan.py)."""
+        r = self.req
+        return self.redact(
+            repro_command(
+                r.recipe,
+                src=r.src,
+                ref=ref,
+                stages=r.stages,
+                repo=r.repo,
+                pr=r.pr,
+                bases=bases,
+                forge_url=self.settings.forge_url,
+            )
+        )
 
     # -- the run --------------------------------------------------------------------------
 
@@ -163,7 +196,15 @@ class Run:
         self.abra.ensure_server(log)
         dest = self.abra.abra_dir / "recipes" / self.req.recipe
         self.checkout = rcp.fetch_recipe(
-            s.forge_url, self.req.src, self.req.ref, dest, log, self.redact, token
+            s.forge_url,
+            self.req.src,
+            self.req.ref,
+            dest,
+            log,
+            self.redact,
+            token,
+            repo=self.req.repo,
+            pr=self.req.pr,
         )
         self.record = replace(
             self.record, source=replace(self.record.source, ref=self.checkout.head)
@@ -178,6 +219,7 @@ class Run:
         for line in self.timeouts.capped:
             log.write(f"timeouts: {line}\n")
         self.spki = cert_spki(s.state_dir / "pki" / f"{s.zone}.crt")
+        self._choose_bases(log)
         self.save()
         event(
             "recipe fetched",
@@ -186,8 +228,28 @@ class Run:
             previous=self.checkout.previous_release,
         )
 
+    def _choose_bases(self, log: FileLog) -> None:
+        """The upgrade bases (plan.choose_bases: refused before anything is deployed when
+        one is not a release of the base repository), their rows, and the repro line."""
+        if StageName.UPGRADE in self.req.stages:
+            self.bases = choose_bases(
+                self.req.upgrade_from,
+                self.meta.upgrade_from,
+                self.checkout.tags,
+                self.checkout.previous_release,
+                self.req.base_repo,
+            )
+            log.write(f"upgrade bases from {self.req.base_repo}: {', '.join(self.bases) or 'none'}\n")
+        rows = upgrade_rows([s.name for s in self.record.stages], self.bases)
+        old = {s.name: s for s in self.record.stages}
+        self.record = replace(
+            self.record,
+            stages=tuple(old.get(r) or StageResult(r) for r in rows),
+            repro=self._repro(self.checkout.head, self.bases),
+        )
+
     def _run_plan(self, live: LiveRun) -> None:
-        plan = plan_run(self.req.stages, self.checkout.previous_release)
+        plan = plan_run(self.req.stages, self.bases)
         for name, why in plan.skipped:
             self.set_stage(name, status=StageStatus.SKIPPED, message=why)
         for dep in plan.deployments:
@@ -266,7 +328,7 @@ class Run:
         log = self.log(first)
         try:
             if dep.kind is DeployKind.UPGRADE:
-                self._upgrade(live, log)
+                self._upgrade(live, log, dep)
                 return
             self.set_stage(first, status=StageStatus.RUNNING, log=f"{first}.log")
             with self._deployed(DeployKind.FRESH, live, log) as app:
@@ -337,7 +399,7 @@ class Run:
         extra_env: dict[str, str] | None = None,
     ) -> PhaseResult:
         ctx = self._context(app, stage, phase)
-        junit = self.run_dir / f"{stage}.{phase}.junit.xml"
+        junit = self.run_dir / f"{row_file(stage)}.{phase}.junit.xml"
         t0 = time.monotonic()
         result = run_phase(ctx, paths, marker, junit, log, self.timeouts.stage, extra_env)
         self.phase_timings.append(
@@ -375,14 +437,14 @@ class Run:
             stack=stack_name(app.domain),
             base_url=app.base_url,
             zone=s.zone,
-            stage=stage,
+            stage=row_file(stage),
             phase=phase,
             resolve_to=s.resolve_to,
             ca_file=str(s.ca_file) if s.ca_file else None,
             cert_spki=self.spki,
             artifacts_dir=str(self.run_dir / "screenshots"),
             run_dir=str(self.run_dir),
-            data_file=str(self.workdir / f"data-{stage}.json"),
+            data_file=str(self.workdir / f"data-{row_file(stage)}.json"),
             env_file=str(self.abra.env_file(app.domain)),
             health_path=self.meta.health_path,
             health_ok=self.meta.health_ok,
@@ -397,11 +459,11 @@ class Run:
         result = ended or stage_outcome(name, self.req.recipe, phases)
         counts = total(phases)
         junit = merge_junit(
-            [p.junit for p in phases if p.junit], self.run_dir / f"{name}.junit.xml"
+            [p.junit for p in phases if p.junit], self.run_dir / f"{row_file(name)}.junit.xml"
         )
         shots = sorted(
             p.relative_to(self.run_dir).as_posix()
-            for p in (self.run_dir / "screenshots").glob(f"{name}-*.png")
+            for p in (self.run_dir / "screenshots").glob(f"{row_file(name)}-*.png")
         )
         self._set_outcome(
             name,
@@ -413,12 +475,19 @@ class Run:
         )
         event("stage", name=name, status=result.status, seconds=f"{time.monotonic() - t0:.1f}")
 
-    def _upgrade(self, live: LiveRun, log: FileLog) -> None:
-        name = StageName.UPGRADE
+    def _upgrade(self, live: LiveRun, log: FileLog, dep: Deployment) -> None:
+        name = dep.stages[0]  # upgrade from <tag>
+        prev = dep.base
+        assert prev is not None  # the plan makes an upgrade deployment per base
         t0 = time.monotonic()
-        self.set_stage(name, status=StageStatus.RUNNING, log="upgrade.log")
-        prev = self.checkout.previous_release
-        assert prev is not None  # the plan skips upgrade without one
+        details = {
+            "from": prev,
+            "from_repo": self.req.base_repo,
+            "from_commit": rcp.tag_commit(self.checkout.path, prev, log, self.redact),
+        }
+        self.set_stage(
+            name, status=StageStatus.RUNNING, log=f"{row_file(name)}.log", details=details
+        )
         rcp.checkout(self.checkout.path, prev, log, self.redact)
         phases: list[PhaseResult] = []
         tests = self.suite_dir / "test_upgrade.py"

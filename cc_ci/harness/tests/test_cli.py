@@ -6,7 +6,14 @@ import pytest
 
 from cc_ci.contract.names import InvalidInput
 from cc_ci.contract.record import Trigger
-from cc_ci.harness.cli import main, parse_args, parse_trigger, parse_upgrade_from
+from cc_ci.harness.cli import (
+    main,
+    parse_args,
+    parse_repository,
+    parse_trigger,
+    parse_upgrade_from,
+    table,
+)
 
 URL = "https://git.example.org/recipe-maintainers/custom-html/pulls/7#issuecomment-1007"
 
@@ -40,12 +47,32 @@ def test_the_pipelines_empty_upgrade_from_is_accepted(monkeypatch, capsys):
     assert "upgrade-from" not in err
 
 
-def test_a_base_this_harness_cannot_choose_yet_is_refused_not_ignored(capsys):
-    assert main(["demo", "--upgrade-from", "1.0.0+1.0"]) == 2
+def test_upgrade_from_without_the_upgrade_stage_is_refused_before_anything_runs(capsys):
+    assert main(["demo", "--stages", "install", "--upgrade-from", "1.0.0+1.0"]) == 2
     err = capsys.readouterr().err
-    assert "--upgrade-from 1.0.0+1.0: this cc-ci-run upgrades only from the previous" in err
+    assert "--upgrade-from 1.0.0+1.0: the upgrade stage is not among --stages install" in err
     assert main(["demo", "--upgrade-from", "1.0;rm"]) == 2
     assert "'1.0;rm' is not a tag name" in capsys.readouterr().err
+
+
+def test_the_base_repository_comes_from_the_flag_else_the_environment():
+    assert parse_args(["demo"], {"REPO": "recipe-maintainers/demo"}).repo == "recipe-maintainers/demo"
+    assert parse_args(["demo", "--repo", "o/r"], {"REPO": "x/y"}).repo == "o/r"
+    # what .drone.yml passes when an older bridge sent no REPO: the base is SRC
+    assert parse_args(["demo", "--repo", ""], {}).repo == ""
+
+
+def test_a_repository_is_owner_name_or_for_a_run_by_hand_a_local_git_repository(tmp_path):
+    assert parse_repository("alice/demo", "--src", {}) == "alice/demo"
+    with pytest.raises(InvalidInput, match="is not OWNER/NAME"):
+        parse_repository("alice/demo/x", "--src", {})
+    (tmp_path / "checkout" / ".git").mkdir(parents=True)
+    assert parse_repository(str(tmp_path / "checkout"), "--src", {}) == str(tmp_path / "checkout")
+    with pytest.raises(InvalidInput, match="is not a git repository on this machine"):
+        parse_repository(str(tmp_path), "--src", {})
+    # never in a build: a build's parameters must not make the runner read the host's files
+    with pytest.raises(InvalidInput, match="a local path is for runs by hand, not in a build"):
+        parse_repository(str(tmp_path / "checkout"), "--repo", {"DRONE_BUILD_NUMBER": "7"})
 
 
 def test_who_asked_and_where_go_into_the_records_trigger():
@@ -56,3 +83,31 @@ def test_who_asked_and_where_go_into_the_records_trigger():
     for bad in ("javascript:alert(1)", "https://x/a b", "https://x/\n", "/relative", "https://"):
         with pytest.raises(InvalidInput, match="CCCI_COMMENT_URL"):
             parse_trigger({"CCCI_COMMENT_URL": bad})
+
+
+def test_the_summary_prints_the_repro_line_under_the_stage_table(tmp_path):
+    from datetime import UTC, datetime
+
+    from cc_ci.contract.record import RunRecord, Source, StageResult, StageStatus
+
+    repro = "cc-ci-run demo --repo cc-ci/demo --src mallory/demo --ref abc --pr 3"
+    record = RunRecord(
+        run_id="local-1",
+        recipe="demo",
+        source=Source("mallory/demo", "abc", 3, base_repo="cc-ci/demo"),
+        started_at=datetime(2026, 12, 1, tzinfo=UTC),
+        stages=(
+            StageResult("install", StageStatus.PASSED, 1.0),
+            StageResult("upgrade from 1.1.0+1.1", StageStatus.PASSED, 2.0),
+            StageResult("upgrade from 1.0.0+1.0", StageStatus.FAILED, 2.0, message="x"),
+        ),
+        status="failed",
+        exit_code=1,
+        duration_s=5.0,
+        repro=repro,
+    )
+    lines = table(record, tmp_path).splitlines()
+    assert lines[2].split()[:4] == ["upgrade", "from", "1.1.0+1.1", "PASS"]
+    assert lines[3].split()[:4] == ["upgrade", "from", "1.0.0+1.0", "FAIL"]
+    assert lines[-1] == f"  to run it again: {repro}"
+    assert lines[-2].startswith("  run record: ")

@@ -200,7 +200,7 @@ def test_every_skip_message_reads_as_the_run_record_shows_it():
 
 
 def test_the_plan_skips_upgrade_without_a_previous_release_with_outcomes_message():
-    assert plan_run(("install", "upgrade"), None).skipped == (("upgrade", NO_PREVIOUS_RELEASE),)
+    assert plan_run(("install", "upgrade"), ()).skipped == (("upgrade", NO_PREVIOUS_RELEASE),)
 
 
 # -- a fault that ended a stage or a deployment ----------------------------------------------
@@ -261,14 +261,14 @@ def record(**given: StageStatus) -> tuple[StageResult, ...]:
     return tuple(StageResult(n, wanted[n]) for n in STAGES if n in wanted)
 
 
-FULL = plan_run(STAGES, "1.0.0+1.0")
+FULL = plan_run(STAGES, ("1.0.0+1.0",))
 FRESH, UPGRADE = FULL.deployments
 REFUSED = Outcome(F, "policy: refused: a bind mount of /var/run/docker.sock")
 
 
 def test_the_kinds_of_deployment_are_fresh_for_three_stages_and_upgrade_for_one():
     assert (FRESH.kind, FRESH.stages) == (DeployKind.FRESH, ("install", "recipe-local", "backup"))
-    assert (UPGRADE.kind, UPGRADE.stages) == (DeployKind.UPGRADE, ("upgrade",))
+    assert (UPGRADE.kind, UPGRADE.stages) == (DeployKind.UPGRADE, ("upgrade from 1.0.0+1.0",))
 
 
 def test_a_fresh_deployment_that_fails_blames_its_first_stage_and_skips_the_others():
@@ -288,7 +288,7 @@ def test_a_fresh_deployment_that_fails_blames_its_first_stage_and_skips_the_othe
 
 def test_a_fresh_deployment_refused_by_the_gate_fails_install_and_skips_recipe_local():
     stages = record(install=StageStatus.RUNNING, recipe_local=StageStatus.PENDING)
-    plan = plan_run(("install", "recipe-local"), "1.0.0+1.0")
+    plan = plan_run(("install", "recipe-local"), ("1.0.0+1.0",))
     assert blame(stages, REFUSED, plan.deployments[0].stages) == (
         ("install", REFUSED),
         ("recipe-local", Outcome(S, f"not run: {REFUSED.message}")),
@@ -311,16 +311,21 @@ def test_a_fresh_deployment_that_fails_mid_way_blames_the_running_stage_and_keep
 def test_a_fresh_deployment_with_no_stage_running_blames_its_first_stage_in_run_order():
     # the record lists backup before recipe-local; the deployment runs recipe-local first
     stages = record(backup=StageStatus.PENDING, recipe_local=StageStatus.PENDING)
-    plan = plan_run(("backup", "recipe-local"), None)
+    plan = plan_run(("backup", "recipe-local"), ())
     assert [s.name for s in stages] == ["backup", "recipe-local"]
     assert blame(stages, REFUSED, plan.deployments[0].stages)[0] == ("recipe-local", REFUSED)
 
 
-def test_an_upgrade_deployment_blames_only_the_upgrade_stage():
-    stages = record(install=P, upgrade=StageStatus.RUNNING, backup=P, recipe_local=E)
+def test_an_upgrade_deployment_blames_only_its_own_row():
+    rows = (
+        StageResult("install", P),
+        StageResult("upgrade from 1.0.0+1.0", StageStatus.RUNNING),
+        StageResult("upgrade from 0.9.0+0.9", StageStatus.PENDING),
+        StageResult("backup", P),
+    )
     crashed = fault_outcome(Fault.CANNOT, "abra app new failed (exit 1): x", Step.DEPLOYMENT)
-    assert blame(stages, crashed, UPGRADE.stages) == (
-        ("upgrade", Outcome(E, "abra app new failed (exit 1): x")),
+    assert blame(rows, crashed, UPGRADE.stages) == (
+        ("upgrade from 1.0.0+1.0", Outcome(E, "abra app new failed (exit 1): x")),
     )
 
 
