@@ -29,10 +29,10 @@ from cc_ci.bridge.config import LOGIN
 from cc_ci.bridge.flow import progress
 from cc_ci.bridge.identity import RecordMismatch
 from cc_ci.bridge.state import CommandRow
-from cc_ci.contract.names import COMMAND_PARAM, drone_run_id
+from cc_ci.contract.names import COMMAND_PARAM, drone_run_id, is_row_name
 from cc_ci.contract.record import RunRecord, RunStatus, StageStatus, TeardownStatus
 from cc_ci.contract.record_read import decode_record
-from cc_ci.contract.stages import STAGES
+from cc_ci.contract.stages import STAGES, row_base
 
 ICONS = {
     "passed": "✅",
@@ -103,6 +103,16 @@ def word(
     return value if value in known else text(value, limit, redact=redact, cell=cell)
 
 
+def row(name: str, *, redact: Redact, cell: bool = True) -> str:
+    """A stage row's name: a known stage plainly, an upgrade row as `upgrade from` and its
+    tag in a code span (a tag by the contract's ref rules holds no backtick or `|`), anything
+    else quoted."""
+    base = row_base(name)
+    if base is not None and is_row_name(name) and redact(base) == base:
+        return f"upgrade from `{base}`"
+    return word(name, STAGES, 40, redact=redact, cell=cell)
+
+
 def code(value: object, limit: int = 600, *, redact: Redact) -> str:
     """Untrusted text as one line (masked, then cut: `_line`) in a fenced code block:
     markdown, HTML, links and mentions are not read inside it, and the fence is longer than
@@ -133,12 +143,14 @@ def build_message(c: CommandRow) -> str:
 
 
 def drone_params(c: CommandRow) -> dict[str, str]:
-    """The build parameters (docs/forge-api.md §4), including who asked and where (the run
+    """The build parameters (docs/forge-api.md §4): the recipe's own repository (`REPO`,
+    where the release tags come from), the PR head's (`SRC`, a fork maybe), who asked and where (the run
     record's `trigger.by` and `trigger.comment_url`), the command's id (part of the run id,
     the record's `trigger.command`), the upgrade bases asked for, and the build message."""
     assert c.head_sha and c.head_repo
     params = {
         "RECIPE": c.recipe,
+        "REPO": c.repo,
         "SRC": c.head_repo,
         "REF": c.head_sha,
         "PR": str(c.pr),
@@ -180,6 +192,9 @@ class RunSummary:
     repro: str | None = None
     screenshot: str | None = None
     """The app's screenshot: the first PNG a stage kept, relative to the run folder."""
+    base_repo: str | None = None
+    """The repository the upgrade bases are release tags of (an upgrade row's
+    `details.from_repo`), when the record names one."""
 
     @property
     def error_stage(self) -> StageLine | None:
@@ -204,6 +219,7 @@ def summarize_record(record: RunRecord) -> RunSummary:
             if line not in findings:
                 findings.append(line)
     screenshots = [a for s in record.stages for a in s.artifacts if a.lower().endswith(".png")]
+    from_repos = [(s.details or {}).get("from_repo") for s in record.stages]
     return RunSummary(
         status=record.status,
         stages=tuple(StageLine(s.name, s.status, s.duration_s, s.message) for s in record.stages),
@@ -213,6 +229,7 @@ def summarize_record(record: RunRecord) -> RunSummary:
         retryable=record.retryable,
         repro=record.repro,
         screenshot=screenshots[0] if screenshots else None,
+        base_repo=next((r for r in from_repos if isinstance(r, str) and r), None),
     )
 
 
@@ -356,7 +373,7 @@ def retrying_body(
     stage = run.error_stage if run is not None else None
     where = ""
     if stage:
-        name = word(stage.name, STAGES, 40, redact=redact, cell=False)
+        name = row(stage.name, redact=redact, cell=False)
         message = text(stage.message, 200, redact=redact)
         where = f" ({name}: {message})" if message else f" ({name})"
     first = c.retried_build if c.retried_build is not None else c.build
@@ -419,10 +436,13 @@ def final_body(
         for s in run.stages:
             icon = ICONS.get(s.status, "")
             lines.append(
-                f"| {word(s.name, STAGES, 40, redact=redact)} "
+                f"| {row(s.name, redact=redact)} "
                 f"| {icon} {word(s.status, ICONS, 20, redact=redact)} "
                 f"| {_duration(s.duration_s)} | {text(s.message, 160, redact=redact, cell=True)} |"
             )
+    if run.base_repo:
+        repo = text(run.base_repo, 120, redact=redact)
+        lines += ["", f"Upgraded from release tags of {repo}, the recipe's own repository."]
     if run.status == RunStatus.ERROR and run.error_class:
         if run.error_class in ERROR_CLASSES:
             lines += ["", f"Error class: `{run.error_class}`: {ERROR_CLASSES[run.error_class]}."]

@@ -125,6 +125,7 @@ def run_pipeline(
 
 PARAMS = {
     "RECIPE": "custom-html",
+    "REPO": "recipe-maintainers/custom-html",
     "SRC": "alice/custom-html",
     "REF": "0123456789abcdef0123456789abcdef01234567",
     "PR": "7",
@@ -140,6 +141,7 @@ def test_recipe_ci_hands_every_parameter_to_cc_ci_run_at_the_build_commit(forge)
     assert seen is not None, "cc-ci-run never ran:\n" + r.stdout + r.stderr
     assert seen["argv"] == [
         "custom-html",
+        "--repo", "recipe-maintainers/custom-html",
         "--src", "alice/custom-html",
         "--ref", PARAMS["REF"],
         "--stages", "install,upgrade",
@@ -157,7 +159,8 @@ def test_recipe_ci_hands_every_parameter_to_cc_ci_run_at_the_build_commit(forge)
 
 
 def test_recipe_ci_writes_to_the_default_results_dir_when_the_runner_sets_none(forge):
-    params = {k: v for k, v in PARAMS.items() if k != "UPGRADE_FROM"} | {"STAGES": ""}
+    older = ("UPGRADE_FROM", "REPO")  # parameters a bridge before them does not send
+    params = {k: v for k, v in PARAMS.items() if k not in older} | {"STAGES": ""}
     r, seen = run_pipeline(forge, "recipe-ci", "custom", forge["second"], params)
     assert r.returncode == 0, r.stdout + r.stderr
     # a build no command started (no CCCI_COMMAND) is drone-<build>
@@ -166,6 +169,8 @@ def test_recipe_ci_writes_to_the_default_results_dir_when_the_runner_sets_none(f
     assert seen["argv"][seen["argv"].index("--stages") + 1] == ""
     # an older bridge sends no UPGRADE_FROM: the shell passes it empty, the default base
     assert seen["argv"][seen["argv"].index("--upgrade-from") + 1] == ""
+    # and no REPO: passed empty, so the base repository is SRC, as before REPO
+    assert seen["argv"][seen["argv"].index("--repo") + 1] == ""
     assert seen["marker"] == "second"
 
 
@@ -201,6 +206,7 @@ def test_recipe_ci_runs_the_demo_recipe_for_real(tmp_path):
     params = {
         **settings,
         "RECIPE": "demo",
+        "REPO": "cc-ci/demo",
         "SRC": "cc-ci/demo",
         "REF": recipe_head,
         "PR": "3",

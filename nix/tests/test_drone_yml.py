@@ -17,6 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 PARAMS = (
     "RECIPE",
+    "REPO",
     "SRC",
     "REF",
     "PR",
@@ -71,6 +72,8 @@ def test_every_build_parameter_reaches_cc_ci_run(pipelines):
     argv = shlex.split(drone_substituted(runs[0]))
     assert argv[:2] == ["cc-ci-run", "${RECIPE}"]
     flags = dict(zip(argv[2::2], argv[3::2], strict=True))
+    # empty from a bridge before REPO: cc-ci-run takes `--repo ""` as "the base is SRC"
+    assert flags["--repo"] == "${REPO}"
     assert flags["--src"] == "${SRC}"
     assert flags["--ref"] == "${REF}"
     assert flags["--stages"] == "${STAGES}"

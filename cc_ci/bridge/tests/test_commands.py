@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -146,6 +147,36 @@ def test_the_build_carries_the_upgrade_bases_and_the_comment_that_asked():
     assert "CCCI_COMMENT_URL" not in drone_params(row(comment_url=""))
     ack = ack_body(c, "https://drone/x/12", None)
     assert "(upgrade, upgrading from `1.0.0+1.0`, `1.1.0+1.1`)" in ack
+
+
+def test_the_build_names_the_recipes_own_repository_apart_from_the_pr_heads():
+    # REPO: the enrolled repository the PR is against, where release tags come from;
+    # SRC: the head's repository, the fork
+    params = drone_params(row())
+    assert (params["REPO"], params["SRC"]) == ("recipe-maintainers/custom-html", "alice/custom-html")
+
+
+def test_each_upgrade_row_is_labelled_with_its_base_and_the_repository_is_named():
+    run = summary(
+        status="failed",
+        error_class=None,
+        stages=(
+            StageLine("install", StageStatus.PASSED, 4.0, ""),
+            StageLine("upgrade from 1.1.0+1.1", StageStatus.PASSED, 9.0, ""),
+            StageLine("upgrade from 1.0.0+1.0", StageStatus.FAILED, 9.0, "tests failed"),
+            StageLine("upgrade from `x`|y", StageStatus.FAILED, 9.0, ""),
+        ),
+        base_repo="recipe-maintainers/custom-html",
+    )
+    body = final_body(row(), "failure", "https://d/12", None, run, NO_SECRETS)
+    assert "| upgrade from `1.1.0+1.1` | ✅ passed | 9 s |  |" in body
+    assert "| upgrade from `1.0.0+1.0` | ❌ failed | 9 s | `tests failed` |" in body
+    # a row name that is no row of the contract is quoted whole, as any unknown text
+    assert "| ``upgrade from `x`\\|y`` |" in body
+    assert (
+        "Upgraded from release tags of `recipe-maintainers/custom-html`, the recipe's own "
+        "repository." in body
+    )
 
 
 def test_a_retry_has_a_build_message_of_its_own():
@@ -366,3 +397,26 @@ def test_help_lists_the_syntax_every_stage_and_the_enrolled_recipe():
     for example in ("`!testme`", "`!testme install upgrade`", "`!testme upgrade from=TAG[,TAG]`"):
         assert example in body
     assert "retried once" in body
+
+
+def test_the_summary_takes_the_base_repository_from_an_upgrade_rows_details():
+    from datetime import UTC, datetime
+
+    from cc_ci.bridge.report import summarize_record
+    from cc_ci.contract.record import RunRecord, Source, StageResult
+
+    details = {"from": "1.1.0+1.1", "from_repo": "recipe-maintainers/custom-html"}
+    record = RunRecord(
+        "drone-12-c1007",
+        "custom-html",
+        Source("alice/custom-html", "9f2c1e0", 7, base_repo="recipe-maintainers/custom-html"),
+        datetime(2026, 12, 1, tzinfo=UTC),
+        (
+            StageResult("install", StageStatus.PASSED),
+            StageResult("upgrade from 1.1.0+1.1", StageStatus.PASSED, details=details),
+        ),
+    )
+    run = summarize_record(record)
+    assert run.base_repo == "recipe-maintainers/custom-html"
+    assert [s.name for s in run.stages] == ["install", "upgrade from 1.1.0+1.1"]
+    assert summarize_record(replace(record, stages=record.stages[:1])).base_repo is None
