@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cc_ci.contract.stages import row_stage  # noqa: E402
 from devworld.replicas.build import replicas  # noqa: E402
 
 # What the earlier real-server build measured on a 2-vCPU server with pulled images.
@@ -41,7 +42,7 @@ def newest_full_run(results: Path, recipe: str) -> dict | None:
             rec = json.loads(run_json.read_text())
         except (OSError, ValueError):
             continue
-        names = {s["name"] for s in rec.get("stages", [])}
+        names = {row_stage(s["name"]) for s in rec.get("stages", [])}
         if {"install", "upgrade"} <= names and rec.get("status") == "passed":
             rec["_path"] = str(run_json)
             return rec

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from cc_ci.contract.stages import STAGES, StageName, upgrade_row
 from cc_ci.harness.outcome import NO_PREVIOUS_RELEASE
-from cc_ci.harness.settings import DEFAULT_FORGE_URL
 
 
 class DeployKind(enum.StrEnum):
@@ -117,12 +116,13 @@ def repro_command(
     repo: str | None = None,
     pr: int | None = None,
     bases: Sequence[str] = (),
-    forge_url: str = DEFAULT_FORGE_URL,
+    forge_url: str,
 ) -> str:
     """The one shell line that makes this run again on a machine set up by scripts/bootstrap:
     `cc-ci-run` with the recipe, its repositories, the exact head commit, the PR, the stages
-    and the upgrade bases, each word quoted for the shell (`shlex.quote`), and the forge as
-    `CCCI_FORGE_URL=…` in front when it is not the default."""
+    and the upgrade bases, each word quoted for the shell (`shlex.quote`), and the forge in
+    front as `CCCI_FORGE_URL=…` (always: scripts/local-env.sh, which such a machine sources,
+    sets a local one)."""
     argv = ["cc-ci-run", recipe]
     if repo is not None and repo != src:
         argv += ["--repo", repo]
@@ -133,10 +133,7 @@ def repro_command(
         argv += ["--stages", ",".join(stages)]
     if bases and StageName.UPGRADE in stages:
         argv += ["--upgrade-from", ",".join(bases)]
-    line = shlex.join(argv)
-    if forge_url.rstrip("/") != DEFAULT_FORGE_URL:
-        line = f"CCCI_FORGE_URL={shlex.quote(forge_url)} {line}"
-    return line
+    return f"CCCI_FORGE_URL={shlex.quote(forge_url)} {shlex.join(argv)}"
 
 
 def version_key(tag: str) -> tuple:

@@ -13,7 +13,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # The default ceilings, in seconds: no enrolled suite asks for more (tests/test_settings.py).
 DEPLOY_CEILING = 1200
 STAGE_CEILING = 1800
-DEFAULT_FORGE_URL = "https://git.coopcloud.tech"
 
 
 class SettingsError(ValueError):
@@ -69,7 +68,7 @@ class Settings:
             resolve_to=env.get("CCCI_RESOLVE_TO", "127.0.0.1"),
             https_port=https_port,
             ca_file=Path(ca) if ca else None,
-            forge_url=env.get("CCCI_FORGE_URL", DEFAULT_FORGE_URL).rstrip("/"),
+            forge_url=env.get("CCCI_FORGE_URL", "https://git.coopcloud.tech").rstrip("/"),
             git_token_file=Path(token) if token else None,
             state_dir=Path(env.get("CCCI_STATE_DIR", Path.home() / ".local" / "state" / "cc-ci")),
             results_dir=Path(env.get("CCCI_RESULTS_DIR", "results")),

@@ -58,7 +58,10 @@ def test_the_example_in_the_run_record_doc_reads_into_a_record():
     assert rec.source.base_repo == "recipe-maintainers/custom-html"
     assert rec.trigger is not None and (rec.trigger.by, rec.trigger.command) == ("alice", 1007)
     assert rec.ci is not None and rec.ci.build == 42
-    (install,) = rec.stages
+    install, upgrade = rec.stages
+    assert upgrade.name == "upgrade from 1.1.0+1.1" and rec.stage_status("upgrade") == "passed"
+    assert upgrade.details is not None and upgrade.details["from"] == "1.1.0+1.1"
+    assert rec.repro is not None and "--upgrade-from 1.1.0+1.1" in rec.repro
     assert install.status is StageStatus.PASSED
     assert install.tests.passed == 3 and install.tests.total == 3
     assert install.artifacts == ("screenshots/install-front.png",)

@@ -13,7 +13,8 @@ import pytest
 
 from cc_ci.harness.deploy.docker import docker
 from cc_ci.harness.waiting import wait_for
-from devworld.demo import build_forge
+from devworld.demo import SRC, build_forge
+from devworld.forge import build_fork
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[3]
@@ -40,7 +41,9 @@ def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(
     assert rec["deployments"] == 2
     stages = {s["name"]: s for s in rec["stages"]}
     assert stages["install"]["status"] == "passed" and stages["install"]["tests"]["passed"] >= 5
-    assert stages["upgrade"]["status"] == "passed" and stages["upgrade"]["tests"]["passed"] >= 3
+    upgrade = stages["upgrade from 1.1.0+1.1"]  # the default base: the previous release
+    assert upgrade["status"] == "passed" and upgrade["tests"]["passed"] >= 3
+    assert upgrade["details"]["from_repo"] == "cc-ci/demo"
     assert stages["recipe-local"]["status"] == "passed"
     assert stages["recipe-local"]["tests"]["passed"] == 3
     assert stages["recipe-local"]["artifacts"] == ["screenshots/recipe-local-front.png"]
@@ -55,6 +58,7 @@ def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(
         "log": "teardown.log",
     }
     assert "install" in r.stdout and "PASS" in r.stdout
+    assert f"to run it again: {rec['repro']}" in r.stdout
     assert demo_leftovers() == []
 
 
@@ -229,3 +233,62 @@ def test_the_git_token_never_reaches_logs_or_the_record(world, tmp_path, run_ccc
     for f in (tmp_path / "results").rglob("*"):
         if f.is_file():
             assert canary.encode() not in f.read_bytes(), f"the token leaked into {f}"
+
+
+def test_a_forks_own_release_tags_never_become_the_base_and_each_base_is_its_own_row(
+    world, tmp_path, run_ccci, record, demo_leftovers
+):
+    """A PR from a fork whose author tagged `99.0.0+x` and moved `1.1.0+1.1` onto a commit
+    of their own (the demo's head again, so an upgrade from it would upgrade nothing and
+    fail): the bases are the recipe's own releases, upgraded from one after the other."""
+    forge = Path(world["FORGE"]) / "forked"
+    build_forge(forge)
+    fork = build_fork(forge, SRC, "mallory/demo", pr=3, moved_tags=("1.1.0+1.1",))
+    env = {**world, "CCCI_FORGE_URL": f"file://{forge}"}
+    head = ["--repo", SRC, "--src", "mallory/demo", "--ref", fork.head, "--pr", "3"]
+    r = run_ccci(
+        env, tmp_path, *head, "--run-id", "e2e-bases", "--stages", "upgrade",
+        "--upgrade-from", "1.0.0+1.0,1.1.0+1.1",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    rec = record(tmp_path, "e2e-bases")
+    assert rec["source"] | {"url": None} == {
+        "repo": "mallory/demo", "base_repo": SRC, "ref": fork.head, "pr": 3, "url": None,
+    }  # fmt: skip
+    assert [s["name"] for s in rec["stages"]] == [
+        "upgrade from 1.0.0+1.0",
+        "upgrade from 1.1.0+1.1",
+    ]
+    assert rec["deployments"] == 2
+    base = forge / f"{SRC}.git"
+    for s in rec["stages"]:
+        tag = s["name"].removeprefix("upgrade from ")
+        assert s["status"] == "passed" and s["tests"]["passed"] >= 3, s
+        commit = subprocess.run(
+            ["git", "rev-parse", f"{tag}^{{commit}}"], cwd=base, capture_output=True, text=True
+        ).stdout.strip()
+        assert s["details"] == {"from": tag, "from_repo": SRC, "from_commit": commit}
+        assert commit != fork.hostile
+        assert s["log"] == f"upgrade-from-{tag}.log" and s["junit"] == f"upgrade-from-{tag}.junit.xml"
+    assert "99.0.0+x" not in (tmp_path / "e2e-bases" / "run.json").read_text()
+    assert rec["repro"] == (
+        f"CCCI_FORGE_URL=file://{forge} cc-ci-run demo --repo cc-ci/demo --src mallory/demo "
+        f"--ref {fork.head} --pr 3 --stages upgrade --upgrade-from 1.0.0+1.0,1.1.0+1.1"
+    )
+    assert f"to run it again: {rec['repro']}" in r.stdout
+    assert rec["teardown"]["status"] == "clean"
+
+    # the fork's own tag, asked for by name: refused, nothing deployed
+    r = run_ccci(
+        env, tmp_path, *head, "--run-id", "e2e-fork-tag", "--stages", "upgrade",
+        "--upgrade-from", "99.0.0+x",
+    )  # fmt: skip
+    assert r.returncode == 2, r.stdout + r.stderr
+    rec = record(tmp_path, "e2e-fork-tag")
+    assert rec["deployments"] == 0 and rec["teardown"]["status"] == "not-needed"
+    (row,) = rec["stages"]
+    assert row["status"] == "error"
+    assert row["message"].startswith(
+        "--upgrade-from 99.0.0+x: not a release tag of the base repository cc-ci/demo"
+    )
+    assert demo_leftovers() == []

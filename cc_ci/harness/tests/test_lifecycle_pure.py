@@ -23,9 +23,12 @@ def test_recipe_meta_defaults_and_options(tmp_path: Path):
     (tmp_path / "recipe_meta.py").write_text(
         "HEALTH_PATH='/realms/master'\nHEALTH_OK=(200, 302)\nDEPLOY_TIMEOUT=600\n"
         "EXTRA_ENV=lambda d: {'SANDBOX_DOMAIN': 'sb-' + d}\n"
+        "UPGRADE_FROM=['1.0.0+1.0', '0.9.0+0.9', '1.0.0+1.0']\n"
     )
     meta = load_meta(tmp_path)
     assert meta.health_ok == (200, 302)
+    assert meta.upgrade_from == ("1.0.0+1.0", "0.9.0+0.9")
+    assert load_meta(tmp_path / "none").upgrade_from == ()
     assert meta.deploy_timeout == 600.0
     assert meta.env_for("x.ci.test") == {"SANDBOX_DOMAIN": "sb-x.ci.test"}
 
@@ -37,6 +40,9 @@ def test_recipe_meta_defaults_and_options(tmp_path: Path):
         ("DEPLOY_TIMEOUT='soon'", "DEPLOY_TIMEOUT"),
         ("HEALTH_CHEK='/'", "unknown option"),
         ("EXTRA_ENV={'A': 'x\\ny'}", "EXTRA_ENV"),
+        ("UPGRADE_FROM='1.0.0+1.0'", "UPGRADE_FROM must be"),
+        ("UPGRADE_FROM=['1.0.0+1.0', '../x']", "UPGRADE_FROM must be a list of release tags"),
+        ("UPGRADE_FROM=[1]", "UPGRADE_FROM must be a list of release tags"),
     ],
 )
 def test_a_malformed_recipe_meta_names_the_option(tmp_path: Path, text, complaint):

@@ -107,17 +107,24 @@ def test_the_repro_line_names_everything_that_makes_the_run_and_nothing_more():
         forge_url="https://git.coopcloud.tech",
     )
     assert line == (
+        "CCCI_FORGE_URL=https://git.coopcloud.tech "
         "cc-ci-run custom-html --repo recipe-maintainers/custom-html --src alice/custom-html "
         f"--ref {'9f2c1e0' * 5 + 'abcde'} --pr 7 --stages install,upgrade "
         "--upgrade-from 1.1.0+1.1,1.0.0+1.0"
     )
     # all stages, no PR, the base being the head repository: the short form
-    assert repro_command("demo", src="cc-ci/demo", ref="abc", stages=ALL) == (
-        "cc-ci-run demo --src cc-ci/demo --ref abc"
-    )
+    forge = "file:///srv/forge"
+    assert repro_command(
+        "demo", src="cc-ci/demo", repo="cc-ci/demo", ref="abc", stages=ALL, forge_url=forge
+    ) == ("CCCI_FORGE_URL=file:///srv/forge cc-ci-run demo --src cc-ci/demo --ref abc")
     # bases only when the upgrade stage runs
     assert "--upgrade-from" not in repro_command(
-        "demo", src="cc-ci/demo", ref="abc", stages=("install",), bases=("1.0.0+1.0",)
+        "demo",
+        src="cc-ci/demo",
+        ref="abc",
+        stages=("install",),
+        bases=("1.0.0+1.0",),
+        forge_url=forge,
     )
 
 

@@ -116,3 +116,17 @@ def test_a_local_path_is_cloned_as_it_is(forge, tmp_path):
 def test_a_head_that_is_nowhere_is_a_fetch_error(forge, tmp_path):
     with pytest.raises(FetchError, match="git fetch failed"):
         fetch(forge, tmp_path, src=FORK, repo=SRC, pr=PR, ref="0" * 40)
+
+
+def test_a_maintainers_local_checkout_is_the_head_and_the_forge_the_base(forge, tmp_path):
+    # docs/writing-tests.md, "Running a run again by hand": --src ~/src/demo --ref HEAD
+    work = tmp_path / "checkout"
+    git(tmp_path, "clone", "-q", str(forge["dir"] / f"{SRC}.git"), str(work))
+    git(work, "tag", "-a", "99.0.0+local", "-m", "a tag of the checkout's own")
+    (work / "FIX.md").write_text("a fix, committed, not pushed\n")
+    git(work, "add", "-A")
+    git(work, "-c", "user.name=m", "-c", "user.email=m@example.org", "commit", "-qm", "fix")
+    out, _ = fetch(forge, tmp_path, src=str(work), repo=SRC, ref="HEAD")
+    assert out.head == git(work, "rev-parse", "HEAD")
+    assert (out.path / "FIX.md").exists()
+    assert set(out.tags) == {"1.0.0+1.0", "1.1.0+1.1"}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from cc_ci.contract.stages import row_stage
 from cc_ci.harness.deploy.docker import docker
 from cc_ci.harness.settings import Settings
 from devworld import proxy
@@ -90,7 +91,8 @@ def run(world, forge: Path, recipe: str, head: str, results: Path, run_id: str, 
     )
     print(r.stdout, r.stderr[-3000:])
     rec = json.loads((results / run_id / "run.json").read_text())
-    return r, rec, {s["name"]: s for s in rec["stages"]}
+    # by stage: each run here upgrades from one base, its row `upgrade from <tag>`
+    return r, rec, {row_stage(s["name"]): s for s in rec["stages"]}
 
 
 def leftovers(rec: dict) -> list[str]:
@@ -145,7 +147,7 @@ def test_custom_html_marker_test_fails_when_the_upgrade_loses_the_volume(world, 
     r, rec, stages = run(world, forge, "custom-html", head, tmp_path, "e2e-lossy", "upgrade")
     assert r.returncode == 1, r.stdout + r.stderr
     assert stages["upgrade"]["status"] == "failed"
-    failed = failed_tests(tmp_path / "e2e-lossy" / "upgrade.junit.xml")
+    failed = failed_tests(tmp_path / "e2e-lossy" / stages["upgrade"]["junit"])
     assert failed == ["test_the_marker_page_survived_the_upgrade"], failed
     assert rec["teardown"]["status"] == "clean"
     assert leftovers(rec) == []
@@ -177,7 +179,7 @@ def test_matrix_synapse_survival_tests_fail_when_the_upgrade_loses_the_data(worl
     head = build(world, "matrix-synapse", forge, "--lose-data")
     r, rec, stages = run(world, forge, "matrix-synapse", head, tmp_path, "e2e-lossy-mx", "upgrade")
     assert r.returncode == 1, r.stdout + r.stderr
-    failed = failed_tests(tmp_path / "e2e-lossy-mx" / "upgrade.junit.xml")
+    failed = failed_tests(tmp_path / "e2e-lossy-mx" / stages["upgrade"]["junit"])
     assert sorted(failed) == [
         "test_the_message_survived_the_upgrade",
         "test_the_user_still_logs_in_with_the_old_password",
