@@ -108,23 +108,30 @@ def fetch_recipe(
     def git(*args: str) -> str:
         return _git(list(args), dest, env, log, redact)
 
+    def fetched(commit: str) -> bool:
+        try:
+            git("rev-parse", "--verify", "-q", f"{commit}^{{commit}}")
+        except FetchError:
+            return False
+        return True
+
     git("init", "-q")
     git("remote", "add", "base", clone_url(forge_url, base))
     # --no-tags, and the base's tags by an explicit refspec: no tag follows a head's commit
     git("fetch", "-q", "--no-tags", "base", *BASE_REFSPECS)
     remotes = ["base"]
-    if src != base:
-        git("remote", "add", "head", clone_url(forge_url, src))
-        git("fetch", "-q", "--no-tags", "head", "+refs/heads/*:refs/remotes/head/*")
-        remotes.insert(0, "head")
     if pr is not None:
         try:
             git("fetch", "-q", "--no-tags", "base", f"+refs/pull/{pr}/head:refs/remotes/pull/{pr}")
         except FetchError:
             log.write(f"the base repository {base} serves no refs/pull/{pr}/head\n")
-    try:
-        git("rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
-    except FetchError:
+    if src != base:
+        git("remote", "add", "head", clone_url(forge_url, src))
+        remotes.insert(0, "head")
+        if not fetched(ref):
+            # the fork, for the head only: its branches, never its tags
+            git("fetch", "-q", "--no-tags", "head", "+refs/heads/*:refs/remotes/head/*")
+    if not fetched(ref):
         # A commit or branch not fetched yet: ask the head repository, then the base, by name.
         for i, remote in enumerate(remotes):
             try:

@@ -4,6 +4,7 @@ base) from the recipe's own repository only. Real git over local forge folders
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def forge(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def fetch(forge: dict, tmp_path: Path, **kw) -> tuple:
     log = Log()
     dest = tmp_path / "recipe"
-    kw.setdefault("ref", forge["fork"].head)
+    if "ref" not in kw:
+        kw["ref"] = forge["fork"].head
     out = fetch_recipe(forge["url"], dest=dest, log=log, redact=Redactor(), **kw)
     return out, log
 
@@ -130,3 +132,47 @@ def test_a_maintainers_local_checkout_is_the_head_and_the_forge_the_base(forge, 
     assert out.head == git(work, "rev-parse", "HEAD")
     assert (out.path / "FIX.md").exists()
     assert set(out.tags) == {"1.0.0+1.0", "1.1.0+1.1"}
+
+
+def test_a_deleted_fork_leaves_the_head_in_the_bases_pull_ref(forge, tmp_path):
+    # a contributor may delete their fork once the PR is open: Gitea keeps refs/pull/3/head
+    gone = tmp_path / "forge"
+    shutil.copytree(forge["dir"], gone)
+    shutil.rmtree(gone / f"{FORK}.git")
+    out, log = fetch({**forge, "url": f"file://{gone}"}, tmp_path, src=FORK, repo=SRC, pr=PR)
+    assert out.head == forge["fork"].head
+    assert "refs/remotes/head" not in log.text  # the fork was not needed, nor asked
+
+
+def test_against_a_real_gitea_a_fork_prs_head_comes_from_the_pull_ref_and_no_fork_tag(
+    tmp_path,
+):
+    """Gitea itself (built by scripts/bootstrap): it keeps a PR's head in the base repository
+    as refs/pull/<n>/head, from a fork too, and still after the fork is deleted; the fork's
+    own release tag is never fetched."""
+    from devworld.needs import needs
+    from devworld.real_gitea import RealGitea
+
+    needs("gitea")
+    base, fork_name = "recipes/demo", "mallory/demo"
+    with RealGitea(tmp_path / "gitea") as g:
+        g.user("mallory")
+        g.org("recipes")
+        g.repo(base)
+        g.api("POST", f"/repos/{base}/tags", {"tag_name": "1.0.0+1.0", "target": "main"})
+        assert g.fork(base, "mallory") == fork_name
+        fork_tag = {"tag_name": "99.0.0+x", "target": "main"}
+        g.api("POST", f"/repos/{fork_name}/tags", fork_tag, sudo="mallory")
+        pr = g.pull_request(base, fork_name, "from-fork", "mallory")
+        head = pr["head"]["sha"]
+        for step in ("with the fork", "the fork deleted"):
+            if step == "the fork deleted":
+                g.api("DELETE", f"/repos/{fork_name}", sudo="mallory")
+            out, _ = fetch(
+                {"url": g.url, "fork": None}, tmp_path / step, src=fork_name, repo=base,
+                pr=pr["number"], ref=head,
+            )  # fmt: skip
+            assert out.head == head, step
+            assert (out.path / "from-fork.txt").exists(), step
+            assert out.tags == ("1.0.0+1.0",), step
+            assert out.previous_release == "1.0.0+1.0", step
