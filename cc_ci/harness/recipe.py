@@ -152,7 +152,9 @@ BASE_REFSPECS = ("+refs/heads/*:refs/remotes/base/*", "+refs/tags/*:refs/tags/*"
 
 def tag_commit(repo: Path, tag: str, log: LogSink, redact: Redactor) -> str:
     """The commit a release tag of the base repository names (full sha)."""
-    return _git(["rev-parse", f"refs/tags/{tag}^{{commit}}"], repo, git_env(None), log, redact).strip()
+    return _git(
+        ["rev-parse", f"refs/tags/{tag}^{{commit}}"], repo, git_env(None), log, redact
+    ).strip()
 
 
 def describe_checkout(dest: Path, log: LogSink, redact: Redactor) -> Checkout:

@@ -239,7 +239,9 @@ class Run:
                 self.checkout.previous_release,
                 self.req.base_repo,
             )
-            log.write(f"upgrade bases from {self.req.base_repo}: {', '.join(self.bases) or 'none'}\n")
+            log.write(
+                f"upgrade bases from {self.req.base_repo}: {', '.join(self.bases) or 'none'}\n"
+            )
         rows = upgrade_rows([s.name for s in self.record.stages], self.bases)
         old = {s.name: s for s in self.record.stages}
         self.record = replace(

@@ -153,7 +153,10 @@ def test_the_build_names_the_recipes_own_repository_apart_from_the_pr_heads():
     # REPO: the enrolled repository the PR is against, where release tags come from;
     # SRC: the head's repository, the fork
     params = drone_params(row())
-    assert (params["REPO"], params["SRC"]) == ("recipe-maintainers/custom-html", "alice/custom-html")
+    assert (params["REPO"], params["SRC"]) == (
+        "recipe-maintainers/custom-html",
+        "alice/custom-html",
+    )
 
 
 def test_each_upgrade_row_is_labelled_with_its_base_and_the_repository_is_named():

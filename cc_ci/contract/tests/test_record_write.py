@@ -96,7 +96,9 @@ def test_a_stage_over_its_rows_is_the_worst_of_them_and_skipped_only_when_all_we
     from cc_ci.contract.record import StageResult, StageStatus, combined_status
 
     def of(*statuses: str):
-        return combined_status(tuple(StageResult(f"r{i}", StageStatus(s)) for i, s in enumerate(statuses)))
+        return combined_status(
+            tuple(StageResult(f"r{i}", StageStatus(s)) for i, s in enumerate(statuses))
+        )
 
     assert of() is None
     assert of("passed", "failed") is StageStatus.FAILED

@@ -131,7 +131,9 @@ def test_an_upgrade_from_several_bases_counts_as_passed_only_when_every_row_pass
 
     both = summarize("app", [upgraded("r1", 0, "passed", "passed")])
     assert both.stage_result("upgrade").status is StageStatus.PASSED and both.level == 2
-    one = summarize("app", [upgraded("r1", 0, "passed", "passed"), upgraded("r2", 1, "passed", "failed")])
+    one = summarize(
+        "app", [upgraded("r1", 0, "passed", "passed"), upgraded("r2", 1, "passed", "failed")]
+    )
     assert (one.stage_result("upgrade").status, one.stage_result("upgrade").run_id) == (
         StageStatus.FAILED,
         "r2",

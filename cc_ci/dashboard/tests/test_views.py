@@ -227,7 +227,11 @@ def test_the_run_page_names_each_upgrades_base_its_repository_and_the_repro_line
     from cc_ci.contract.record_read import parse_record
     from cc_ci.dashboard.tests.worlds import record, stage
 
-    details = {"from": "1.1.0+1.1", "from_repo": "recipe-maintainers/demo", "from_commit": "ab" * 20}
+    details = {
+        "from": "1.1.0+1.1",
+        "from_repo": "recipe-maintainers/demo",
+        "from_commit": "ab" * 20,
+    }
     rec = record(
         "r1",
         "demo",
@@ -248,7 +252,9 @@ def test_the_run_page_names_each_upgrades_base_its_repository_and_the_repro_line
         "Upgraded from the release <code>1.1.0+1.1</code> of <code>recipe-maintainers/demo</code>"
         ' at <span class="sha">abababababab</span>.' in html
     )
-    assert "cc-ci-run demo --repo recipe-maintainers/demo --src mallory/demo --ref 9f2c --pr 7" in text
+    assert (
+        "cc-ci-run demo --repo recipe-maintainers/demo --src mallory/demo --ref 9f2c --pr 7" in text
+    )
     assert "stage-upgrade-from-1.1.0+1.1" in parsed.attrs("id")
     hrefs = parsed.attrs("href")
     # the PR and the base are the recipe's own repository's; the head is the fork's

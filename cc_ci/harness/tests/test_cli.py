@@ -56,7 +56,9 @@ def test_upgrade_from_without_the_upgrade_stage_is_refused_before_anything_runs(
 
 
 def test_the_base_repository_comes_from_the_flag_else_the_environment():
-    assert parse_args(["demo"], {"REPO": "recipe-maintainers/demo"}).repo == "recipe-maintainers/demo"
+    assert (
+        parse_args(["demo"], {"REPO": "recipe-maintainers/demo"}).repo == "recipe-maintainers/demo"
+    )
     assert parse_args(["demo", "--repo", "o/r"], {"REPO": "x/y"}).repo == "o/r"
     # what .drone.yml passes when an older bridge sent no REPO: the base is SRC
     assert parse_args(["demo", "--repo", ""], {}).repo == ""

@@ -269,7 +269,9 @@ def test_a_forks_own_release_tags_never_become_the_base_and_each_base_is_its_own
         ).stdout.strip()
         assert s["details"] == {"from": tag, "from_repo": SRC, "from_commit": commit}
         assert commit != fork.hostile
-        assert s["log"] == f"upgrade-from-{tag}.log" and s["junit"] == f"upgrade-from-{tag}.junit.xml"
+        assert (
+            s["log"] == f"upgrade-from-{tag}.log" and s["junit"] == f"upgrade-from-{tag}.junit.xml"
+        )
     assert "99.0.0+x" not in (tmp_path / "e2e-bases" / "run.json").read_text()
     assert rec["repro"] == (
         f"CCCI_FORGE_URL=file://{forge} cc-ci-run demo --repo cc-ci/demo --src mallory/demo "

@@ -64,9 +64,7 @@ def test_the_default_base_is_the_previous_release_then_the_suites_extra_ones():
 
 
 def test_bases_asked_for_replace_the_default_and_the_suites():
-    assert choose_bases(("1.0.0+1.0",), ("1.1.0+1.1",), TAGS, "1.1.0+1.1", "o/r") == (
-        "1.0.0+1.0",
-    )
+    assert choose_bases(("1.0.0+1.0",), ("1.1.0+1.1",), TAGS, "1.1.0+1.1", "o/r") == ("1.0.0+1.0",)
 
 
 @pytest.mark.parametrize("bad", ["99.0.0+x", "1.2.0-rc1+1.2", "not-a-release", "main"])

@@ -41,9 +41,7 @@ def forge(tmp_path_factory: pytest.TempPathFactory) -> dict:
     fork's PR head as refs/pull/3/head, as Gitea does."""
     forge = tmp_path_factory.mktemp("forge")
     base_head = build_forge(TEMPLATE, HISTORY, forge, SRC)
-    fork = build_fork(
-        forge, SRC, FORK, pr=PR, new_tags=("99.0.0+x",), moved_tags=("1.1.0+1.1",)
-    )
+    fork = build_fork(forge, SRC, FORK, pr=PR, new_tags=("99.0.0+x",), moved_tags=("1.1.0+1.1",))
     release = git(forge / f"{SRC}.git", "rev-parse", "1.1.0+1.1^{commit}")
     return {"dir": forge, "url": f"file://{forge}", "fork": fork, "base_head": base_head,
             "release": release}  # fmt: skip
