@@ -39,11 +39,12 @@ def run_brief(run: RunRecord) -> dict[str, Any]:
         "duration_s": run.duration_s,
         "source": {
             "repo": run.source.repo,
+            "base_repo": run.source.base_repo,
             "ref": run.source.ref,
             "pr": run.source.pr,
             "url": run.source.url,
         },
-        "stages": {s.name: s.status.value for s in run.stages},
+        "stages": {s.name: s.status.value for s in run.stages},  # by row: `upgrade from <tag>`
         "teardown": run.teardown.status.value if run.teardown else None,
         "url": local("runs", run.run_id),
     }
