@@ -68,7 +68,8 @@ def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
     p.add_argument(
         "--upgrade-from",
         default=env.get("UPGRADE_FROM"),
-        help="comma list of release tags to upgrade from; empty = the previous release "
+        help="comma list of release tags of the base repository to upgrade from, each its "
+        "own row; empty = the previous release and recipe_meta.py's UPGRADE_FROM "
         "(env UPGRADE_FROM)",
     )
     p.add_argument(
