@@ -182,7 +182,7 @@ def stale_tasks(
     out = []
     for t in tasks:
         spec = running.get(_strip_stack(t.service, stack))
-        if spec is not None and not runs_spec(t, spec):
+        if t.live and spec is not None and not runs_spec(t, spec):
             out.append(f"{_strip_stack(t.service, stack)}: task {t.id[:12]} ({t.state}) "
                        f"still runs the old spec ({t.image})")  # fmt: skip
     return out
