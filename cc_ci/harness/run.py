@@ -401,6 +401,8 @@ class Run:
             health_ok=self.meta.health_ok,
             main_service=self.meta.main_service,
             front_page=self.meta.front_page,
+            upgraded_from=self.checkout.previous_release if stage == StageName.UPGRADE else None,
+            head=self.checkout.head,
         )
 
     def _close_stage(
