@@ -221,3 +221,31 @@ def test_times_read_relative_to_now():
     assert ago(now - timedelta(hours=3), now) == "3 h ago"
     assert ago(now - timedelta(days=1), now) == "1 day ago"
     assert ago(now - timedelta(days=40), now) == "2026-10-14"
+
+
+def test_the_upgrade_stage_shows_its_release_repository_and_changes_as_text():
+    from cc_ci.dashboard.runpage import upgrade_facts
+
+    details = {
+        "from": "1.0.0+1.22.1",
+        "from_repo": "replica/<b>custom-html",
+        "to": "f" * 40,
+        "proved": False,
+        "services": [
+            {"service": "app", "changes": [
+                {"kind": "image", "name": "", "from": "nginx:1.22", "to": "nginx:1.26"},
+                {"kind": "env", "name": "GZIP", "from": None, "to": "set"},
+            ]},
+            {"service": "db", "changes": []},
+            "junk",
+        ],
+        "mismatches": ["app: runs image <x>"],
+        "stale_tasks": "not a list",
+    }  # fmt: skip
+    html = upgrade_facts(details)
+    assert "Upgraded from <b>1.0.0+1.22.1</b> of replica/&lt;b&gt;custom-html" in html
+    assert "ffffffffffff</span>" in html and "f" * 13 not in html
+    assert "image: nginx:1.22 → nginx:1.26; env GZIP: (none) → set" in html
+    assert "<li>db: unchanged</li>" in html
+    assert "not as asked: app: runs image &lt;x&gt;" in html
+    assert upgrade_facts(None) == "" and upgrade_facts({"x": 1}) == ""
