@@ -158,7 +158,8 @@ class Run:
             detail = self.redact(str(exc))
             event("run could not be carried out", error=detail.replace(" ", "_")[:200])
             infra.write(f"ERROR: {detail}\n")
-            self._blame(fault_outcome(Fault.CANNOT, detail, Step.RUN, error_class=classify(detail)))
+            cls = classify(detail, exc)
+            self._blame(fault_outcome(Fault.CANNOT, detail, Step.RUN, error_class=cls))
         return self._finish()
 
     def _prepare(self, log: FileLog) -> None:

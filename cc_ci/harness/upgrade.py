@@ -165,8 +165,10 @@ def mismatches(
             if tuple(has) != tuple(wants):
                 out.append(f"{name}: runs {kind} {', '.join(has) or '(none)'}, "
                            f"the head asks for {', '.join(wants) or '(none)'}")  # fmt: skip
-        differ = sorted(k for k in have.env.keys() | want.env.keys()
-                        if have.env.get(k, "\0") != want.env.get(k, "\0"))  # fmt: skip
+        # a key the compose file names without a value, and the env does not set, is left
+        # to the deploy tool (docker drops it or passes it bare): not compared
+        keys = (have.env.keys() | want.env.keys()) - {k for k, v in want.env.items() if v is None}
+        differ = sorted(k for k in keys if have.env.get(k, "\0") != want.env.get(k, "\0"))
         if differ:
             out.append(f"{name}: env {', '.join(differ)} not as the head asks")
     for name in running:

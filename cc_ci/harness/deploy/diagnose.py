@@ -47,13 +47,14 @@ def _matches(patterns: Sequence[str], text: str) -> bool:
     return any(re.search(p, low) for p in patterns)
 
 
-def classify(text: str) -> ErrorClass | None:
+def classify(text: str, exc: BaseException | None = None) -> ErrorClass | None:
     """The infrastructure class of an error message (docker, image, converge), or None when
-    it reads as the recipe's own doing."""
-    if _matches(DOCKER_PATTERNS, text):
-        return ErrorClass.DOCKER
-    if _matches(IMAGE_PATTERNS, text):
+    it reads as the recipe's own doing. A docker command of the harness's own that failed
+    (`exc` a DockerError) is the daemon's trouble, whatever it said."""
+    if _matches(IMAGE_PATTERNS, text) and not _matches(DOCKER_PATTERNS, text):
         return ErrorClass.IMAGE
+    if isinstance(exc, dk.DockerError) or _matches(DOCKER_PATTERNS, text):
+        return ErrorClass.DOCKER
     if _matches(UNPLACEABLE, text):
         return ErrorClass.CONVERGE
     return None

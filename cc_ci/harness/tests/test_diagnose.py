@@ -67,6 +67,13 @@ def test_messages_are_classed_by_what_docker_says(text, cls):
     assert classify(text) is cls
 
 
+def test_a_failed_docker_command_of_the_harness_is_the_daemons_trouble():
+    from cc_ci.harness.deploy.docker import DockerError
+
+    assert classify("docker service ls failed: EOF", DockerError("x")) is ErrorClass.DOCKER
+    assert classify("docker service ls failed: EOF") is None
+
+
 def test_a_health_check_command_reads_as_the_compose_file_wrote_it():
     assert check_command({"Test": ["NONE"]}) == ""
     assert check_command(None) == ""

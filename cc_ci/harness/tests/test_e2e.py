@@ -41,6 +41,18 @@ def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(
     stages = {s["name"]: s for s in rec["stages"]}
     assert stages["install"]["status"] == "passed" and stages["install"]["tests"]["passed"] >= 5
     assert stages["upgrade"]["status"] == "passed" and stages["upgrade"]["tests"]["passed"] >= 3
+    # the record proves the upgrade: the release and repository it came from, what changed
+    details = stages["upgrade"]["details"]
+    assert (details["from"], details["from_repo"], details["proved"]) == (
+        "1.1.0+1.1",
+        "cc-ci/demo",
+        True,
+    ), details
+    app_changes = next(s["changes"] for s in details["services"] if s["service"] == "app")
+    assert {(c["kind"], c["name"]) for c in app_changes} >= {
+        ("image", ""),
+        ("config", "entrypoint"),
+    }
     assert stages["recipe-local"]["status"] == "passed"
     assert stages["recipe-local"]["tests"]["passed"] == 3
     assert stages["recipe-local"]["artifacts"] == ["screenshots/recipe-local-front.png"]
