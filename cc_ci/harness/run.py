@@ -18,6 +18,7 @@ from pathlib import Path
 from cc_ci.contract.names import app_domain, stack_name
 from cc_ci.contract.record import (
     CI,
+    ErrorClass,
     RunRecord,
     Source,
     StageResult,
@@ -117,7 +118,7 @@ class Run:
         self.teardowns: list[tuple[float, list[str]]] = []
         self.deploy_timings: list[dict] = []
         self.phase_timings: list[dict] = []
-        self.error_classes: list = []  # each error's class, in the order they happened
+        self.error_classes: list[ErrorClass] = []  # each error's class, as they happened
 
     # -- record keeping -------------------------------------------------------------------
 
