@@ -55,9 +55,9 @@ _LINKABLE = re.compile(r"^https?://[^\s()<>\[\]`\\\"']+$")
 
 ERROR_CLASSES = {
     "docker": "the Docker daemon did not answer",
-    "image": "an image could not be pulled",
-    "converge": "the app's services did not converge",
-    "health": "the app did not become healthy",
+    "image": "an image could not be pulled or was not found",
+    "converge": "the swarm could not place the app's tasks on any node",
+    "health": "the CI's proxy did not answer the health check",
     "teardown": "the teardown left something behind",
     "harness": "cc-ci itself failed",
 }

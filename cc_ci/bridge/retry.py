@@ -13,10 +13,7 @@ from dataclasses import dataclass
 
 from cc_ci.bridge.identity import RecordMismatch
 from cc_ci.bridge.report import RunSummary
-from cc_ci.contract.record import ErrorClass, RunStatus
-
-RETRIED_CLASSES = frozenset({ErrorClass.DOCKER, ErrorClass.IMAGE})
-"""The infrastructure error classes one automatic retry is worth."""
+from cc_ci.contract.record import RETRYABLE, ErrorClass, RunStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +34,6 @@ def retry_decision(
         return None
     if run.status != RunStatus.ERROR or not run.retryable or run.error_class is None:
         return None
-    if run.error_class not in RETRIED_CLASSES:
+    if run.error_class not in RETRYABLE:
         return None
     return Retry(ErrorClass(run.error_class))

@@ -53,11 +53,16 @@ class ErrorClass(enum.StrEnum):
     """What kind of trouble kept a run with status `error` from being carried out."""
 
     DOCKER = "docker"  # the Docker daemon or the swarm did not answer or refused
-    IMAGE = "image"  # an image could not be pulled
-    CONVERGE = "converge"  # the app's services never converged
-    HEALTH = "health"  # the app never became healthy
+    IMAGE = "image"  # an image could not be pulled or was not found
+    CONVERGE = "converge"  # the swarm could place no task of a service (no suitable node)
+    HEALTH = "health"  # the proxy never answered the health check (connection refused)
     TEARDOWN = "teardown"  # something the run deployed was left behind
-    HARNESS = "harness"  # cc-ci itself failed
+    HARNESS = "harness"  # cc-ci itself failed (an abra call, pytest, the sandbox, a bug)
+
+
+RETRYABLE = frozenset({ErrorClass.DOCKER, ErrorClass.IMAGE})
+"""The error classes one automatic retry is worth: the machine's passing trouble, not the
+recipe's (the bridge retries these once; the harness sets `retryable` from it)."""
 
 
 FINISHED_STAGE = frozenset({StageStatus.PASSED, StageStatus.FAILED, StageStatus.ERROR})

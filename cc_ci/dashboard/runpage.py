@@ -134,7 +134,6 @@ def _stage(run_id: str, stage: StageResult, shelf: _Shelf) -> str:
         else "no tests reported"
     )
     message = f'<p class="message">{esc(stage.message)}</p>' if stage.message else ""
-    message += _base(stage)
     files = [a(local("runs", run_id, stage.log), f"raw {stage.log}")] if stage.log else []
     if stage.junit:
         files.append(a(local("runs", run_id, stage.junit), "JUnit XML"))
@@ -146,23 +145,12 @@ def _stage(run_id: str, stage: StageResult, shelf: _Shelf) -> str:
         f"<h3>{esc(stage.name)} {pill(stage.status.value)}</h3>"
         f'<p class="meta">{duration(stage.duration_s)} · {counts}</p>'
         + message
+        + upgrade_facts(stage.details)
         + shelf.show(stage.log)
         + (f'<p class="files">{" · ".join(files)}</p>' if files else "")
         + _screenshots(run_id, shots)
         + "</article>"
     )
-
-
-def _base(stage: StageResult) -> str:
-    """Where an upgrade row started: its release and that release's repository."""
-    details = stage.details or {}
-    tag, repo = details.get("from"), details.get("from_repo")
-    if not isinstance(tag, str) or not tag:
-        return ""
-    where = f" of <code>{esc(repo)}</code>" if isinstance(repo, str) and repo else ""
-    commit = details.get("from_commit")
-    at = f' at <span class="sha">{esc(commit[:12])}</span>' if isinstance(commit, str) else ""
-    return f'<p class="base">Upgraded from the release <code>{esc(tag)}</code>{where}{at}.</p>'
 
 
 def _repro(line: str | None) -> str:
@@ -174,6 +162,47 @@ def _repro(line: str | None) -> str:
         "<p>On a machine set up by <code>scripts/bootstrap</code>:</p>"
         f"<pre><code>{esc(line)}</code></pre></section>"
     )
+
+
+MAX_LISTED = 40
+"""Services, changes and problems listed per upgrade stage at most (a record may hold more)."""
+
+
+def _side(value: object) -> str:
+    return "(none)" if value is None else esc(value)
+
+
+def upgrade_facts(details: object) -> str:
+    """The upgrade stage's record (docs/run-record.md): the release and repository it
+    upgraded from, and each service's changes `from → to`. Nothing for other details."""
+    if not isinstance(details, dict) or "from" not in details:
+        return ""
+    repo = details.get("from_repo")
+    to = details.get("to")
+    head = f"Upgraded from <b>{esc(details['from'])}</b>" + (f" of {esc(repo)}" if repo else "")
+    commit = details.get("from_commit")
+    head += f' at <span class="sha">{esc(commit[:12])}</span>' if isinstance(commit, str) else ""
+    head += f' to <span class="sha">{esc(str(to)[:12])}</span>' if to else ""
+    rows: list[str] = []
+    services = details.get("services")
+    for svc in services[:MAX_LISTED] if isinstance(services, list) else ():
+        if not isinstance(svc, dict):
+            continue
+        changes = [c for c in svc.get("changes") or [] if isinstance(c, dict)]
+        listed = [
+            f"{esc(' '.join(str(c.get(k) or '') for k in ('kind', 'name')).strip())}: "
+            f"{_side(c.get('from'))} → {_side(c.get('to'))}"
+            for c in changes[:MAX_LISTED]
+        ]
+        rows.append(
+            f"<li>{esc(svc.get('service', '?'))}: " + ("; ".join(listed) or "unchanged") + "</li>"
+        )
+    for key in ("mismatches", "stale_tasks"):
+        items = details.get(key)
+        for line in items[:MAX_LISTED] if isinstance(items, list) else ():
+            rows.append(f'<li class="reason">not as asked: {esc(line)}</li>')
+    listing = f'<ul class="changes">{"".join(rows)}</ul>' if rows else ""
+    return f'<p class="upgrade">{head}</p>{listing}'
 
 
 def _log(log: LogExcerpt, anchor: str, left: int) -> tuple[str, int]:

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cc_ci.contract.record import (
+    RETRYABLE,
     Counts,
+    ErrorClass,
     RunStatus,
     StageResult,
     StageStatus,
@@ -88,6 +90,8 @@ class Outcome:
 
     status: StageStatus
     message: str = ""
+    error_class: ErrorClass | None = None
+    """For an error: what kind of trouble it was (the run record's `error_class`)."""
 
 
 OPEN = (StageStatus.PENDING, StageStatus.RUNNING)
@@ -148,22 +152,33 @@ class Step(enum.StrEnum):
 
 
 def fault_outcome(
-    fault: Fault, detail: str, step: Step, *, stage: str = "", previous: str | None = None
+    fault: Fault,
+    detail: str,
+    step: Step,
+    *,
+    stage: str = "",
+    previous: str | None = None,
+    error_class: ErrorClass | None = None,
 ) -> Outcome:
     """The outcome of the stage a fault ended. A recipe's or a PR's fault (unhealthy,
-    refused) fails it; what cc-ci could not carry out, or an interruption, is an error."""
+    refused) fails it; what cc-ci could not carry out, or an interruption, is an error, and
+    so is an unhealthy app whose cause is the CI's own (`error_class`: the Docker daemon, an
+    image that cannot be had, a task no node can run, a proxy that does not answer).
+    An error names its class: `error_class`, else `harness` (cc-ci itself failed)."""
     if fault is Fault.INTERRUPTED:
-        return Outcome(StageStatus.ERROR, INTERRUPTED)
+        return Outcome(StageStatus.ERROR, INTERRUPTED, ErrorClass.HARNESS)
     if fault is Fault.CANNOT:
         inside = step in (Step.STAGE, Step.RESTORE)
-        return Outcome(StageStatus.ERROR, f"{stage}: {detail}" if inside else detail)
+        message = f"{stage}: {detail}" if inside else detail
+        return Outcome(StageStatus.ERROR, message, error_class or ErrorClass.HARNESS)
     if fault is Fault.REFUSED:
         return Outcome(StageStatus.FAILED, detail)
+    status = StageStatus.ERROR if error_class is not None else StageStatus.FAILED
     if step is Step.RESTORE:
-        return Outcome(StageStatus.FAILED, f"unhealthy after restore: {detail}")
+        return Outcome(status, f"unhealthy after restore: {detail}", error_class)
     if step is Step.UPGRADE:
-        return Outcome(StageStatus.FAILED, f"upgrade from {previous}: {detail}")
-    return Outcome(StageStatus.FAILED, f"deployment failed: {detail}")
+        return Outcome(status, f"upgrade from {previous}: {detail}", error_class)
+    return Outcome(status, f"deployment failed: {detail}", error_class)
 
 
 def blame(
@@ -214,6 +229,23 @@ def teardown_result(teardowns: Sequence[tuple[float, Sequence[str]]]) -> Teardow
         left,
         "teardown.log",
     )
+
+
+def run_error_class(
+    status: RunStatus, teardown: Teardown, classes: Sequence[ErrorClass]
+) -> tuple[ErrorClass | None, bool]:
+    """A run's `error_class` and `retryable`: for an error, the class of the first error a
+    stage ended in, else `teardown` when teardown left something, else `harness` (a stage
+    left open: cc-ci lost track); nothing for a run that is not an error."""
+    if status is not RunStatus.ERROR:
+        return None, False
+    if classes:
+        cls = classes[0]
+    elif teardown.status == TeardownStatus.LEFTOVER:
+        cls = ErrorClass.TEARDOWN
+    else:
+        cls = ErrorClass.HARNESS
+    return cls, cls in RETRYABLE
 
 
 def run_status(stages: Sequence[StageResult], teardown: Teardown) -> tuple[RunStatus, ExitCode]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from cc_ci.contract.names import app_domain, stack_name
 from cc_ci.contract.record import (
     CI,
+    ErrorClass,
     RunRecord,
     Source,
     StageResult,
@@ -27,10 +28,12 @@ from cc_ci.contract.record import (
     write_record,
 )
 from cc_ci.contract.redact import Redactor
-from cc_ci.contract.stages import StageName, row_file
+from cc_ci.contract.stages import StageName, row_base, row_file
 from cc_ci.harness import recipe as rcp
+from cc_ci.harness import upgrade as upg
 from cc_ci.harness.certs import cert_spki
 from cc_ci.harness.deploy.abra import Abra, AbraError
+from cc_ci.harness.deploy.diagnose import classify
 from cc_ci.harness.deploy.janitor import LiveRun, janitor
 from cc_ci.harness.deploy.lifecycle import (
     App,
@@ -40,6 +43,8 @@ from cc_ci.harness.deploy.lifecycle import (
     teardown,
     wait_healthy,
 )
+from cc_ci.harness.deploy.spec import SpecError, wanted
+from cc_ci.harness.deploy.swarm import read_stack
 from cc_ci.harness.interrupt import Interrupted
 from cc_ci.harness.meta import MetaError, RecipeMeta, load_meta
 from cc_ci.harness.outcome import (
@@ -51,6 +56,7 @@ from cc_ci.harness.outcome import (
     Step,
     blame,
     fault_outcome,
+    run_error_class,
     run_status,
     stage_outcome,
     teardown_raised,
@@ -129,6 +135,7 @@ class Run:
         self.teardowns: list[tuple[float, list[str]]] = []
         self.deploy_timings: list[dict] = []
         self.phase_timings: list[dict] = []
+        self.error_classes: list[ErrorClass] = []  # each error's class, as they happened
 
     # -- record keeping -------------------------------------------------------------------
 
@@ -185,7 +192,8 @@ class Run:
             detail = self.redact(str(exc))
             event("run could not be carried out", error=detail.replace(" ", "_")[:200])
             infra.write(f"ERROR: {detail}\n")
-            self._blame(fault_outcome(Fault.CANNOT, detail, Step.RUN))
+            cls = classify(detail, exc)
+            self._blame(fault_outcome(Fault.CANNOT, detail, Step.RUN, error_class=cls))
         return self._finish()
 
     def _prepare(self, log: FileLog) -> None:
@@ -337,12 +345,18 @@ class Run:
                 for name in dep.stages:
                     self._stage(name, app)
         except DeployError as exc:
-            self._blame(fault_outcome(Fault.UNHEALTHY, str(exc), Step.DEPLOYMENT), dep.stages)
+            ended = fault_outcome(
+                Fault.UNHEALTHY, str(exc), Step.DEPLOYMENT, error_class=exc.error_class
+            )
+            self._blame(ended, dep.stages)
         except PolicyRefused as exc:
             self._blame(fault_outcome(Fault.REFUSED, str(exc), Step.DEPLOYMENT), dep.stages)
         except (AbraError, rcp.FetchError, SuiteError, MetaError) as exc:
             detail = self.redact(str(exc))
-            self._blame(fault_outcome(Fault.CANNOT, detail, Step.DEPLOYMENT), dep.stages)
+            ended = fault_outcome(
+                Fault.CANNOT, detail, Step.DEPLOYMENT, error_class=classify(detail)
+            )
+            self._blame(ended, dep.stages)
 
     def _stage(self, name: str, app: App) -> None:
         t0 = time.monotonic()
@@ -379,14 +393,15 @@ class Run:
                     )
         except (AbraError, SandboxError) as exc:
             detail = self.redact(str(exc))
-            self._close_stage(
-                name, t0, phases, fault_outcome(Fault.CANNOT, detail, Step.STAGE, stage=name)
-            )
+            cls = classify(detail)
+            ended = fault_outcome(Fault.CANNOT, detail, Step.STAGE, stage=name, error_class=cls)
+            self._close_stage(name, t0, phases, ended)
             return
         except DeployError as exc:  # only the wait after restore raises it here
-            self._close_stage(
-                name, t0, phases, fault_outcome(Fault.UNHEALTHY, str(exc), Step.RESTORE, stage=name)
+            ended = fault_outcome(
+                Fault.UNHEALTHY, str(exc), Step.RESTORE, stage=name, error_class=exc.error_class
             )
+            self._close_stage(name, t0, phases, ended)
             return
         self._close_stage(name, t0, phases)
 
@@ -452,6 +467,8 @@ class Run:
             health_ok=self.meta.health_ok,
             main_service=self.meta.main_service,
             front_page=self.meta.front_page,
+            upgraded_from=row_base(stage),
+            head=self.checkout.head,
         )
 
     def _close_stage(
@@ -490,9 +507,11 @@ class Run:
         self.set_stage(
             name, status=StageStatus.RUNNING, log=f"{row_file(name)}.log", details=details
         )
+        from_repo = details["from_repo"]
         rcp.checkout(self.checkout.path, prev, log, self.redact)
         phases: list[PhaseResult] = []
         tests = self.suite_dir / "test_upgrade.py"
+        proof: upg.UpgradeProof | None = None
         try:
             with self._deployed(DeployKind.UPGRADE, live, log) as app:
                 log.write(f"deployed the previous release {prev}\n")
@@ -507,11 +526,27 @@ class Run:
                         log,
                         self.meta.domains_for(app.domain, self.settings.zone),
                     )
+                    before = read_stack(app.stack)
+                    asked = wanted(self.checkout.path, app.abra.env_file(app.domain), app.stack)
                     t_up = time.monotonic()
                     deploy(app, log, timeout=self.timeouts.deploy, force=True)
                     healthy_s = wait_healthy(
                         app, self.settings, self.meta, log, self.timeouts.deploy
                     )
+                    after, tasks = upg.observe_after(app.stack, timeout=30)
+                    proof = upg.prove(
+                        before=before,
+                        after=after,
+                        wanted=asked,
+                        tasks=tasks,
+                        stack=app.stack,
+                        from_release=prev,
+                        from_repo=from_repo,
+                        to=self.checkout.head,
+                    )
+                    for line in proof.lines():
+                        log.write(line + "\n")
+                    self.set_stage(name, details={**details, **proof.to_details()})
                     self.deploy_timings[-1]["upgrade_s"] = round(time.monotonic() - t_up, 2)
                     self.deploy_timings[-1]["upgrade_healthy_s"] = round(healthy_s, 2)
                     log.write(f"upgraded {prev} → {self.checkout.head[:12]}\n")
@@ -522,17 +557,29 @@ class Run:
                     )
         except DeployError as exc:
             ended = fault_outcome(
-                Fault.UNHEALTHY, str(exc), Step.UPGRADE, stage=name, previous=prev
+                Fault.UNHEALTHY,
+                str(exc),
+                Step.UPGRADE,
+                stage=name,
+                previous=prev,
+                error_class=exc.error_class,
             )
+            self._close_stage(name, t0, phases, ended)
+            return
+        except SpecError as exc:
+            detail = self.redact(str(exc))
+            ended = fault_outcome(Fault.CANNOT, detail, Step.STAGE, stage=name)
             self._close_stage(name, t0, phases, ended)
             return
         except PolicyRefused as exc:
             ended = fault_outcome(Fault.REFUSED, str(exc), Step.UPGRADE, stage=name)
             self._close_stage(name, t0, phases, ended)
             return
-        self._close_stage(name, t0, phases)
+        self._close_stage(name, t0, phases, upg.proof_outcome(proof) if proof else None)
 
     def _set_outcome(self, name: str, outcome: Outcome, **more: object) -> None:
+        if outcome.error_class is not None:
+            self.error_classes.append(outcome.error_class)
         self.set_stage(name, status=outcome.status, message=outcome.message, **more)
 
     def _blame(self, outcome: Outcome, among: tuple[str, ...] | None = None) -> None:
@@ -544,8 +591,11 @@ class Run:
         td = teardown_result(self.teardowns)
         self._blame(ENDED_EARLY)
         status, code = run_status(self.record.stages, td)
+        error_class, retryable = run_error_class(status, td, self.error_classes)
         self.record = replace(
             self.record,
+            error_class=error_class,
+            retryable=retryable,
             teardown=td,
             status=status,
             exit_code=int(code),

@@ -10,7 +10,12 @@ T = TypeVar("T")
 
 
 class WaitTimeout(TimeoutError):
-    """A condition did not hold before its deadline."""
+    """A condition did not hold before its deadline; `last` is what the predicate last
+    returned or raised."""
+
+    def __init__(self, message: str, last: object = None) -> None:
+        super().__init__(message)
+        self.last = last
 
 
 def wait_for(
@@ -37,5 +42,7 @@ def wait_for(
         except Exception as exc:  # noqa: BLE001 - kept and reported on timeout
             last = exc
         if time.monotonic() >= deadline:
-            raise WaitTimeout(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+            raise WaitTimeout(
+                f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})", last
+            )
         time.sleep(interval)

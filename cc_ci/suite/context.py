@@ -34,6 +34,8 @@ class SuiteContext:
     health_ok: tuple[int, ...]
     main_service: str
     front_page: str
+    upgraded_from: str | None = None  # the upgrade stage: the release it started from
+    head: str | None = None  # the commit under test (the PR head)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)))

@@ -50,6 +50,18 @@ def phase(ccci_context: Any) -> str:
 
 
 @pytest.fixture(scope="session")
+def upgraded_from(ccci_context: Any) -> str:
+    """The release the upgrade stage deployed before the PR head (its tag): for messages
+    such as "nginx is still 1.22.1, as in 1.0.0+1.22.1". Only the upgrade stage has one."""
+    release = getattr(ccci_context, "upgraded_from", None)
+    if not release:
+        raise pytest.UsageError(
+            f"`upgraded_from` is for the upgrade stage; this is {ccci_context.stage!r}"
+        )
+    return release
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(
     browser_type_launch_args: dict[str, Any], ccci_chromium: Chromium
 ) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from cc_ci.suite.fixtures import (  # noqa: F401 - fixtures and the markers, re-
     pytest_configure,
     screenshot,
     stage,
+    upgraded_from,
 )
 
 

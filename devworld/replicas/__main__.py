@@ -1,4 +1,4 @@
-"""python -m devworld.replicas list | build RECIPE --forge DIR [--lose-data]
+"""python -m devworld.replicas list | build RECIPE --forge DIR [--lose-data] [--no-op-upgrade]
 
 `build` makes the replica's images (cached) and its recipe repository in the forge folder,
 and prints the commit to test: the newest release.
@@ -27,13 +27,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the newest release drops the data volumes (a test of the data-survival tests)",
     )
+    b.add_argument(
+        "--no-op-upgrade",
+        action="store_true",
+        help="the head is the previous release's files again (an upgrade that upgrades nothing)",
+    )
     args = p.parse_args(argv)
     if args.cmd == "list":
         for r in replicas():
             print(r.recipe)
         return 0
     try:
-        print(build(find(args.recipe), args.forge.resolve(), args.lose_data))
+        print(build(find(args.recipe), args.forge.resolve(), args.lose_data, args.no_op_upgrade))
     except ReplicaError as exc:
         print(f"replicas: {exc}", file=sys.stderr)
         return 2

@@ -83,12 +83,27 @@ def drop_volumes(text: str, volumes: Sequence[str]) -> str:
     return text
 
 
-def build(replica: Replica, forge: Path, lose_data: bool = False) -> str:
-    """Build the replica's images and `<forge>/replica/<recipe>.git`; return the head's sha."""
+def no_op_head(history: Sequence[Release]) -> list[Release]:
+    """The history without its newest release, and a head (untagged, as a PR head is) whose
+    files are exactly the release before it: an upgrade that upgrades nothing."""
+    prev = history[-2]
+    head = Release(None, f"no-op head: the files of {prev.tag} again", prev.values)
+    return [*history[:-1], head]
+
+
+def build(
+    replica: Replica, forge: Path, lose_data: bool = False, no_op_upgrade: bool = False
+) -> str:
+    """Build the replica's images and `<forge>/replica/<recipe>.git`; return the head's sha.
+
+    `lose_data`: the head mounts fresh volumes in place of the data volumes.
+    `no_op_upgrade`: the head deploys exactly what the previous release did."""
     mod = replica.module()
     history: list[Release] = list(mod.releases())
     if len(history) < 2 or not all(r.tag for r in history):
         raise ReplicaError(f"{replica.recipe}: a replica needs two or more tagged releases")
+    if no_op_upgrade:
+        history = no_op_head(history)
     volumes = tuple(mod.DATA_VOLUMES)
 
     def rewrite(rel: Path, text: str, is_head: bool) -> str:

@@ -1,4 +1,5 @@
-"""A realm and a user made on the previous release survive the upgrade."""
+"""A realm and a user made on the previous release survive the upgrade, and the upgrade
+changed the Keycloak that serves them."""
 
 from __future__ import annotations
 
@@ -24,6 +25,13 @@ def test_the_user_survived_the_upgrade(kc, run_data):
     assert [u["username"] for u in kc.users(run_data["realm"], "ci-user")] == ["ci-user"]
 
 
-def test_the_administrator_still_signs_in(kc, run_data):
-    print(f"keycloak {run_data['version']} → {kc.version()}")
+def test_the_administrator_still_signs_in(kc):
     assert kc.token()
+
+
+def test_keycloak_was_upgraded(kc, run_data, upgraded_from):
+    after = kc.version()
+    print(f"keycloak {run_data['version']} ({upgraded_from}) → {after}")
+    assert (
+        after != run_data["version"]
+    ), f"still Keycloak {after}, as in {upgraded_from}: Keycloak was not upgraded"

@@ -85,6 +85,12 @@ class N8n:
     def workflow(self, wf_id: str):
         return self.call("GET", f"/rest/workflows/{wf_id}")
 
+    def version(self) -> str:
+        """The n8n version the app runs (`versionCli` of its settings)."""
+        r = self.call("GET", "/rest/settings")
+        assert r.status == 200, f"/rest/settings: {r.status} {r.text[:200]}"
+        return str(json.loads(r.text)["data"]["versionCli"])
+
     def sql(self, query: str) -> str:
         return self.app.exec("psql", "-U", "n8n", "-d", "n8n", "-tAc", query, service="db").stdout
 

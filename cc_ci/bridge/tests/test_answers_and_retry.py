@@ -226,7 +226,7 @@ def test_a_second_docker_error_is_reported_as_it_is(world):
     assert len(world.builds()) == 2
     (comment,) = world.bot_comments()
     assert "ended in an error" in comment.body
-    assert "Error class: `image`: an image could not be pulled." in comment.body
+    assert "Error class: `image`: an image could not be pulled or was not found." in comment.body
     assert world.statuses()[-1]["status"] == "error"
 
 

@@ -33,10 +33,10 @@ from cc_ci.bridge.report import (
     superseded_body,
     superseded_description,
 )
-from cc_ci.bridge.retry import RETRIED_CLASSES, Retry, retry_decision
+from cc_ci.bridge.retry import Retry, retry_decision
 from cc_ci.bridge.state import CommandRow, Phase
 from cc_ci.bridge.tests.markdown import split_code
-from cc_ci.contract.record import ErrorClass, RunStatus, StageStatus, TeardownStatus
+from cc_ci.contract.record import RETRYABLE, ErrorClass, RunStatus, StageStatus, TeardownStatus
 from cc_ci.contract.redact import Redactor
 from cc_ci.contract.stages import STAGES, StageName
 
@@ -216,7 +216,7 @@ def test_anything_else_is_reported_as_it_is(run):
 
 
 def test_every_retried_class_says_why_in_words():
-    assert set(RETRIED_CLASSES) <= set(ERROR_CLASSES)
+    assert set(RETRYABLE) <= set(ERROR_CLASSES)
     assert set(ERROR_CLASSES) == {e.value for e in ErrorClass}
 
 

@@ -249,8 +249,8 @@ def test_the_run_page_names_each_upgrades_base_its_repository_and_the_repro_line
     parsed = Tags(html)
     text = " ".join(" ".join(parsed.text).split())
     assert (
-        "Upgraded from the release <code>1.1.0+1.1</code> of <code>recipe-maintainers/demo</code>"
-        ' at <span class="sha">abababababab</span>.' in html
+        "Upgraded from <b>1.1.0+1.1</b> of recipe-maintainers/demo"
+        ' at <span class="sha">abababababab</span>' in html
     )
     assert (
         "cc-ci-run demo --repo recipe-maintainers/demo --src mallory/demo --ref 9f2c --pr 7" in text
@@ -261,3 +261,31 @@ def test_the_run_page_names_each_upgrades_base_its_repository_and_the_repro_line
     assert "https://git.example.org/recipe-maintainers/demo/pulls/7" in hrefs
     assert "https://git.example.org/recipe-maintainers/demo" in hrefs
     assert "https://git.example.org/mallory/demo" in hrefs
+
+
+def test_the_upgrade_stage_shows_its_release_repository_and_changes_as_text():
+    from cc_ci.dashboard.runpage import upgrade_facts
+
+    details = {
+        "from": "1.0.0+1.22.1",
+        "from_repo": "replica/<b>custom-html",
+        "to": "f" * 40,
+        "proved": False,
+        "services": [
+            {"service": "app", "changes": [
+                {"kind": "image", "name": "", "from": "nginx:1.22", "to": "nginx:1.26"},
+                {"kind": "env", "name": "GZIP", "from": None, "to": "set"},
+            ]},
+            {"service": "db", "changes": []},
+            "junk",
+        ],
+        "mismatches": ["app: runs image <x>"],
+        "stale_tasks": "not a list",
+    }  # fmt: skip
+    html = upgrade_facts(details)
+    assert "Upgraded from <b>1.0.0+1.22.1</b> of replica/&lt;b&gt;custom-html" in html
+    assert "ffffffffffff</span>" in html and "f" * 13 not in html
+    assert "image: nginx:1.22 → nginx:1.26; env GZIP: (none) → set" in html
+    assert "<li>db: unchanged</li>" in html
+    assert "not as asked: app: runs image &lt;x&gt;" in html
+    assert upgrade_facts(None) == "" and upgrade_facts({"x": 1}) == ""

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from cc_ci.contract.envfile import set_keys
 from cc_ci.contract.names import stack_name
+from cc_ci.contract.record import ErrorClass
 from cc_ci.harness.deploy import docker as dk
 from cc_ci.harness.deploy.abra import Abra, AbraError, LogSink
+from cc_ci.harness.deploy.diagnose import Diagnosis, classify, diagnose
 from cc_ci.harness.meta import RecipeMeta
 from cc_ci.harness.settings import Settings
 from cc_ci.harness.waiting import WaitTimeout, wait_for
@@ -16,7 +18,12 @@ from cc_ci.suite.web import https_origin, request
 
 
 class DeployError(RuntimeError):
-    """The app could not be deployed or never became healthy (a recipe problem: a failure)."""
+    """The app could not be deployed or never became healthy: a recipe problem (a failure),
+    unless `error_class` names a cause of the CI's own (cc_ci/harness/deploy/diagnose.py)."""
+
+    def __init__(self, message: str, error_class: ErrorClass | None = None) -> None:
+        super().__init__(message)
+        self.error_class = error_class
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +65,7 @@ def deploy(app: App, log: LogSink, timeout: float, force: bool = False) -> None:
     try:
         app.abra.deploy(app.domain, log, timeout=timeout, force=force)
     except AbraError as exc:
-        raise DeployError(str(exc)) from exc
+        raise DeployError(str(exc), classify(str(exc))) from exc
 
 
 UPDATE_FAILED = {"paused", "rollback_started", "rollback_paused", "rollback_completed"}
@@ -109,11 +116,16 @@ def health_url(app: App, meta: RecipeMeta) -> str:
     return f"{app.base_url}{meta.health_path}"
 
 
-def answers_healthy(app: App, settings: Settings, meta: RecipeMeta) -> bool:
-    """One health check: GET the health URL at the settings' address, port and CA."""
+def answers_healthy(
+    app: App, settings: Settings, meta: RecipeMeta, seen: list[int] | None = None
+) -> bool:
+    """One health check: GET the health URL at the settings' address, port and CA. The
+    status is appended to `seen` when given."""
     r = request(
         health_url(app, meta), resolve_to=settings.resolve_to, ca_file=settings.ca_file, timeout=10
     )
+    if seen is not None:
+        seen.append(r.status)
     return r.status in meta.health_ok
 
 
@@ -136,21 +148,56 @@ def wait_healthy(
             interval=1,
             fatal=(DeployError,),
         )
-
+    except WaitTimeout as exc:
+        log.write(f"unhealthy: {exc}\n")
+        log.write(_service_states(app.stack))
+        diag = _diagnose(app.stack, time.monotonic() - started)
+        for line in diag.lines:
+            log.write(f"diagnosis: {line}\n")
+        waited = f"{time.monotonic() - started:.0f} s"
+        message = diag.message() or f"services of {app.stack} did not converge within {waited}"
+        raise DeployError(message, diag.error_class) from exc
+    seen: list[int] = []
+    try:
         remaining = max(timeout - (time.monotonic() - started), 5)
         wait_for(
             f"{url} to answer {'/'.join(map(str, meta.health_ok))}",
-            lambda: answers_healthy(app, settings, meta),
+            lambda: answers_healthy(app, settings, meta, seen),
             timeout=remaining,
             interval=1,
         )
     except WaitTimeout as exc:
         log.write(f"unhealthy: {exc}\n")
         log.write(_service_states(app.stack))
-        raise DeployError(str(exc)) from exc
+        last = exc.last if isinstance(exc.last, Exception) else (seen[-1] if seen else None)
+        message, cls = unanswered(url, meta.health_ok, remaining, last)
+        raise DeployError(message, cls) from exc
     took = time.monotonic() - started
     log.write(f"healthy after {took:.1f}s: {url}\n")
     return took
+
+
+def unanswered(
+    url: str, wanted: tuple[int, ...], waited: float, last: int | Exception | None
+) -> tuple[str, ErrorClass | None]:
+    """Why the health wait ended, and whose fault: the URL answered another status (the
+    recipe's), or the proxy could not be reached at all (the CI's: class `health`)."""
+    want = "/".join(map(str, wanted))
+    if isinstance(last, int):
+        return f"{url} answered {last}, not {want}, for {waited:.0f} s", None
+    why = " ".join(str(last).split())[:160] if last is not None else "no answer"
+    refused = isinstance(last, ConnectionRefusedError) or "refused" in why.lower()
+    return (
+        f"{url} did not answer within {waited:.0f} s: {why}",
+        ErrorClass.HEALTH if refused else None,
+    )
+
+
+def _diagnose(stack: str, waited: float) -> Diagnosis:
+    try:
+        return diagnose(stack, waited)
+    except dk.DockerError as exc:
+        return Diagnosis((f"docker could not be asked why: {exc}",), ErrorClass.DOCKER)
 
 
 def _service_states(stack: str) -> str:

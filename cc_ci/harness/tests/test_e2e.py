@@ -43,7 +43,18 @@ def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(
     assert stages["install"]["status"] == "passed" and stages["install"]["tests"]["passed"] >= 5
     upgrade = stages["upgrade from 1.1.0+1.1"]  # the default base: the previous release
     assert upgrade["status"] == "passed" and upgrade["tests"]["passed"] >= 3
-    assert upgrade["details"]["from_repo"] == "cc-ci/demo"
+    # the record proves the upgrade: the release and repository it came from, what changed
+    details = upgrade["details"]
+    assert (details["from"], details["from_repo"], details["proved"]) == (
+        "1.1.0+1.1",
+        "cc-ci/demo",
+        True,
+    ), details
+    app_changes = next(s["changes"] for s in details["services"] if s["service"] == "app")
+    assert {(c["kind"], c["name"]) for c in app_changes} >= {
+        ("image", ""),
+        ("config", "entrypoint"),
+    }
     assert stages["recipe-local"]["status"] == "passed"
     assert stages["recipe-local"]["tests"]["passed"] == 3
     assert stages["recipe-local"]["artifacts"] == ["screenshots/recipe-local-front.png"]

@@ -14,6 +14,8 @@ import pytest
 from cc_ci.contract.names import STAGES
 from cc_ci.contract.record import (
     Counts,
+    ErrorClass,
+    RunStatus,
     StageResult,
     StageStatus,
     Teardown,
@@ -35,6 +37,7 @@ from cc_ci.harness.outcome import (
     not_run,
     phase_result,
     pytest_could_not_run,
+    run_error_class,
     run_status,
     sandbox_exit,
     stage_outcome,
@@ -206,6 +209,7 @@ def test_the_plan_skips_upgrade_without_a_previous_release_with_outcomes_message
 # -- a fault that ended a stage or a deployment ----------------------------------------------
 
 D = "the detail"
+H = ErrorClass.HARNESS
 FAULTS = [
     # the recipe's fault: the app did not deploy or become healthy → failed
     (Fault.UNHEALTHY, Step.STAGE, Outcome(F, f"deployment failed: {D}")),
@@ -220,13 +224,14 @@ FAULTS = [
     (Fault.REFUSED, Step.DEPLOYMENT, Outcome(F, D)),
     (Fault.REFUSED, Step.RUN, Outcome(F, D)),
     # cc-ci could not carry it out → error; inside a stage the stage is named
-    (Fault.CANNOT, Step.STAGE, Outcome(E, f"backup: {D}")),
-    (Fault.CANNOT, Step.RESTORE, Outcome(E, f"backup: {D}")),
-    (Fault.CANNOT, Step.UPGRADE, Outcome(E, D)),
-    (Fault.CANNOT, Step.DEPLOYMENT, Outcome(E, D)),
-    (Fault.CANNOT, Step.RUN, Outcome(E, D)),
+    # (class `harness` unless a class is given)
+    (Fault.CANNOT, Step.STAGE, Outcome(E, f"backup: {D}", H)),
+    (Fault.CANNOT, Step.RESTORE, Outcome(E, f"backup: {D}", H)),
+    (Fault.CANNOT, Step.UPGRADE, Outcome(E, D, H)),
+    (Fault.CANNOT, Step.DEPLOYMENT, Outcome(E, D, H)),
+    (Fault.CANNOT, Step.RUN, Outcome(E, D, H)),
     # an interruption is an error wherever it lands
-    *[(Fault.INTERRUPTED, step, Outcome(E, "the run was interrupted")) for step in Step],
+    *[(Fault.INTERRUPTED, step, Outcome(E, "the run was interrupted", H)) for step in Step],
 ]
 
 
@@ -237,6 +242,32 @@ def test_the_fault_table_covers_every_fault_at_every_step():
 @pytest.mark.parametrize("fault,step,expected", FAULTS)
 def test_a_fault_fails_or_errors_its_stage(fault, step, expected):
     assert fault_outcome(fault, D, step, stage="backup", previous="1.0.0+1.0") == expected
+
+
+@pytest.mark.parametrize("cls", [ErrorClass.DOCKER, ErrorClass.IMAGE, ErrorClass.CONVERGE])
+@pytest.mark.parametrize("step", [Step.DEPLOYMENT, Step.UPGRADE, Step.RESTORE])
+def test_an_unhealthy_app_whose_cause_is_the_cis_is_an_error_of_that_class(cls, step):
+    got = fault_outcome(Fault.UNHEALTHY, D, step, previous="1.0.0+1.0", error_class=cls)
+    assert (got.status, got.error_class) == (E, cls)
+    assert D in got.message
+
+
+def test_cannot_takes_the_class_it_is_given():
+    got = fault_outcome(Fault.CANNOT, D, Step.RUN, error_class=ErrorClass.DOCKER)
+    assert got == Outcome(E, D, ErrorClass.DOCKER)
+
+
+def test_a_runs_error_class_is_its_first_errors_and_retryable_only_for_docker_or_image():
+    clean, left = Teardown(TeardownStatus.CLEAN), Teardown(TeardownStatus.LEFTOVER, 1.0, ("x",))
+    classes = [ErrorClass.IMAGE, ErrorClass.HARNESS]
+    assert run_error_class(RunStatus.ERROR, clean, classes) == (ErrorClass.IMAGE, True)
+    assert run_error_class(RunStatus.ERROR, left, []) == (ErrorClass.TEARDOWN, False)
+    assert run_error_class(RunStatus.ERROR, clean, []) == (ErrorClass.HARNESS, False)
+    assert run_error_class(RunStatus.ERROR, clean, [ErrorClass.DOCKER]) == (ErrorClass.DOCKER, True)
+    for cls in (ErrorClass.CONVERGE, ErrorClass.HEALTH, ErrorClass.HARNESS):
+        assert run_error_class(RunStatus.ERROR, clean, [cls]) == (cls, False)
+    for status in (RunStatus.PASSED, RunStatus.FAILED):
+        assert run_error_class(status, left, classes) == (None, False)
 
 
 def test_no_backup_bot_two_is_a_backup_stage_error_naming_it():
@@ -303,7 +334,7 @@ def test_a_fresh_deployment_that_fails_mid_way_blames_the_running_stage_and_keep
         Fault.CANNOT, "pytest could not run the recipe-local suite", Step.DEPLOYMENT
     )
     assert blame(stages, crashed, FRESH.stages) == (
-        ("recipe-local", Outcome(E, "pytest could not run the recipe-local suite")),
+        ("recipe-local", Outcome(E, "pytest could not run the recipe-local suite", H)),
         ("backup", Outcome(S, "not run: pytest could not run the recipe-local suite")),
     )
 
@@ -325,7 +356,7 @@ def test_an_upgrade_deployment_blames_only_its_own_row():
     )
     crashed = fault_outcome(Fault.CANNOT, "abra app new failed (exit 1): x", Step.DEPLOYMENT)
     assert blame(rows, crashed, UPGRADE.stages) == (
-        ("upgrade from 1.0.0+1.0", Outcome(E, "abra app new failed (exit 1): x")),
+        ("upgrade from 1.0.0+1.0", Outcome(E, "abra app new failed (exit 1): x", H)),
     )
 
 
@@ -346,7 +377,7 @@ def test_an_interrupted_run_blames_the_running_stage_and_skips_every_open_one_of
     assert blame(stages, interrupted) == (
         ("upgrade", Outcome(S, "not run: the run was interrupted")),
         ("backup", Outcome(S, "not run: the run was interrupted")),
-        ("recipe-local", Outcome(E, "the run was interrupted")),
+        ("recipe-local", Outcome(E, "the run was interrupted", H)),
     )
 
 
@@ -354,7 +385,7 @@ def test_a_run_that_fails_before_any_deployment_blames_its_first_stage():
     stages = record()
     failed = fault_outcome(Fault.CANNOT, "git fetch failed: not found", Step.RUN)
     assert blame(stages, failed) == (
-        ("install", Outcome(E, "git fetch failed: not found")),
+        ("install", Outcome(E, "git fetch failed: not found", H)),
         ("upgrade", Outcome(S, "not run: git fetch failed: not found")),
         ("backup", Outcome(S, "not run: git fetch failed: not found")),
         ("recipe-local", Outcome(S, "not run: git fetch failed: not found")),

@@ -1,6 +1,8 @@
 """End to end on the real swarm: the real recipe suites (tests/<recipe>/) run by cc-ci-run
-against local replicas of custom-html and matrix-synapse, and a replica that loses its data
-on upgrade makes the data-survival tests fail (a test of the tests)."""
+against the local replicas of custom-html, matrix-synapse, keycloak and n8n, and two tests of
+the tests for each: a head that loses the data on upgrade makes the data-survival tests fail,
+and a head identical to the previous release (a no-op upgrade) fails the upgrade stage, the
+harness saying so and the suite's "was upgraded" test failing with it."""
 
 from __future__ import annotations
 
@@ -106,6 +108,11 @@ def leftovers(rec: dict) -> list[str]:
     return found
 
 
+def upgraded(details: dict, service: str) -> list[dict]:
+    """The `from → to` changes the upgrade stage's record lists for one service."""
+    return next(s["changes"] for s in details["services"] if s["service"] == service)
+
+
 def failed_tests(junit: Path) -> list[str]:
     root = ET.parse(junit).getroot()
     return [
@@ -133,6 +140,11 @@ def test_custom_html_suite_passes_on_its_replica_and_backup_is_a_clear_error(wor
     assert stages["install"]["tests"]["passed"] >= 6
     assert stages["upgrade"]["status"] == "passed", stages["upgrade"]
     assert stages["upgrade"]["tests"]["passed"] >= 4
+    details = stages["upgrade"]["details"]
+    assert details["from"].startswith("1.0.0+") and details["from_repo"] == "replica/custom-html"
+    assert details["proved"] is True and details["to"] == rec["source"]["ref"]
+    app_changes = {(c["kind"], c["name"]) for c in upgraded(details, "app")}
+    assert {("image", ""), ("config", "nginx_default_conf")} <= app_changes, app_changes
     assert stages["recipe-local"]["status"] == "passed", stages["recipe-local"]
     assert stages["backup"]["status"] == "error"
     assert "backup" in stages["backup"]["message"].lower()
@@ -184,5 +196,73 @@ def test_matrix_synapse_survival_tests_fail_when_the_upgrade_loses_the_data(worl
         "test_the_message_survived_the_upgrade",
         "test_the_user_still_logs_in_with_the_old_password",
     ], failed
+    assert rec["teardown"]["status"] == "clean"
+    assert leftovers(rec) == []
+
+
+# -- keycloak and n8n, and the no-op upgrade of every replica ---------------------------------
+
+LOST = {
+    "keycloak": ["test_the_realm_survived_the_upgrade", "test_the_user_survived_the_upgrade"],
+    "n8n": ["test_the_owner_still_signs_in", "test_the_workflow_survived_the_upgrade"],
+}
+NOT_UPGRADED = {
+    "custom-html": "test_nginx_was_upgraded",
+    "matrix-synapse": "test_synapse_was_upgraded",
+    "keycloak": "test_keycloak_was_upgraded",
+    "n8n": "test_n8n_was_upgraded",
+}
+
+
+@pytest.mark.parametrize("recipe", ["keycloak", "n8n"])
+def test_the_suite_passes_on_its_replica_and_the_record_proves_the_upgrade(world, tmp_path, recipe):
+    forge = Path(world["FORGE"])
+    head = build(world, recipe, forge)
+    run_id = f"e2e-{recipe}"
+    r, rec, stages = run(world, forge, recipe, head, tmp_path, run_id, "install,upgrade")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert stages["install"]["status"] == "passed", stages["install"]
+    assert stages["upgrade"]["status"] == "passed", stages["upgrade"]
+    assert stages["upgrade"]["tests"]["failed"] == 0
+    details = stages["upgrade"]["details"]
+    assert details["proved"] is True and details["from"].startswith("1.0.0+")
+    assert [c["kind"] for c in upgraded(details, "app")] == ["image"], details
+    assert upgraded(details, "db") == [], "the database image is the same in both releases"
+    assert rec["deployments"] == 2
+    assert rec["teardown"]["status"] == "clean"
+    assert leftovers(rec) == []
+
+
+@pytest.mark.parametrize("recipe", sorted(LOST))
+def test_the_survival_tests_fail_when_the_upgrade_loses_the_data(world, tmp_path, recipe):
+    forge = Path(world["FORGE"]) / "lossy"
+    head = build(world, recipe, forge, "--lose-data")
+    run_id = f"e2e-lossy-{recipe}"
+    r, rec, stages = run(world, forge, recipe, head, tmp_path, run_id, "upgrade")
+    assert r.returncode == 1, r.stdout + r.stderr
+    failed = failed_tests(tmp_path / run_id / "upgrade.junit.xml")
+    assert sorted(failed) == LOST[recipe], failed
+    assert rec["teardown"]["status"] == "clean"
+    assert leftovers(rec) == []
+
+
+@pytest.mark.parametrize("recipe", sorted(NOT_UPGRADED))
+def test_a_no_op_upgrade_fails_the_upgrade_stage(world, tmp_path, recipe):
+    forge = Path(world["FORGE"]) / "no-op"
+    head = build(world, recipe, forge, "--no-op-upgrade")
+    run_id = f"e2e-no-op-{recipe}"
+    r, rec, stages = run(world, forge, recipe, head, tmp_path, run_id, "upgrade")
+    assert r.returncode == 1, r.stdout + r.stderr
+    upgrade = stages["upgrade"]
+    assert upgrade["status"] == "failed"
+    release = upgrade["details"]["from"]
+    assert upgrade["message"] == (
+        f"upgrade from {release}: the head deploys exactly what {release} did: "
+        "nothing was upgraded"
+    )
+    assert upgrade["details"]["proved"] is False
+    assert all(s["changes"] == [] for s in upgrade["details"]["services"]), upgrade["details"]
+    failed = failed_tests(tmp_path / run_id / "upgrade.junit.xml")
+    assert failed == [NOT_UPGRADED[recipe]], failed
     assert rec["teardown"]["status"] == "clean"
     assert leftovers(rec) == []

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devworld.replicas.build import ROOT, ReplicaError, drop_volumes, find, replicas
+from devworld.forge import Release
+from devworld.replicas.build import ROOT, ReplicaError, drop_volumes, find, no_op_head, replicas
 
 COMPOSE = """\
 services:
@@ -62,3 +63,11 @@ def test_replicas_are_not_mistaken_for_recipe_suites():
     for r in replicas():
         assert (suites / r.recipe / "recipe_meta.py").is_file(), f"no suite for {r.recipe}"
         assert not (r.folder / "recipe_meta.py").exists()
+
+
+def test_a_no_op_head_is_the_previous_release_again_untagged():
+    history = [Release("1.0.0+1", "one", {"V": "1"}), Release("1.1.0+2", "two", {"V": "2"})]
+    out = no_op_head(history)
+    assert out[0] == history[0]
+    assert (out[1].tag, dict(out[1].values)) == (None, {"V": "1"})
+    assert "1.0.0+1" in out[1].message
