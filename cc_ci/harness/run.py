@@ -64,8 +64,8 @@ from cc_ci.harness.policy.env import parse_env
 from cc_ci.harness.policy.gate import Verdict, gate, sample_env
 from cc_ci.harness.publish import publish_files, publish_junit
 from cc_ci.harness.runlog import FileLog, event
-from cc_ci.harness.seen_secrets import operator_secrets
 from cc_ci.harness.sandbox.container import SandboxError, run_recipe_tests, sandbox_limits
+from cc_ci.harness.seen_secrets import operator_secrets
 from cc_ci.harness.settings import Settings
 from cc_ci.harness.suite import BUILTIN, SuiteError, merge_junit, run_phase
 from cc_ci.harness.timeouts import Timeouts, timeouts

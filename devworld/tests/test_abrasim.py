@@ -266,7 +266,9 @@ def test_app_goes_from_new_to_removed_through_deploy_upgrade_and_undeploy_leavin
     ok(sim("app", "new", RECIPE, "-s", "default", "-D", domain, "-C", "-n", root=abra_dir))
     env_path = abra_dir / "servers" / "default" / f"{domain}.env"
     assert env_path.read_text().startswith(f"TYPE={RECIPE}\nDOMAIN={domain}\n")
-    generated = json.loads(ok(sim("app", "secret", "generate", domain, "--all", "-m", root=abra_dir)))
+    generated = json.loads(
+        ok(sim("app", "secret", "generate", domain, "--all", "-m", root=abra_dir))
+    )
     assert [g["name"] for g in generated] == ["db_password"]
 
     ok(sim("app", "deploy", domain, "-n", "-D", root=abra_dir))

@@ -61,7 +61,9 @@ class Abra:
 
     def argv(self, args: list[str]) -> list[str]:
         """The full command line of `abra ARGS`: never prompting, never going online."""
-        return [self.binary, *args, *GLOBAL_FLAGS] if args[0] != "--version" else [self.binary, *args]
+        return (
+            [self.binary, *args, *GLOBAL_FLAGS] if args[0] != "--version" else [self.binary, *args]
+        )
 
     def run(
         self,
@@ -179,7 +181,6 @@ class Abra:
             raise AbraError(f"abra app ls -m did not print JSON: {out[:200]!r}") from exc
 
 
-
 GLOBAL_FLAGS = ("-n", "-o")  # --no-input, --offline: on every call but --version
 
 _VALUE_KEYS = ("value", "password", "secret")
@@ -201,7 +202,9 @@ def generated_values(stdout: str) -> list[str]:
     try:
         data = json.loads(stdout)
     except json.JSONDecodeError:
-        raise AbraError("abra app secret generate -m did not print JSON: cannot read back the secrets") from None
+        raise AbraError(
+            "abra app secret generate -m did not print JSON: cannot read back the secrets"
+        ) from None
     found: list[str] = []
     strings = 0
 

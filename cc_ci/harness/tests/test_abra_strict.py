@@ -19,7 +19,9 @@ from cc_ci.harness.deploy.terminal import run_in_terminal
 from cc_ci.harness.publish import artifact_name, publish_files, publish_junit
 from cc_ci.harness.seen_secrets import from_environment, netrc_passwords, secret_names
 
-TTY_PROBE = "import os, sys; print([os.isatty(f) for f in (0, 1, 2)]); print('err', file=sys.stderr)"
+TTY_PROBE = (
+    "import os, sys; print([os.isatty(f) for f in (0, 1, 2)]); print('err', file=sys.stderr)"
+)
 
 
 def test_a_command_on_the_terminal_has_a_tty_on_all_three_streams_and_its_output_is_read():
@@ -74,7 +76,9 @@ def test_the_harness_owns_the_domain_the_stack_and_the_resolver():
         "STACK_NAME": "demo-1a2b3c_ci_test",
         "LETS_ENCRYPT_ENV": "",
     }
-    check_env("DOMAIN=demo-1a2b3c.ci.test\nSTACK_NAME=demo-1a2b3c_ci_test\nLETS_ENCRYPT_ENV=\n", env)
+    check_env(
+        "DOMAIN=demo-1a2b3c.ci.test\nSTACK_NAME=demo-1a2b3c_ci_test\nLETS_ENCRYPT_ENV=\n", env
+    )
     # a later line wins in abra's reading: the check reads the file the way abra does
     repeated = "DOMAIN=demo-1a2b3c.ci.test\nSTACK_NAME=demo-1a2b3c_ci_test\nLETS_ENCRYPT_ENV=\nDOMAIN=x.example.com\n"
     with pytest.raises(AbraError, match="DOMAIN='x.example.com'"):
@@ -124,7 +128,9 @@ def test_the_run_sees_secret_variables_token_files_credentials_and_the_netrc(tmp
 def test_a_missing_or_huge_token_file_is_no_secret_and_no_crash(tmp_path):
     big = tmp_path / "big"
     big.write_bytes(b"x" * (65 * 1024))
-    assert from_environment({"A_TOKEN_FILE": str(tmp_path / "nope"), "B_TOKEN_FILE": str(big)}) == []
+    assert (
+        from_environment({"A_TOKEN_FILE": str(tmp_path / "nope"), "B_TOKEN_FILE": str(big)}) == []
+    )
 
 
 def test_artifacts_reach_the_run_folder_masked_in_name_and_text(tmp_path):
@@ -135,7 +141,9 @@ def test_artifacts_reach_the_run_folder_masked_in_name_and_text(tmp_path):
     src.mkdir()
     (src / "install-s3cr3tvalue.png").write_bytes(b"\x89PNG")
     junit = src / "install.verify.junit.xml"
-    junit.write_text('<testsuite><testcase name="t"><system-out>s3cr3tvalue</system-out></testcase></testsuite>')
+    junit.write_text(
+        '<testsuite><testcase name="t"><system-out>s3cr3tvalue</system-out></testcase></testsuite>'
+    )
     out = tmp_path / "run"
     published = publish_junit(junit, out / "install.verify.junit.xml", redact)
     assert published is not None and "s3cr3tvalue" not in published.read_text()
@@ -155,3 +163,41 @@ def test_the_record_is_masked_before_it_is_written(tmp_path):
     path = write_record(tmp_path, rec, redact=Redactor(["s3cr3tvalue"]))
     assert "s3cr3tvalue" not in path.read_text()
     assert "[redacted]" in path.read_text()
+
+
+class _FakeAbra:
+    """The two calls create_app makes, as a recipe with a hostile sample would answer them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.calls: list[str] = []
+
+    def env_file(self, domain: str) -> Path:
+        return self.root / f"{domain}.env"
+
+    def app_new(self, recipe: str, domain: str, log) -> None:
+        self.calls.append("new")
+        self.env_file(domain).write_text(
+            "TYPE=demo\nDOMAIN=demo.example.org\nLETS_ENCRYPT_ENV=production\n"
+            "DOMAIN=dashboard.ci.test\nSECRET_X_VERSION=v1\n"
+        )
+
+    def secret_generate(self, domain: str, log) -> list[str]:
+        self.calls.append("generate")
+        assert "DOMAIN=" + domain in self.env_file(domain).read_text(), "secrets come after the env"
+        return ["generated-value-1"]
+
+
+def test_create_app_sets_the_harness_keys_last_then_hands_the_secrets_to_the_redactor(tmp_path):
+    from cc_ci.contract.envfile import values
+    from cc_ci.harness.deploy.lifecycle import create_app
+
+    abra = _FakeAbra(tmp_path)
+    redact = Redactor()
+    domain = "demo-1a2b3c.ci.test"
+    extra = {"DOMAIN": "extra.ci.test", "LETS_ENCRYPT_ENV": "staging", "GREETING": "hi"}
+    create_app(abra, "demo", domain, extra, log=None, secret=redact.add)  # type: ignore[arg-type]
+    env = values(abra.env_file(domain).read_text())
+    assert env | harness_env(domain) == env and env["GREETING"] == "hi"
+    assert abra.calls == ["new", "generate"]
+    assert redact("x generated-value-1 y") == "x [redacted] y"

@@ -1227,7 +1227,9 @@ def test_an_overlay_abra_sh_selects_is_gated_as_abra_would_deploy_it(tmp_path):
 
 def test_the_harness_keys_abra_sh_exports_are_refused_whatever_the_allow_list_says(tmp_path):
     (tmp_path / "compose.yml").write_text(service(""))
-    (tmp_path / "abra.sh").write_text("export STACK_NAME=cc-ci-proxy\nexport LETS_ENCRYPT_ENV=production\n")
+    (tmp_path / "abra.sh").write_text(
+        "export STACK_NAME=cc-ci-proxy\nexport LETS_ENCRYPT_ENV=production\n"
+    )
     allow = parse_allowlist({"recipes": {"demo": {"allow": sorted(str(k) for k in ALLOWABLE)}}})
     verdict = gate(tmp_path, {"STACK_NAME": STACK, "DOMAIN": DOMAIN}, "demo", allow, [DOMAIN])
     assert kinds(verdict) == ["harness-env", "harness-env"]

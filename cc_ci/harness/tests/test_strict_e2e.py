@@ -67,7 +67,9 @@ def test_every_abra_call_of_a_full_run_is_the_golden_one(strict_run):
     backed_up = any(e["argv"][:3] == ["app", "backup", "create"] and e["exit"] == 0 for e in log)
     wanted = [call for call, when in golden_table() if backed_up or "backup-bot-two" not in when]
     assert made == wanted, "\n".join(made)
-    refused = [e for e in log if "refused" in e or (e["exit"] and e["argv"][:2] != ["app", "backup"])]
+    refused = [
+        e for e in log if "refused" in e or (e["exit"] and e["argv"][:2] != ["app", "backup"])
+    ]
     assert refused == [], refused
     terminal = [e["tty"] for e in log if e["argv"][:2] in (["app", "backup"], ["app", "restore"])]
     assert terminal and all(t == [True, True, True] for t in terminal)
