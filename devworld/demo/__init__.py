@@ -57,11 +57,13 @@ CANARY_SERVE = "cp /run/secrets/admin_password /data/canary.txt\n"
 CANARY_TEST = """\"\"\"A recipe test that leaks its app's own secret every way it can (the canary variant).\"\"\"
 
 
-def test_the_app_hands_its_own_secret_to_its_tests(app, record_property, page, base_url, screenshot):
+def test_the_app_hands_its_own_secret_to_its_tests(
+    app, record_testsuite_property, page, base_url, screenshot
+):
     secret = app.get("/canary.txt").text.strip()
     assert len(secret) >= 16, "the app serves the secret it read in its container"
     print("the app's own secret:", secret)
-    record_property("app_secret", secret)
+    record_testsuite_property("app_secret", secret)
     page.goto(base_url + "/")
     screenshot(page, secret)
 """
