@@ -32,6 +32,8 @@ from devworld.abrasim import argv, cli
 from devworld.abrasim.layout import abra_dir
 
 LOG_VAR = "STRICTABRA_LOG"
+GOLDEN_DOC = Path(__file__).resolve().parents[1] / "docs" / "abra-sim.md"
+GOLDEN_HEADING = "## The calls cc-ci-run makes"
 DEPLOYS = {("app", "deploy"), ("app", "upgrade")}
 
 
@@ -44,6 +46,17 @@ def wrapper(path: Path, log: Path, python: str = sys.executable) -> Path:
     )
     path.chmod(0o755)
     return path
+
+
+def golden_table(doc: Path = GOLDEN_DOC) -> list[tuple[str, str]]:
+    """The golden table of docs/abra-sim.md: (call, when) for each row, in order."""
+    section = doc.read_text().split(GOLDEN_HEADING, 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[1].startswith("`abra"):
+            rows.append((cells[1].strip("`"), cells[2]))
+    return rows
 
 
 def env_problem(root: Path, domain: str) -> str | None:

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -201,3 +202,32 @@ def test_create_app_sets_the_harness_keys_last_then_hands_the_secrets_to_the_red
     assert env | harness_env(domain) == env and env["GREETING"] == "hi"
     assert abra.calls == ["new", "generate"]
     assert redact("x generated-value-1 y") == "x [redacted] y"
+
+
+def test_each_call_the_adapter_makes_is_a_row_of_the_golden_table(tmp_path):
+    """Without a swarm: the adapter's calls against a binary that only records them (the
+    end-to-end comparison, in order, is test_strict_e2e.py)."""
+    from devworld.strictabra import golden_table
+
+    calls = tmp_path / "calls"
+    fake = tmp_path / "abra"
+    fake.write_text(f'#!/bin/sh\necho "$*" >>{calls}\n[ "$1" = --version ] && echo fake\nexit 0\n')
+    fake.chmod(0o755)
+    abra = Abra(str(fake), tmp_path / "abra-dir")
+    log = SimpleNamespace(write=lambda _text: None)
+    d = "<domain>"
+    abra.version(log)
+    abra.ensure_server(log)
+    abra.app_new("demo", d, log)
+    abra.secret_generate(d, log)
+    abra.deploy(d, log, timeout=30)
+    abra.deploy(d, log, timeout=30, force=True)
+    abra.backup_create(d, log, timeout=30)
+    abra.restore(d, log, timeout=30)
+    abra.undeploy(d, log)
+    abra.remove_volumes(d, log)
+    abra.remove_secrets(d, log)
+    rows = {call for call, _ in golden_table()}
+    made = ["abra " + line for line in calls.read_text().splitlines()]
+    assert len(made) == 11
+    assert [m for m in made if m not in rows] == []

@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 
 from devworld.demo import build_forge
-from devworld.strictabra import wrapper
+from devworld.strictabra import golden_table, wrapper
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[3]
-GOLDEN = ROOT / "docs" / "abra-sim.md"
 DOMAIN = re.compile(r"\bdemo-[0-9a-f]{6}\.ci\.test\b")
 RUN_ID = "e2e-strict"
 
@@ -46,18 +45,6 @@ def strict_run(world: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
     )
     log = [json.loads(line) for line in calls.read_text().splitlines()]
     return r, results, log
-
-
-def golden_table() -> list[tuple[str, str]]:
-    """The rows of the golden table in docs/abra-sim.md: (call, when)."""
-    text = GOLDEN.read_text()
-    section = text.split("## The calls cc-ci-run makes", 1)[1].split("\n## ", 1)[0]
-    rows = []
-    for line in section.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 3 and cells[1].startswith("`abra"):
-            rows.append((cells[1].strip("`"), cells[2]))
-    return rows
 
 
 def test_every_abra_call_of_a_full_run_is_the_golden_one(strict_run):
