@@ -193,9 +193,9 @@ def generated_values(stdout: str) -> list[str]:
     Its exact shape is not confirmed for real abra (docs/abra-sim.md): the values are the
     strings under a key naming a value (`value`, `password`, `secret`, any case), or every
     value of a flat object of strings (name → value) that has no `name` or `version` key.
-    Raises AbraError when the output is
-    not JSON or holds strings none of which can be told to be a value: a run that cannot
-    know its app's secrets cannot keep them out of what it serves.
+    Raises AbraError when the output is not JSON or holds strings none of which can be told
+    to be a value: a run that cannot know its app's secrets cannot keep them out of what it
+    serves.
     """
     if not stdout.strip():
         return []
