@@ -150,3 +150,14 @@ def set_keys(text: str, updates: Mapping[str, str], *, first: bool = False) -> s
     new = [f"{k}={quote(v)}" for k, v in updates.items() if k not in done]
     lines = new + lines if first else lines + new
     return "\n".join(lines) + "\n"
+
+
+def abra_sh_exports(text: str) -> dict[str, str]:
+    """The `export X=Y` lines of a recipe's `abra.sh` (config versions, as abra reads them:
+    each line on its own; functions and other lines count for nothing). abra merges them
+    over the app env at deploy time."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.lstrip().startswith("export "):
+            out.update(values(line))
+    return out

@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -352,16 +352,33 @@ def junit_counts(path: Path) -> Counts:
 
 
 def write_record(
-    run_dir: Path, record: RunRecord, *, timings: Mapping[str, Any] | None = None
+    run_dir: Path,
+    record: RunRecord,
+    *,
+    timings: Mapping[str, Any] | None = None,
+    redact: Callable[[str], str] | None = None,
 ) -> Path:
     """Write `<run_dir>/run.json` atomically; returns its path. `timings` are for the
-    benchmarks (docs/run-record.md): written as given, read by no part of cc-ci."""
+    benchmarks (docs/run-record.md): written as given, read by no part of cc-ci. `redact`
+    (the run's Redactor) masks every string of the record, keys too, before it is written."""
     data = record.to_json()
     if timings is not None:
         data["timings"] = dict(timings)
+    if redact is not None:
+        data = _masked(data, redact)
     path = run_dir / RECORD_FILE
     write_atomic(path, data)
     return path
+
+
+def _masked(node: Any, redact: Callable[[str], str]) -> Any:
+    if isinstance(node, str):
+        return redact(node)
+    if isinstance(node, dict):
+        return {redact(str(k)): _masked(v, redact) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [_masked(v, redact) for v in node]
+    return node
 
 
 def write_atomic(path: Path, data: dict[str, Any]) -> None:

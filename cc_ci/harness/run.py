@@ -40,6 +40,7 @@ from cc_ci.harness.deploy.lifecycle import (
     DeployError,
     create_app,
     deploy,
+    harness_env,
     teardown,
     wait_healthy,
 )
@@ -74,8 +75,10 @@ from cc_ci.harness.plan import (
 from cc_ci.harness.policy.allowlist import Allowlist
 from cc_ci.harness.policy.env import parse_env
 from cc_ci.harness.policy.gate import Verdict, gate, sample_env
+from cc_ci.harness.publish import publish_files, publish_junit
 from cc_ci.harness.runlog import FileLog, event
 from cc_ci.harness.sandbox.container import SandboxError, run_recipe_tests, sandbox_limits
+from cc_ci.harness.seen_secrets import operator_secrets
 from cc_ci.harness.settings import Settings
 from cc_ci.harness.suite import BUILTIN, SuiteError, merge_junit, run_phase
 from cc_ci.harness.timeouts import Timeouts, timeouts
@@ -118,8 +121,12 @@ class Run:
         self.allow = allow
         self.run_dir = req.results_dir / req.run_id
         self.workdir = settings.state_dir / "runs" / req.run_id
-        self.redact = Redactor()
-        self.abra = Abra(settings.abra, self.workdir / "abra", settings.abra_server)
+        # every secret the run can see, before anything is written (seen_secrets.py); the
+        # app secrets abra generates are added as they are read back (create_app)
+        self.redact = Redactor(operator_secrets((settings.git_token_file,)))
+        self.abra = Abra(
+            settings.abra, self.workdir / "abra", settings.abra_server, settings.abra_catalogue
+        )
         self.started = time.monotonic()
         self.record = RunRecord(
             run_id=req.run_id,
@@ -141,7 +148,7 @@ class Run:
 
     def save(self) -> None:
         timings = {"deployments": self.deploy_timings, "phases": self.phase_timings}
-        write_record(self.run_dir, self.record, timings=timings)
+        write_record(self.run_dir, self.record, timings=timings, redact=self.redact)
 
     def set_stage(self, name: str, **changes: object) -> None:
         self.record = self.record.with_stage(replace(self.record.stage(name), **changes))
@@ -200,6 +207,7 @@ class Run:
         s = self.settings
         token = self.redact.add_file(s.git_token_file) if s.git_token_file else None
         self.abra.abra_dir.mkdir(parents=True, exist_ok=True)
+        self.abra.ensure_catalogue()
         self.record = replace(self.record, tools={"abra": self.abra.version(log)})
         self.abra.ensure_server(log)
         dest = self.abra.abra_dir / "recipes" / self.req.recipe
@@ -270,12 +278,7 @@ class Run:
         domain = app_domain(self.req.recipe, self.settings.zone)
         env = sample_env(
             self.checkout.path,
-            {
-                "LETS_ENCRYPT_ENV": "",
-                **self.meta.env_for(domain),
-                "DOMAIN": domain,
-                "STACK_NAME": stack_name(domain),
-            },
+            {**self.meta.env_for(domain), **harness_env(domain)},
         )
         self._gate(
             env, f"{kind} deployment", log, self.meta.domains_for(domain, self.settings.zone)
@@ -294,6 +297,7 @@ class Run:
                 self.meta.env_for(domain),
                 log,
                 https_port=self.settings.https_port,
+                secret=self.redact.add,
             )
             deploy(app, log, timeout=self.timeouts.deploy)
             timing["deploy_s"] = round(time.monotonic() - t0, 2)
@@ -416,9 +420,14 @@ class Run:
         extra_env: dict[str, str] | None = None,
     ) -> PhaseResult:
         ctx = self._context(app, stage, phase)
-        junit = self.run_dir / f"{row_file(stage)}.{phase}.junit.xml"
+        # pytest writes into the work dir; the run folder gets the masked copies (publish.py)
+        private = self.workdir / "junit" / f"{row_file(stage)}.{phase}.junit.xml"
+        private.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
-        result = run_phase(ctx, paths, marker, junit, log, self.timeouts.stage, extra_env)
+        result = run_phase(ctx, paths, marker, private, log, self.timeouts.stage, extra_env)
+        junit = self.run_dir / f"{row_file(stage)}.{phase}.junit.xml"
+        result = replace(result, junit=publish_junit(result.junit, junit, self.redact))
+        publish_files(Path(ctx.artifacts_dir), self.run_dir / "screenshots", self.redact)
         self.phase_timings.append(
             {"stage": stage, "phase": phase, "seconds": round(time.monotonic() - t0, 2)}
         )
@@ -440,6 +449,7 @@ class Run:
             timeout=self.timeouts.stage,
             log=log,
             tools=s.tools_dir,
+            redact=self.redact,
         )
         self.phase_timings.append(
             {"stage": stage, "phase": "verify", "seconds": round(time.monotonic() - t0, 2)}
@@ -459,7 +469,7 @@ class Run:
             resolve_to=s.resolve_to,
             ca_file=str(s.ca_file) if s.ca_file else None,
             cert_spki=self.spki,
-            artifacts_dir=str(self.run_dir / "screenshots"),
+            artifacts_dir=str(self.workdir / "screenshots"),
             run_dir=str(self.run_dir),
             data_file=str(self.workdir / f"data-{row_file(stage)}.json"),
             env_file=str(self.abra.env_file(app.domain)),
@@ -603,4 +613,6 @@ class Run:
             duration_s=round(time.monotonic() - self.started, 2),
         )
         self.save()
-        return self.record
+        # what cc-ci-run prints goes to the build log: masked as the record is
+        masked = tuple(replace(st, message=self.redact(st.message)) for st in self.record.stages)
+        return replace(self.record, stages=masked)

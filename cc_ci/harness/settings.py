@@ -40,6 +40,7 @@ class Settings:
     proxy_service: str = "cc-ci-proxy_app"  # the Traefik service recipe-local tests reach
     tests_memory: str = "2g"  # caps of the recipe-local tests' container
     tests_cpus: float = 2.0
+    abra_catalogue: Path | None = None  # a catalogue to link (read-only); None: an empty one
 
     @staticmethod
     def from_env(env: dict[str, str] | None = None) -> Settings:
@@ -77,6 +78,7 @@ class Settings:
             suites_dir=Path(env.get("CCCI_SUITES_DIR", REPO_ROOT / "tests")),
             abra=abra,
             abra_server=env.get("CCCI_ABRA_SERVER", "default"),
+            abra_catalogue=Path(cat) if (cat := env.get("CCCI_ABRA_CATALOGUE")) else None,
             deploy_timeout=deploy_timeout,
             stage_timeout=stage_timeout,
             proxy_service=env.get("CCCI_PROXY_SERVICE", "cc-ci-proxy_app"),

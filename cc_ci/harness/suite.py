@@ -30,11 +30,15 @@ def run_phase(
     timeout: float,
     extra_env: dict[str, str] | None = None,
 ) -> PhaseResult:
-    """Run pytest over `paths` filtered by `marker`; append its output to the stage log."""
+    """Run pytest over `paths` filtered by `marker`; append its output to the stage log.
+
+    Everything pytest writes (the JUnit XML at `junit`, its ini, the context, Playwright's
+    output) goes beside `junit`, the run's private work dir: the harness publishes the
+    masked copies into the served run folder (cc_ci/harness/publish.py)."""
     paths = [p for p in paths if p.exists()]
     if not paths:
         return PhaseResult(5, Counts(), None)
-    run_dir = Path(ctx.run_dir)
+    run_dir = junit.parent
     ini = run_dir / ".pytest.ini"
     ini.write_text(PYTEST_INI)
     ctx_file = run_dir / f".context-{ctx.stage}-{ctx.phase}.json"

@@ -1,16 +1,17 @@
 """abra's command line, as far as abra-sim implements it: argv in, an Invocation out (pure).
 
 Global flags (`-n/--no-input`, `-o/--offline`, `-d/--debug`) are accepted anywhere before
-`--` and ignored. Each command accepts only its own flags; anything else is an error, so a
+`--` and noted (`Invocation.globals`: the strict readings ask for `-o`, strict.py). Each command accepts only its own flags; anything else is an error, so a
 harness that passes a flag real abra would reject fails here too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 GLOBAL_FLAGS = frozenset({"-n", "--no-input", "-o", "--offline", "-d", "--debug"})
+_GLOBAL_LONG = {"n": "no-input", "o": "offline", "d": "debug"}
 
 
 class UsageError(Exception):
@@ -40,6 +41,7 @@ class Invocation:
     args: tuple[str, ...]
     opts: Mapping[str, str | bool]  # long flag name -> value (True for a boolean flag)
     rest: tuple[str, ...] = ()  # everything after `--`
+    globals: frozenset[str] = frozenset()  # the global flags given: "offline", "no-input", …
 
     def flag(self, name: str) -> bool:
         return bool(self.opts.get(name))
@@ -88,7 +90,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(("app", "volume", "remove"), "<domain>", (FORCE,), 1, 1, {"rm": "remove"}),
     CommandSpec(("app", "secret", "remove"), "<domain>", (ALL,), 1, 1, {"rm": "remove"}),
     CommandSpec(
-        ("app", "secret", "generate"), "<domain>", (ALL,), 1, 1, {"gen": "generate"}
+        ("app", "secret", "generate"), "<domain>", (ALL, MACHINE), 1, 1, {"gen": "generate"}
     ),  # fmt: skip
     CommandSpec(
         ("app", "ls"),
@@ -135,6 +137,7 @@ def parse(argv: list[str]) -> Invocation | Special:
         tokens, rest = argv[:cut], tuple(argv[cut + 1 :])
     else:
         tokens, rest = list(argv), ()
+    seen = {_GLOBAL_LONG.get(t.lstrip("-"), t.lstrip("-")) for t in tokens if t in GLOBAL_FLAGS}
     tokens = [t for t in tokens if t not in GLOBAL_FLAGS]
     path: tuple[str, ...] = ()
     while tokens and not tokens[0].startswith("-") and _is_group(path):
@@ -155,7 +158,8 @@ def parse(argv: list[str]) -> Invocation | Special:
         if tokens:
             raise UsageError(f"unknown flag: {tokens[0]}")
         return Special("help", path)
-    return _parse_command(spec, tokens, rest)
+    inv = _parse_command(spec, tokens, rest)
+    return replace(inv, globals=frozenset(seen | inv.globals))
 
 
 def _parse_command(spec: CommandSpec, tokens: list[str], rest: tuple[str, ...]) -> Invocation:
@@ -163,6 +167,7 @@ def _parse_command(spec: CommandSpec, tokens: list[str], rest: tuple[str, ...]) 
     by_short = {f.short: f for f in spec.flags if f.short}
     opts: dict[str, str | bool] = {}
     args: list[str] = []
+    combined: set[str] = set()  # global flags inside a run of short flags (`-nfC`)
     i = 0
     while i < len(tokens):
         tok = tokens[i]
@@ -176,6 +181,7 @@ def _parse_command(spec: CommandSpec, tokens: list[str], rest: tuple[str, ...]) 
             letters = tok[1:]
             if len(letters) > 1 and all(_boolean_short(c, by_short) for c in letters):
                 opts |= {by_short[c].long: True for c in letters if c in by_short}
+                combined |= {_GLOBAL_LONG[c] for c in letters if c not in by_short}
                 continue
             flag = by_short.get(letters[0])
             if flag is None or (len(letters) > 1 and not flag.takes_value):
@@ -204,7 +210,7 @@ def _parse_command(spec: CommandSpec, tokens: list[str], rest: tuple[str, ...]) 
         raise UsageError(f"{command} needs {spec.usage}")
     if spec.max_args is not None and len(args) > spec.max_args:
         raise UsageError(f"{command} accepts at most {spec.max_args} argument(s): {spec.usage}")
-    return Invocation(spec.path, tuple(args), opts, rest)
+    return Invocation(spec.path, tuple(args), opts, rest, frozenset(combined))
 
 
 def _boolean_short(letter: str, by_short: Mapping[str, Flag]) -> bool:

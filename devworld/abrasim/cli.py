@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from devworld.abrasim import VERSION, argv, lifecycle, queries
+from devworld.abrasim import VERSION, argv, lifecycle, queries, strict
 from devworld.abrasim.layout import Fatal, abra_dir
 
 Handler = Callable[[Path, argv.Invocation], int]
@@ -41,7 +41,7 @@ def _help(path: tuple[str, ...]) -> str:
         f"{BANNER}\n"
         "A test double implementing the subset of abra that cc-ci uses; see docs/abra-sim.md.\n"
         f"Commands{' under ' + ' '.join(path) if path else ''}:\n{argv.usage(path)}\n"
-        "Global flags (ignored): -n/--no-input -o/--offline -d/--debug"
+        "Global flags: -n/--no-input -o/--offline -d/--debug"
     )
 
 
@@ -56,7 +56,9 @@ def main(args: list[str] | None = None) -> int:
             else:
                 print(_help(parsed.path))
             return 0
-        return HANDLERS[parsed.path](abra_dir(), parsed)
+        root = abra_dir()
+        strict.check(root, parsed)
+        return HANDLERS[parsed.path](root, parsed)
     except (argv.UsageError, Fatal) as exc:
         print(f"FATA {exc}", file=sys.stderr, flush=True)
         return 1

@@ -1,7 +1,8 @@
 """The text files abra reads: an app's env file, a recipe's `.env.sample`, and `abra.sh`.
 
-Env files are read and written with cc-ci's one env-file parser (cc_ci/contract/envfile.py,
-godotenv rules, as abra reads them); this module adds what abra derives from them.
+Env files (and abra.sh's exports) are read and written with cc-ci's one env-file parser
+(cc_ci/contract/envfile.py, godotenv rules, as abra reads them); this module adds what abra
+derives from them.
 
 Everything here is pure: text in, plain data out.
 """
@@ -43,16 +44,6 @@ def secret_specs(text: str) -> list[SecretSpec]:
         name = m.group(1).lower()
         specs[name] = SecretSpec(name, a.value, length)
     return list(specs.values())
-
-
-def abra_sh_exports(text: str) -> dict[str, str]:
-    """`export X=Y` lines of a recipe's abra.sh (config versions); functions are ignored."""
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.lstrip().startswith("export "):
-            continue
-        out.update(values(line))
-    return out
 
 
 def recipe_of(env: Mapping[str, str]) -> str:

@@ -43,8 +43,8 @@ def converge_timeout() -> float:
 # --- secrets ---------------------------------------------------------------------------
 
 
-def _generate_secrets(app: App, only_missing: bool) -> list[str]:
-    """Create the app's secrets with random values; return the names created."""
+def _generate_secrets(app: App, only_missing: bool) -> list[tuple[str, str]]:
+    """Create the app's secrets with random values; return (name, value) of those created."""
     specs = app.secrets
     for spec in specs:
         check_docker_name("secret", spec.docker_name(app.stack))
@@ -59,8 +59,20 @@ def _generate_secrets(app: App, only_missing: bool) -> list[str]:
             "secret", "create", "--label", f"{swarm.SIM_STACK_LABEL}={app.stack}", name, "-",
             input=value,
         )  # fmt: skip
-        created.append(name)
+        created.append((spec.name, value))
     return created
+
+
+def _print_generated(created: list[tuple[str, str]], machine: bool) -> None:
+    """Print the generated values, as abra does (the only time they can be seen): a table,
+    or with -m JSON rows `{"name", "value"}` (the row's keys are abra-sim's: unconfirmed)."""
+    if machine:
+        print(json.dumps([{"name": n, "value": v} for n, v in created]))
+        return
+    for name, value in created:
+        print(f"{name}\t{value}")
+    if created:
+        warn("these generated secrets are shown only this once: keep them somewhere safe")
 
 
 def _app_secrets(app: App) -> list[str]:
@@ -83,7 +95,8 @@ def secret_generate(root: Path, inv: Invocation) -> int:
         raise Fatal("abra-sim only implements `app secret generate <domain> --all`")
     app = find_app(root, inv.args[0])
     created = _generate_secrets(app, only_missing=True)
-    info(f"generated secrets: {', '.join(created) or 'none (all present)'}")
+    info(f"generated secrets: {', '.join(n for n, _ in created) or 'none (all present)'}")
+    _print_generated(created, inv.flag("machine"))
     return 0
 
 
@@ -130,7 +143,8 @@ def new(root: Path, inv: Invocation) -> int:
     info(f"{domain} created on {server} ({env_path})")
     if inv.flag("secrets"):
         created = _generate_secrets(app, only_missing=False)
-        info(f"generated secrets: {', '.join(created) or 'none'}")
+        info(f"generated secrets: {', '.join(n for n, _ in created) or 'none'}")
+        _print_generated(created, machine=False)
     return 0
 
 

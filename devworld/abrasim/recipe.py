@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from devworld.abrasim import envfile
+from cc_ci.contract.envfile import abra_sh_exports
 from devworld.abrasim.layout import App, Fatal
 
 CHAOS_SHA_LENGTH = 8  # abra's chaos version is the first 8 hex digits of HEAD
@@ -39,7 +39,7 @@ def deploy_env(app: App, recipe_dir: Path) -> dict[str, str]:
     env = app.env
     abra_sh = recipe_dir / "abra.sh"
     if abra_sh.exists():
-        env |= envfile.abra_sh_exports(abra_sh.read_text())
+        env |= abra_sh_exports(abra_sh.read_text())
     env["STACK_NAME"] = app.stack
     return env
 

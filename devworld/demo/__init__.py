@@ -50,6 +50,25 @@ DUMP = (
 )
 
 
+# The canary variant's app reads its own generated secret inside its container and serves it;
+# its recipe test fetches it and puts it in its output, its JUnit properties and the name of
+# a screenshot: the secret must reach none of them in the run folder (issue 13, item 5).
+CANARY_SERVE = "cp /run/secrets/admin_password /data/canary.txt\n"
+CANARY_TEST = """\"\"\"A recipe test that leaks its app's own secret every way it can (the canary variant).\"\"\"
+
+
+def test_the_app_hands_its_own_secret_to_its_tests(
+    app, record_testsuite_property, page, base_url, screenshot
+):
+    secret = app.get("/canary.txt").text.strip()
+    assert len(secret) >= 16, "the app serves the secret it read in its container"
+    print("the app's own secret:", secret)
+    record_testsuite_property("app_secret", secret)
+    page.goto(base_url + "/")
+    screenshot(page, secret)
+"""
+
+
 def build_images() -> list[str]:
     """The demo app's versions as local images, tagged cc-ci/demo-app:<version>."""
     tags = []
@@ -68,13 +87,16 @@ def build_forge(
     hostile: bool = False,
     head_tests: Mapping[str, str] | None = None,
     leaky_app: bool = False,
+    secret_canary: bool = False,
 ) -> str:
     """(Re)create `<forge>/cc-ci/demo.git`; return the PR head's commit sha.
 
     `broken_test` adds a failing recipe-local test to the head; `hostile` makes the head
     mount the Docker socket (which the policy gate must refuse); `head_tests` adds files
     to the head's tests/ (name → text); `leaky_app` makes the head's app ask for the
-    deployer's secrets and write all it sees to /dump.txt.
+    deployer's secrets and write all it sees to /dump.txt; `secret_canary` makes the head's
+    app serve its own generated secret and its recipe test print it, record it and name a
+    screenshot after it.
     """
 
     def rewrite(rel: Path, text: str, is_head: bool) -> str:
@@ -92,9 +114,16 @@ def build_forge(
                 "test -s /run/secrets/admin_password\n",
                 "test -s /run/secrets/admin_password\n" + DUMP,
             )
+        if is_head and secret_canary and rel.name == "entrypoint.sh":
+            text = text.replace(
+                "test -s /run/secrets/admin_password\n",
+                "test -s /run/secrets/admin_password\n" + CANARY_SERVE,
+            )
         return text
 
     extra = {f"tests/{name}": text for name, text in (head_tests or {}).items()}
+    if secret_canary:
+        extra["tests/test_canary.py"] = CANARY_TEST
     return _build(TEMPLATE, HISTORY, forge, SRC, rewrite, extra)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from cc_ci.harness.deploy.docker import docker, named_resources, remove_stack, stack_resources
+from cc_ci.harness.deploy.terminal import run_in_terminal
 from devworld.abrasim import argv, compose, converge, envfile
 from devworld.images import ImageSpec, ensure_image
 
@@ -31,12 +32,16 @@ NO_BACKUPBOT = (
 # --- the pure parts --------------------------------------------------------------------
 
 
-def test_global_flags_are_ignored_anywhere_and_chaos_is_refused_by_upgrade():
+def test_global_flags_are_noted_anywhere_and_chaos_is_refused_by_upgrade():
     inv = argv.parse(["-n", "app", "deploy", "-o", "a.example", "-C", "-d", "-c"])
     assert inv == argv.Invocation(
-        ("app", "deploy"), ("a.example",), {"chaos": True, "no-converge-checks": True}
+        ("app", "deploy"),
+        ("a.example",),
+        {"chaos": True, "no-converge-checks": True},
+        globals=frozenset({"no-input", "offline", "debug"}),
     )
-    assert argv.parse(["app", "deploy", "a.example", "-nCc"]).opts == inv.opts
+    combined = argv.parse(["app", "deploy", "a.example", "-nCco"])
+    assert combined.opts == inv.opts and combined.globals == {"no-input", "offline"}
     with pytest.raises(argv.UsageError, match="'C'"):
         argv.parse(["app", "upgrade", "a.example", "-C"])
     with pytest.raises(argv.UsageError, match="--bogus"):
@@ -196,6 +201,8 @@ def abra_dir(tmp_path: Path, app_image: str) -> Path:
     git(recipe, "add", "-A")
     git(recipe, "commit", "-qm", "first")
     git(recipe, "tag", "-a", "-m", "release", "0.1.0+1")
+    (root / "catalogue").mkdir()
+    git(root / "catalogue", "init", "-q")
     assert sim("server", "add", "--local", "-n", root=root).returncode == 0
     return root
 
@@ -212,6 +219,11 @@ def domain() -> Iterator[str]:
 
 
 def sim(*args: str, root: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """abra-sim ARGS, offline (`-o`) as the harness always calls abra."""
+    return sim_exactly(*args, *(() if args[0] == "--version" else ("-o",)), root=root, **env)
+
+
+def sim_exactly(*args: str, root: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "devworld.abrasim", *args],
         cwd=REPO,
@@ -220,6 +232,13 @@ def sim(*args: str, root: Path, **env: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=240,
     )
+
+
+def sim_on_terminal(*args: str, root: Path) -> subprocess.CompletedProcess[str]:
+    """abra-sim ARGS -o with a terminal on stdin, stdout and stderr (output as stdout)."""
+    argv_ = [sys.executable, "-m", "devworld.abrasim", *args, "-o"]
+    env = {**os.environ, "ABRA_DIR": str(root), "PYTHONPATH": str(REPO)}
+    return run_in_terminal(argv_, env, timeout=240)
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -244,11 +263,15 @@ def test_app_goes_from_new_to_removed_through_deploy_upgrade_and_undeploy_leavin
     assert json.loads(ok(sim("server", "ls", "-m", root=abra_dir))) == [
         {"name": "default", "host": "local"}
     ]
-    ok(sim("app", "new", RECIPE, "-s", "default", "-D", domain, "-S", "-C", "-n", root=abra_dir))
+    ok(sim("app", "new", RECIPE, "-s", "default", "-D", domain, "-C", "-n", root=abra_dir))
     env_path = abra_dir / "servers" / "default" / f"{domain}.env"
     assert env_path.read_text().startswith(f"TYPE={RECIPE}\nDOMAIN={domain}\n")
+    generated = json.loads(
+        ok(sim("app", "secret", "generate", domain, "--all", "-m", root=abra_dir))
+    )
+    assert [g["name"] for g in generated] == ["db_password"]
 
-    ok(sim("app", "deploy", domain, "-n", root=abra_dir))
+    ok(sim("app", "deploy", domain, "-n", "-D", root=abra_dir))
     assert listed(abra_dir) | {"upgrade": ""} == {
         "server": "default", "recipe": RECIPE, "appName": domain, "domain": domain,
         "status": "deployed", "chaos": "false", "chaosVersion": "unknown",
@@ -258,6 +281,7 @@ def test_app_goes_from_new_to_removed_through_deploy_upgrade_and_undeploy_leavin
     assert (svc["service"], svc["replicas"]) == ("app", "1/1")
     secret = ok(sim("app", "run", domain, "app", "--", "cat", "/run/secrets/db_password", root=abra_dir))  # fmt: skip
     assert len(secret) == 20 and secret.isalnum(), "the secret honours `# length=20`"
+    assert secret == generated[0]["value"], "generate -m prints the values it generated"
     read = sim("app", "run", domain, "app", "--", "sh", "-c", "cat /etc/app.conf; exit 7", root=abra_dir)  # fmt: skip
     assert (read.returncode, read.stdout) == (7, "conf-v1\n")
 
@@ -265,7 +289,7 @@ def test_app_goes_from_new_to_removed_through_deploy_upgrade_and_undeploy_leavin
     (recipe / "compose.yml").write_text(COMPOSE.format(image=app_image, suffix="-v2"))
     git(recipe, "commit", "-qam", "second")
     git(recipe, "tag", "-a", "-m", "release", "0.2.0+1")
-    ok(sim("app", "upgrade", domain, "0.2.0+1", "-n", root=abra_dir))
+    ok(sim("app", "upgrade", domain, "0.2.0+1", "-n", "-D", root=abra_dir))
     greeting = ok(sim("app", "run", domain, "app", "--", "sh", "-c", 'echo "$GREETING $LITERAL"', root=abra_dir))  # fmt: skip
     assert greeting.split()[0] == "hello-v2", "upgrade returned before the new task was running"
     assert greeting.split()[1:] == ["$notavar"], "`$$` in compose is a literal `$`, once"
@@ -287,7 +311,7 @@ def test_app_goes_from_new_to_removed_through_deploy_upgrade_and_undeploy_leavin
 
 def test_deploy_refuses_when_the_apps_secrets_were_never_generated(abra_dir: Path, domain: str):
     ok(sim("app", "new", RECIPE, "-s", "default", "-D", domain, "-C", root=abra_dir))
-    r = sim("app", "deploy", domain, "-n", root=abra_dir)
+    r = sim("app", "deploy", domain, "-n", "-D", root=abra_dir)
     stack = domain.replace(".", "_")
     assert r.returncode == 1
     assert f"FATA secret not generated: {stack}_db_password_v1" in r.stderr
@@ -298,7 +322,7 @@ def test_deploy_names_the_service_that_never_converges(abra_dir: Path, domain: s
     ok(sim("app", "new", RECIPE, "-s", "default", "-D", domain, "-S", "-C", root=abra_dir))
     env_path = abra_dir / "servers" / "default" / f"{domain}.env"
     env_path.write_text(env_path.read_text() + "COMPOSE_FILE=compose.yml:compose.broken.yml\n")
-    r = sim("app", "deploy", domain, root=abra_dir, ABRA_SIM_CONVERGE_TIMEOUT="6")
+    r = sim("app", "deploy", domain, "-D", root=abra_dir, ABRA_SIM_CONVERGE_TIMEOUT="6")
     assert r.returncode == 1
     assert f"FATA {domain.replace('.', '_')}_app did not converge within 6s" in r.stderr
 
@@ -308,8 +332,30 @@ def test_backup_without_a_backupbot_fails_with_a_clear_message(abra_dir: Path, d
     if bots.strip():
         pytest.skip("a backupbot service is deployed on this swarm")
     ok(sim("app", "new", RECIPE, "-s", "default", "-D", domain, "-C", root=abra_dir))
-    r = sim("app", "backup", "create", domain, "-n", root=abra_dir)
-    assert (r.returncode, r.stderr.strip()) == (1, NO_BACKUPBOT)
+    r = sim_on_terminal("app", "backup", "create", domain, "-n", root=abra_dir)
+    assert (r.returncode, r.stdout.strip()) == (1, NO_BACKUPBOT)
+
+
+# --- the strict readings (devworld/abrasim/strict.py) ------------------------------------
+
+
+def test_backup_and_restore_refuse_without_a_terminal_on_each_stream(abra_dir: Path):
+    ok(sim("app", "new", RECIPE, "-s", "default", "-D", "strict.test.local", "-C", root=abra_dir))
+    for args in (("app", "backup", "create"), ("app", "restore")):
+        r = sim(*args, "strict.test.local", "-C", root=abra_dir)
+        assert r.returncode == 1 and "not a TTY (stdin, stdout, stderr" in r.stderr, r.stderr
+
+
+def test_calls_that_would_go_online_are_refused(abra_dir: Path, tmp_path: Path):
+    ok(sim("app", "new", RECIPE, "-s", "default", "-D", "strict.test.local", "-C", root=abra_dir))
+    online = sim_exactly("app", "deploy", "strict.test.local", "-C", "-D", root=abra_dir)
+    assert online.returncode == 1 and "without -o/--offline" in online.stderr
+    checked = sim("app", "deploy", "strict.test.local", "-C", root=abra_dir)
+    assert checked.returncode == 1 and "without -D/--no-domain-checks" in checked.stderr
+    bare = tmp_path / "bare"
+    (bare / "servers" / "default").mkdir(parents=True)
+    r = sim("app", "ls", "-m", root=bare)
+    assert r.returncode == 1 and "no catalogue" in r.stderr and "clone it" in r.stderr
 
 
 def test_a_domain_too_long_for_dockers_64_character_secret_names_is_refused_up_front(

@@ -78,6 +78,8 @@ NOT_RENDERED = {
     "CCCI_SUITES_DIR": "per build: .drone.yml exports the checkout's tests/",
     "CCCI_ABRA": "the module puts abra on the steps' PATH, where the default finds it",
     "CCCI_ABRA_SERVER": "abra's local server is the default one",
+    "CCCI_ABRA_CATALOGUE": "each run's ABRA_DIR gets an empty offline catalogue by default; an "
+    "operator sets this through services.cc-ci.harness.environment",
 }
 
 # A second value for each key, to see what it changes.
@@ -100,6 +102,7 @@ OTHER = {
     "CCCI_SUITES_DIR": "/srv/other/tests",
     "CCCI_ABRA": "/opt/other/abra",
     "CCCI_ABRA_SERVER": "other",
+    "CCCI_ABRA_CATALOGUE": "/srv/other/catalogue",
 }
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from cc_ci.contract.envfile import set_keys
+from cc_ci.contract.envfile import set_keys, values
 from cc_ci.contract.names import stack_name
 from cc_ci.contract.record import ErrorClass
 from cc_ci.harness.deploy import docker as dk
@@ -42,6 +43,25 @@ class App:
         return https_origin(self.domain, self.https_port)
 
 
+def harness_env(domain: str) -> dict[str, str]:
+    """What the harness itself sets in every app env, over the sample and EXTRA_ENV: the
+    app's domain and stack, and no certificate resolver (LETS_ENCRYPT_ENV empty: the
+    recipe's certresolver label names none, ACME never fires, Traefik serves the wildcard
+    certificate)."""
+    return {"DOMAIN": domain, "STACK_NAME": stack_name(domain), "LETS_ENCRYPT_ENV": ""}
+
+
+def check_env(text: str, want: Mapping[str, str]) -> None:
+    """Refuse an app env whose value of a key the harness set is not the harness's (as abra
+    reads the file: the last line of a key wins). Raises AbraError naming the key."""
+    got = values(text)
+    for key, value in want.items():
+        if got.get(key) != value:
+            raise AbraError(
+                f"the app env file says {key}={got.get(key)!r} where the harness set {value!r}"
+            )
+
+
 def create_app(
     abra: Abra,
     recipe: str,
@@ -49,15 +69,23 @@ def create_app(
     env: dict[str, str],
     log: LogSink,
     https_port: int = 443,
+    secret: Callable[[str], None] = lambda _value: None,
 ) -> App:
-    """`abra app new` with generated secrets, then the harness's env on top.
+    """`abra app new`, then the harness's env on top, checked, then the app's secrets
+    generated, each value handed to `secret` (the run's redactor) before anything else of
+    the run is written.
 
-    LETS_ENCRYPT_ENV is always emptied, so the recipe's certresolver label names no resolver
-    and ACME never fires: Traefik serves the wildcard certificate.
+    `env` (EXTRA_ENV) comes first and the harness's own keys last, so neither the recipe's
+    `.env.sample` (with whatever placeholder it has for the domain, repeated lines or not)
+    nor EXTRA_ENV decides the domain, the stack or the resolver.
     """
     abra.app_new(recipe, domain, log)
     env_file = abra.env_file(domain)
-    env_file.write_text(set_keys(env_file.read_text(), {"LETS_ENCRYPT_ENV": "", **env}))
+    own = harness_env(domain)
+    env_file.write_text(set_keys(env_file.read_text(), {**env, **own}))
+    check_env(env_file.read_text(), own)
+    for value in abra.secret_generate(domain, log):
+        secret(value)
     return App(recipe, domain, abra, https_port)
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from cc_ci.contract.envfile import abra_sh_exports
 from cc_ci.contract.record import PolicyCheck
 from cc_ci.harness.policy.env import DocumentError, interpolate_tree, parse_env, split_compose_file
 from cc_ci.harness.policy.routing import Label, read_labels, routing_findings
@@ -50,6 +51,33 @@ __all__ = [
 
 
 MAX_COMPOSE_BYTES = 1_000_000  # real compose files are a few kilobytes
+# What only the harness sets in an app env (cc_ci/harness/deploy/lifecycle.py, harness_env).
+HARNESS_KEYS = ("DOMAIN", "STACK_NAME", "LETS_ENCRYPT_ENV")
+
+
+def abra_sh_env(recipe_dir: Path) -> tuple[dict[str, str], list[Finding]]:
+    """What the recipe's `abra.sh` exports, which abra merges over the app env when it
+    deploys, and a finding for each export of a key only the harness may set (an `abra.sh`
+    that exports DOMAIN would deploy the app under a name the gate never saw)."""
+    path = recipe_dir / "abra.sh"
+    try:
+        readable = path.is_file() and inside_dir(recipe_dir)("abra.sh")
+        text = path.read_text(encoding="utf-8") if readable else ""
+    except (OSError, UnicodeDecodeError):
+        text = ""  # an unreadable abra.sh exports nothing abra could read either
+    exports = abra_sh_exports(text)
+    findings = [
+        Finding(
+            FindingKind.HARNESS_ENV,
+            "abra.sh",
+            None,
+            f"export {key}",
+            f"sets {key}={exports[key]!r}, which only the harness sets",
+        )
+        for key in HARNESS_KEYS
+        if key in exports
+    ]
+    return {k: v for k, v in exports.items() if k not in HARNESS_KEYS}, findings
 
 
 class PolicyError(ValueError):
@@ -341,12 +369,15 @@ def gate(
     """Read the compose files of a checked-out recipe as abra would assemble them for `env`
     (the app env, already evaluated: cc_ci.harness.policy.env.parse_env) and judge them.
     `domains` are the app's own host names (the harness's, never the PR's): its Traefik
-    labels may route these and nothing else."""
+    labels may route these and nothing else. `abra.sh`'s exports count as abra counts them:
+    over the env (and refused for the harness's own keys)."""
+    exports, owned = abra_sh_env(recipe_dir)
+    env = {**env, **exports}
     try:
         paths = compose_files(recipe_dir, env)
     except ComposeFileRefused as exc:
         links = [f for f in escaping_symlinks(recipe_dir) if f.file != exc.finding.file]
-        return judge([*links, exc.finding], recipe, allow)
+        return judge([*owned, *links, exc.finding], recipe, allow)
     files: dict[str, str] = {}
     unreadable: list[Finding] = []
     for path in paths:
@@ -364,4 +395,4 @@ def gate(
             detail = f"the file cannot be read: {exc}"
             unreadable.append(Finding(FindingKind.UNPARSEABLE, name, None, "", detail))
     found = findings_for(files, env, inside_dir(recipe_dir), domains)
-    return judge(escaping_symlinks(recipe_dir) + unreadable + found, recipe, allow)
+    return judge(owned + escaping_symlinks(recipe_dir) + unreadable + found, recipe, allow)

@@ -36,14 +36,23 @@ class FindingKind(enum.StrEnum):
     PATH_ESCAPE = "path-escape"
     ROUTING = "routing"
     UNPINNED_IMAGE = "unpinned-image"
+    HARNESS_ENV = "harness-env"
 
 
 K = FindingKind
 # What an operator may let through for a recipe. The rest never are: an unparseable or
 # unresolvable file is one the gate has not really checked, a route past the app's own
 # domains takes what belongs to cc-ci or another run (no recipe needs that of the CI host),
+# the harness's own env keys (the app's domain, stack and resolver) are no recipe's to set,
 # and a warning refuses nothing.
-ALLOWABLE = frozenset(K) - {K.UNRESOLVED, K.UNPARSEABLE, K.PATH_ESCAPE, K.ROUTING, K.UNPINNED_IMAGE}
+ALLOWABLE = frozenset(K) - {
+    K.UNRESOLVED,
+    K.UNPARSEABLE,
+    K.PATH_ESCAPE,
+    K.ROUTING,
+    K.UNPINNED_IMAGE,
+    K.HARNESS_ENV,
+}
 
 
 class Severity(enum.StrEnum):

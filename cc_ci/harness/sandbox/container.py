@@ -41,6 +41,7 @@ from cc_ci.contract.record import Counts, junit_counts
 from cc_ci.harness.deploy import docker as dk
 from cc_ci.harness.deploy.janitor import SANDBOX_LABEL as LABEL
 from cc_ci.harness.outcome import PhaseResult, phase_result, sandbox_exit
+from cc_ci.harness.publish import Redact, artifact_name, publish_text
 from cc_ci.harness.runlog import FileLog
 from cc_ci.harness.sandbox.debimage import DebImageError
 from cc_ci.harness.sandbox.image import ensure_sandbox_image
@@ -384,14 +385,14 @@ def _read_regular(path: Path, limit: int) -> bytes | None:
 
 
 def collect(
-    results_dir: Path, run_dir: Path, stage: str, phase: str
+    results_dir: Path, run_dir: Path, stage: str, phase: str, redact: Redact = str
 ) -> tuple[Path | None, tuple[Path, ...]]:
-    """Copy the JUnit XML and the PNG screenshots the tests wrote into the run folder."""
+    """Copy the JUnit XML and the PNG screenshots the tests wrote into the run folder, the
+    XML's text and the screenshots' names masked by `redact` (cc_ci/harness/publish.py)."""
     junit = None
     data = _read_regular(results_dir / "junit.xml", MAX_JUNIT)
     if data is not None:
-        junit = run_dir / f"{stage}.{phase}.junit.xml"
-        junit.write_bytes(data)
+        junit = publish_text(data, run_dir / f"{stage}.{phase}.junit.xml", redact)
     shots: list[Path] = []
     shot_dir = results_dir / "screenshots"
     names = []
@@ -405,7 +406,7 @@ def collect(
         if png is None or not png.startswith(PNG_MAGIC):
             continue
         stem = stem if stem.startswith(f"{stage}-") else f"{stage}-{stem}"
-        dest = run_dir / "screenshots" / f"{stem[:80]}.png"
+        dest = run_dir / "screenshots" / artifact_name(f"{stem[:80]}.png", redact)
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(png)
         shots.append(dest)
@@ -425,6 +426,7 @@ def run_recipe_tests(
     timeout: float,
     log: FileLog,
     tools: Path | None = None,
+    redact: Redact = str,
 ) -> PhaseResult:
     """The recipe-local phase: the recipe's `tests/` in the sandbox against the live app."""
     t0 = time.monotonic()
@@ -472,7 +474,7 @@ def run_recipe_tests(
             timeout=timeout,
             log=log,
         )
-        junit, _ = collect(results, run_dir, ctx.stage, ctx.phase)
+        junit, _ = collect(results, run_dir, ctx.stage, ctx.phase, redact)
     shutil.rmtree(box, ignore_errors=True)
     counts = junit_counts(junit) if junit else Counts()
     log.write(f"sandbox: {time.monotonic() - t0:.1f}s in all\n")

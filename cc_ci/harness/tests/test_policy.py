@@ -95,6 +95,7 @@ EXPECTED = {
     f"does not start with the app's stack name ({STACK})",
     "routing-server-url": f"compose.yml: service app: deploy.labels[4]: traefik.http.services."
     f"{STACK}.loadbalancer.server.url=http://127.0.0.1:8080: points the service at an address",
+    "harness-env": "abra.sh: export DOMAIN: sets DOMAIN='ci.test', which only the harness sets",
     "routing-overlay": f"compose.alias.yml: service app: labels[0]: traefik.http.routers.{STACK}"
     f"-alias.rule=Host(`drone.ci.test`): routes drone.ci.test, not this app's domain ({DOMAIN})",
 }
@@ -1211,3 +1212,25 @@ def test_a_refusal_naming_a_character_no_file_can_hold_is_logged_and_recorded_es
 def test_a_log_line_no_file_can_hold_is_written_escaped(tmp_path):
     FileLog(tmp_path / "x.log", Redactor()).write("service app\udfff: refused\n")
     assert (tmp_path / "x.log").read_text(encoding="utf-8") == "service app\\udfff: refused\n"
+
+
+# -- abra.sh: its exports count as abra counts them ----------------------------------------------
+
+
+def test_an_overlay_abra_sh_selects_is_gated_as_abra_would_deploy_it(tmp_path):
+    (tmp_path / "compose.yml").write_text(service(""))
+    (tmp_path / "compose.evil.yml").write_text("services:\n  app:\n    privileged: true\n")
+    (tmp_path / "abra.sh").write_text('export COMPOSE_FILE="compose.yml:compose.evil.yml"\n')
+    verdict = gate(tmp_path, {"STACK_NAME": STACK, "DOMAIN": DOMAIN}, "demo", NO_ALLOW, [DOMAIN])
+    assert kinds(verdict) == ["privileged"]
+
+
+def test_the_harness_keys_abra_sh_exports_are_refused_whatever_the_allow_list_says(tmp_path):
+    (tmp_path / "compose.yml").write_text(service(""))
+    (tmp_path / "abra.sh").write_text(
+        "export STACK_NAME=cc-ci-proxy\nexport LETS_ENCRYPT_ENV=production\n"
+    )
+    allow = parse_allowlist({"recipes": {"demo": {"allow": sorted(str(k) for k in ALLOWABLE)}}})
+    verdict = gate(tmp_path, {"STACK_NAME": STACK, "DOMAIN": DOMAIN}, "demo", allow, [DOMAIN])
+    assert kinds(verdict) == ["harness-env", "harness-env"]
+    assert "harness-env" not in ALLOWABLE
