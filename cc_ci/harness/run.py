@@ -63,6 +63,7 @@ from cc_ci.harness.policy.env import parse_env
 from cc_ci.harness.policy.gate import Verdict, gate, sample_env
 from cc_ci.harness.runlog import FileLog, event
 from cc_ci.harness.sandbox.container import SandboxError, run_recipe_tests, sandbox_limits
+from cc_ci.harness.sandbox.network import RunNetwork, teardown_network
 from cc_ci.harness.settings import Settings
 from cc_ci.harness.suite import BUILTIN, SuiteError, merge_junit, run_phase
 from cc_ci.harness.timeouts import Timeouts, timeouts
@@ -99,6 +100,7 @@ class Run:
         self.workdir = settings.state_dir / "runs" / req.run_id
         self.redact = Redactor()
         self.abra = Abra(settings.abra, self.workdir / "abra", settings.abra_server)
+        self.network = RunNetwork(req.run_id, settings.state_dir)  # its own tests network
         self.started = time.monotonic()
         self.record = RunRecord(
             run_id=req.run_id,
@@ -143,6 +145,9 @@ class Run:
                     self._prepare(infra)
                     self._run_plan(live)
                 finally:
+                    net = teardown_network(self.network, self.log("teardown"))
+                    if net is not None:
+                        self.teardowns.append(net)
                     # only the run that holds the lock owns the work dir: a second run of the
                     # same id, refused above, must not remove the first one's
                     shutil.rmtree(self.workdir, ignore_errors=True)
@@ -357,6 +362,7 @@ class Run:
             ctx=self._context(app, stage, "verify"),
             ca_file=s.ca_file,
             proxy_service=s.proxy_service,
+            network=self.network,
             limits=sandbox_limits(s),
             timeout=self.timeouts.stage,
             log=log,
