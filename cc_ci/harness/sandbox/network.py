@@ -171,6 +171,9 @@ def relay_argv(*, name: str, run_id: str, image: str, network: str, proxy_ip: st
         "128m",
         "--memory-swap",
         "128m",
+        # `docker logs` says when it listens; a driver that keeps little, whatever the default
+        "--log-driver",
+        "local",
         "--log-opt",
         "max-size=64k",
         "--entrypoint",
@@ -252,8 +255,6 @@ class RunNetwork:
     def remove(self, log: FileLog) -> list[str]:
         """Remove the run's relay, containers and network; verify; return what remains."""
         before = run_resources(self.run_id)
-        if not before:
-            return []
         containers = [r.split(" ", 1)[1] for r in before if r.startswith("container ")]
         if containers:
             dk.docker("rm", "--force", *containers, check=False, timeout=60)
@@ -267,7 +268,9 @@ class RunNetwork:
 
 def teardown_network(net: RunNetwork, log: FileLog) -> tuple[float, list[str]] | None:
     """The run's network teardown as (seconds, leftovers), SIGTERM and SIGINT held off
-    meanwhile; None when the run had no network and none of its was found."""
+    meanwhile; None when the run never made one."""
+    if not net.created:
+        return None
     previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGTERM, signal.SIGINT)}
     t0 = time.monotonic()
     try:
@@ -276,8 +279,6 @@ def teardown_network(net: RunNetwork, log: FileLog) -> tuple[float, list[str]] |
         except Exception as exc:  # noqa: BLE001 - a failed teardown is a result, not a crash
             log.write(f"teardown of {net.name} raised: {exc}\n")
             left = teardown_raised(str(exc))
-        if not net.created and not left:
-            return None
         return time.monotonic() - t0, left
     finally:
         for s, h in previous.items():
