@@ -41,10 +41,20 @@ def run_networks(prefix: str) -> list[str]:
     return [n for n in out if n.startswith(run_network_name(prefix))]
 
 
-def containers_of(run_id: str, running: bool = False) -> list[str]:
-    flags = ["--filter", "status=running"] if running else []
-    out = docker("ps", "-a", "-q", "--filter", f"label={SANDBOX_LABEL}={run_id}", *flags)
+def containers_of(run_id: str) -> list[str]:
+    """Names of the run's tests containers and relay."""
+    out = docker(
+        "ps", "-a", "--format", "{{.Names}}", "--filter", f"label={SANDBOX_LABEL}={run_id}"
+    )
     return out.split()
+
+
+def tests_running(run_id: str) -> bool:
+    """The run's recipe tests' container (not only its relay) is running."""
+    out = docker(
+        "ps", "--format", "{{.Names}}", "--filter", f"label={SANDBOX_LABEL}={run_id}"
+    ).split()
+    return any(n.startswith("cc-ci-tests-") for n in out)
 
 
 def stack_of(results: Path, run_id: str) -> str:
@@ -110,7 +120,7 @@ def test_a_run_sigkilled_mid_stage_stops_no_other_and_the_next_janitor_clears_on
     try:
         wait_for(
             "both runs' recipe tests to run",
-            lambda: containers_of(killed, running=True) and containers_of(survivor, running=True),
+            lambda: tests_running(killed) and tests_running(survivor),
             600,
         )
         procs[killed].kill()
