@@ -13,10 +13,19 @@ import time
 
 import pytest
 
+from cc_ci.contract.redact import Redactor
 from cc_ci.harness import locks
+from cc_ci.harness.deploy import docker as dk
 from cc_ci.harness.deploy.janitor import Claims, LiveRun, Swarm, _claims, orphans
+from cc_ci.harness.runlog import FileLog
 from cc_ci.harness.sandbox import relay
-from cc_ci.harness.sandbox.network import RELAY, relay_argv, run_network_name
+from cc_ci.harness.sandbox.network import (
+    RELAY,
+    RunNetwork,
+    relay_argv,
+    run_network_name,
+    teardown_network,
+)
 
 ZONE_STACK = "ci_test"
 
@@ -221,3 +230,60 @@ def test_the_relay_runs_from_its_own_text_with_the_standard_library_only():
         [sys.executable, "-I", "-c", tree], capture_output=True, text=True, timeout=30
     )
     assert r.returncode == 2 and "usage: relay.py" in r.stderr
+
+
+class FakeDocker:
+    """Just enough of `docker` for a run's networking: labelled containers and networks,
+    and a network that will not go (`stuck`)."""
+
+    def __init__(self, containers: set[str], networks: set[str], stuck: set[str] = frozenset()):
+        self.containers, self.networks, self.stuck = containers, networks, stuck
+        self.calls: list[tuple[str, ...]] = []
+
+    def __call__(self, *args: str, **kw: object) -> str:
+        self.calls.append(args)
+        if args[:2] == ("network", "ls"):
+            if "-q" in args:  # by name
+                name = args[args.index("--filter") + 1].removeprefix("name=^").removesuffix("$")
+                return f"{name}\n" if name in self.networks else ""
+            return "".join(f"{n}\n" for n in sorted(self.networks))
+        if args[:2] == ("ps", "-a"):
+            return "".join(f"{c}\n" for c in sorted(self.containers))
+        if args[:2] == ("rm", "--force"):
+            self.containers -= set(args[2:])
+            return ""
+        if args[:2] == ("network", "rm"):
+            if args[2] not in self.stuck:
+                self.networks.discard(args[2])
+            return ""
+        raise AssertionError(f"unexpected docker {args}")
+
+
+def test_a_runs_network_teardown_removes_the_relay_then_the_network_and_verifies(
+    tmp_path, monkeypatch
+):
+    fake = FakeDocker({"cc-ci-relay-r1-abc"}, {"cc-ci-run-r1"})
+    monkeypatch.setattr(dk, "docker", fake)
+    net = RunNetwork("r1", tmp_path, created=True)
+    log = FileLog(tmp_path / "teardown.log", Redactor())
+    took, left = teardown_network(net, log)
+    assert left == [] and took >= 0
+    removed = [c for c in fake.calls if c[0] == "rm" or c[:2] == ("network", "rm")]
+    assert removed[0] == ("rm", "--force", "cc-ci-relay-r1-abc")
+    assert removed[1] == ("network", "rm", "cc-ci-run-r1")
+    assert "teardown of cc-ci-run-r1: clean" in (tmp_path / "teardown.log").read_text()
+
+
+def test_a_network_that_will_not_go_is_a_leftover_and_a_run_without_one_checks_nothing(
+    tmp_path, monkeypatch
+):
+    fake = FakeDocker(set(), {"cc-ci-run-r2"}, stuck={"cc-ci-run-r2"})
+    monkeypatch.setattr(dk, "docker", fake)
+    monkeypatch.setattr(dk, "wait_for", lambda what, pred, timeout, **kw: pred() or None)
+    log = FileLog(tmp_path / "teardown.log", Redactor())
+    _, left = teardown_network(RunNetwork("r2", tmp_path, created=True), log)
+    assert left == ["network cc-ci-run-r2"]
+    assert "LEFT network cc-ci-run-r2" in (tmp_path / "teardown.log").read_text()
+    fake.calls.clear()
+    assert teardown_network(RunNetwork("r3", tmp_path), log) is None
+    assert fake.calls == []
