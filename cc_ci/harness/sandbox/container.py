@@ -361,7 +361,7 @@ def run_recipe_tests(
     t_image = time.monotonic() - t0
     try:
         proxy_ip = network.gateway(proxy_service, image, log)
-    except (NetworkError, LockTimeout) as exc:
+    except (NetworkError, LockTimeout, dk.DockerError) as exc:
         raise SandboxError(f"the tests network cannot be set up: {exc}") from exc
     log.write(
         f"sandbox: image {image} ready in {t_image:.1f}s; the relay at {proxy_ip} on "
