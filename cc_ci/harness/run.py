@@ -78,6 +78,7 @@ from cc_ci.harness.policy.gate import Verdict, gate, sample_env
 from cc_ci.harness.publish import publish_files, publish_junit
 from cc_ci.harness.runlog import FileLog, event
 from cc_ci.harness.sandbox.container import SandboxError, run_recipe_tests, sandbox_limits
+from cc_ci.harness.sandbox.network import RunNetwork, teardown_network
 from cc_ci.harness.seen_secrets import operator_secrets
 from cc_ci.harness.settings import Settings
 from cc_ci.harness.suite import BUILTIN, SuiteError, merge_junit, run_phase
@@ -127,6 +128,7 @@ class Run:
         self.abra = Abra(
             settings.abra, self.workdir / "abra", settings.abra_server, settings.abra_catalogue
         )
+        self.network = RunNetwork(req.run_id, settings.state_dir)  # its own tests network
         self.started = time.monotonic()
         self.record = RunRecord(
             run_id=req.run_id,
@@ -190,6 +192,9 @@ class Run:
                     self._prepare(infra)
                     self._run_plan(live)
                 finally:
+                    net = teardown_network(self.network, self.log("teardown"))
+                    if net is not None:
+                        self.teardowns.append(net)
                     # only the run that holds the lock owns the work dir: a second run of the
                     # same id, refused above, must not remove the first one's
                     shutil.rmtree(self.workdir, ignore_errors=True)
@@ -445,6 +450,7 @@ class Run:
             ctx=self._context(app, stage, "verify"),
             ca_file=s.ca_file,
             proxy_service=s.proxy_service,
+            network=self.network,
             limits=sandbox_limits(s),
             timeout=self.timeouts.stage,
             log=log,

@@ -9,8 +9,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from cc_ci.harness.sandbox.container import proxy_address
 from cc_ci.harness.sandbox.image import ensure_sandbox_image
+from cc_ci.harness.sandbox.network import proxy_address
 from cc_ci.harness.settings import Settings
 from devworld import proxy
 from devworld.demo import build_forge, build_images

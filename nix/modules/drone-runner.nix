@@ -39,8 +39,10 @@ in
       type = types.ints.positive;
       default = 1;
       description = ''
-        Builds run at once, which is the most test apps live at once. At 1 no two runs ever
-        share the host; raise it only on a host with room for that many apps.
+        Builds run at once, which is the most test apps live at once (.drone.yml sets no
+        concurrency limit of its own). Runs at once do not touch each other (each its own
+        app, ABRA_DIR, work dir and tests network); raise it only on a host with room for
+        that many apps and their tests (docs/runbook.md, "Sizing the runner's capacity").
       '';
     };
     environment = mkOption {

@@ -43,14 +43,9 @@ from cc_ci.harness.meta import RecipeMeta
 from cc_ci.harness.policy.allowlist import load_allowlist
 from cc_ci.harness.recipe import clone_url, git_env
 from cc_ci.harness.run import Run, RunRequest
-from cc_ci.harness.sandbox.container import (
-    Limits,
-    SandboxError,
-    docker_run_argv,
-    proxy_address,
-    sandbox_limits,
-)
+from cc_ci.harness.sandbox.container import Limits, docker_run_argv, sandbox_limits
 from cc_ci.harness.sandbox.image import wheels_dir
+from cc_ci.harness.sandbox.network import NetworkError, proxy_address
 from cc_ci.harness.settings import Settings
 from cc_ci.harness.suite import run_phase
 from cc_ci.harness.timeouts import timeouts
@@ -359,7 +354,9 @@ def test_the_policy_file_is_the_allow_list_the_gate_applies(rendered, files):
     assert set(load_allowlist(other.policy_file).recipes) == {"other"}
 
 
-def test_the_proxy_service_is_the_traefik_the_recipe_tests_are_sent_to(rendered, monkeypatch):
+def test_the_proxy_service_is_the_traefik_the_recipe_tests_are_sent_to(
+    rendered, monkeypatch, tmp_path
+):
     asked: list[str] = []
 
     def docker(*args: str, **kw: object) -> str:
@@ -374,8 +371,8 @@ def test_the_proxy_service_is_the_traefik_the_recipe_tests_are_sent_to(rendered,
 
     monkeypatch.setattr(dk, "docker", docker)
     for settings in (Settings.from_env(rendered), changed(rendered, "CCCI_PROXY_SERVICE")):
-        with pytest.raises(SandboxError, match=settings.proxy_service):
-            proxy_address(settings.proxy_service)
+        with pytest.raises(NetworkError, match=settings.proxy_service):
+            proxy_address(settings.proxy_service, state_dir=tmp_path)
     assert asked == ["traefik_ci_example_org_app", "proxy_other_app"]
 
 
@@ -416,6 +413,7 @@ def test_the_tests_caps_are_the_sandbox_containers_limits(rendered):
             input_dir=Path("/in"),
             results_dir=Path("/out"),
             limits=sandbox_limits(settings),
+            network="cc-ci-run-drone-7",
         )
         return [argv[i + 1] for i, x in enumerate(argv) if x in ("--memory", "--cpus")]
 

@@ -87,6 +87,18 @@ def remove_volumes(names: list[str], timeout: float = 30) -> None:
             wait_for(f"volume {name} to be removed", gone, timeout=timeout)
 
 
+def remove_networks(names: list[str], timeout: float = 60) -> None:
+    """Remove networks, retrying while Docker still holds a just-removed container's endpoint."""
+    for name in names:
+
+        def gone(n: str = name) -> bool:
+            docker("network", "rm", n, check=False, timeout=30)
+            return not docker("network", "ls", "-q", "--filter", f"name=^{n}$", timeout=30).split()
+
+        with contextlib.suppress(TimeoutError):  # the caller verifies and names what is left
+            wait_for(f"network {name} to be removed", gone, timeout=timeout)
+
+
 def image_exists(tag: str) -> bool:
     """True when the local daemon has an image of this tag."""
     r = subprocess.run(

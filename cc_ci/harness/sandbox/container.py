@@ -3,8 +3,9 @@
 The tests a recipe ships come from the pull request, possibly from a fork, so they never
 run on the host. They run in a container of the recipe-tests image (cc_ci/harness/sandbox/image.py):
 
-- attached only to `cc-ci-tests`, an internal overlay network (no route out) that the
-  proxy's Traefik also joins; the app's domain resolves to Traefik's address there;
+- attached only to the run's own internal overlay network (no route out), where the run's
+  relay forwards port 443 to Traefik (cc_ci/harness/sandbox/network.py); the app's domain
+  resolves to the relay's address there;
 - no Docker socket, no host path but a read-only copy of the tests (with the context and
   the test CA) and a results folder (a small tmpfs, so the host's disk cannot fill);
   read-only root filesystem, a tmpfs /tmp;
@@ -40,18 +41,18 @@ from typing import IO
 from cc_ci.contract.record import Counts, junit_counts
 from cc_ci.harness.deploy import docker as dk
 from cc_ci.harness.deploy.janitor import SANDBOX_LABEL as LABEL
+from cc_ci.harness.locks import LockTimeout
 from cc_ci.harness.outcome import PhaseResult, phase_result, sandbox_exit
 from cc_ci.harness.publish import Redact, artifact_name, publish_text
 from cc_ci.harness.runlog import FileLog
 from cc_ci.harness.sandbox.debimage import DebImageError
 from cc_ci.harness.sandbox.image import ensure_sandbox_image
+from cc_ci.harness.sandbox.network import PROXY_PORT, NetworkError, RunNetwork
 from cc_ci.harness.settings import Settings
-from cc_ci.harness.waiting import wait_for
 from cc_ci.suite import plugins
 from cc_ci.suite.context import SuiteContext
 from cc_ci.suite.web import https_origin
 
-NETWORK = "cc-ci-tests"
 INPUT, RESULTS = "/ccci/input", "/ccci/results"
 UID = 65534
 MAX_JUNIT = 5 << 20
@@ -59,9 +60,6 @@ MAX_SHOT = 10 << 20
 MAX_SHOTS = 50
 MAX_LOG = 2 << 20
 RESULTS_SIZE = "64m"  # the tmpfs the tests' results go to
-# Traefik's HTTPS entrypoint inside its container. The tests reach its task directly on the
-# test network, so the port the host publishes it on (CCCI_HTTPS_PORT) does not apply.
-PROXY_PORT = 443
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -82,79 +80,6 @@ def sandbox_limits(settings: Settings) -> Limits:
     return Limits(memory=settings.tests_memory, cpus=settings.tests_cpus)
 
 
-# -- the network and the way to the app ----------------------------------------------------
-
-
-def ensure_network(name: str = NETWORK) -> str:
-    """The internal, attachable overlay network for test containers; returns its id."""
-    found = dk.docker("network", "ls", "-q", "--filter", f"name=^{name}$", timeout=30).split()
-    if not found:
-        r = subprocess.run(
-            [
-                "docker",
-                "network",
-                "create",
-                "--driver",
-                "overlay",
-                "--internal",
-                "--attachable",
-                "--label",
-                "cc-ci.sandbox=1",
-                name,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if r.returncode != 0 and "already exists" not in r.stderr:
-            raise SandboxError(f"cannot create the network {name}: {r.stderr.strip()}")
-    net = json.loads(dk.docker("network", "inspect", name, timeout=30))[0]
-    if not net.get("Internal") or net.get("Driver") != "overlay":
-        raise SandboxError(f"network {name} exists but is not an internal overlay network")
-    return net["Id"]
-
-
-def proxy_address(service: str, network: str = NETWORK, timeout: float = 180) -> str:
-    """Traefik's address on the test network, attaching its service to it when needed.
-
-    Attaching restarts Traefik once (a service update); later runs find it attached. The
-    address is that of the running task: a standalone container on an internal overlay
-    does not reach a service's virtual IP (dockerd 20.10), but it does reach its tasks.
-    """
-    net_id = ensure_network(network)
-    try:
-        spec = json.loads(dk.docker("service", "inspect", service, timeout=30))[0]
-    except dk.DockerError as exc:
-        raise SandboxError(f"no proxy service {service} (CCCI_PROXY_SERVICE): {exc}") from exc
-    targets = {n.get("Target") for n in spec["Spec"]["TaskTemplate"].get("Networks") or []}
-    if not targets & {net_id, network}:
-        r = subprocess.run(
-            ["docker", "service", "update", "--detach=false", "--network-add", network, service],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if r.returncode != 0 and "already attached" not in r.stderr:
-            raise SandboxError(f"cannot attach {service} to {network}: {r.stderr.strip()[-300:]}")
-
-    def task_address() -> str | None:
-        ids = dk.docker(
-            "service", "ps", "-q", "--filter", "desired-state=running", service, timeout=30
-        ).split()
-        for task in json.loads(dk.docker("inspect", *ids, timeout=30)) if ids else []:
-            if task.get("Status", {}).get("State") != "running":
-                continue
-            for att in task.get("NetworksAttachments") or []:
-                if att.get("Network", {}).get("ID") == net_id and att.get("Addresses"):
-                    return att["Addresses"][0].split("/")[0]
-        return None
-
-    try:
-        return wait_for(f"a running task of {service} on {network}", task_address, timeout)
-    except TimeoutError as exc:
-        raise SandboxError(str(exc)) from exc
-
-
 # -- the container --------------------------------------------------------------------------
 
 
@@ -169,7 +94,7 @@ def docker_run_argv(
     input_dir: Path,
     results_dir: Path,
     limits: Limits,
-    network: str = NETWORK,
+    network: str,
     ca: bool = False,
 ) -> list[str]:
     """`docker create` for the tests' container: every confinement in one place."""
@@ -422,6 +347,7 @@ def run_recipe_tests(
     ctx: SuiteContext,
     ca_file: Path | None,
     proxy_service: str,
+    network: RunNetwork,
     limits: Limits,
     timeout: float,
     log: FileLog,
@@ -431,14 +357,17 @@ def run_recipe_tests(
     """The recipe-local phase: the recipe's `tests/` in the sandbox against the live app."""
     t0 = time.monotonic()
     try:
-        image = ensure_sandbox_image(tools)
-    except DebImageError as exc:
+        image = ensure_sandbox_image(tools, network.state_dir)
+    except (DebImageError, LockTimeout) as exc:
         raise SandboxError(f"the recipe-tests image cannot be built: {exc}") from exc
     t_image = time.monotonic() - t0
-    proxy_ip = proxy_address(proxy_service)
+    try:
+        proxy_ip = network.gateway(proxy_service, image, log)
+    except (NetworkError, LockTimeout, dk.DockerError) as exc:
+        raise SandboxError(f"the tests network cannot be set up: {exc}") from exc
     log.write(
-        f"sandbox: image {image} ready in {t_image:.1f}s; Traefik at {proxy_ip} on {NETWORK} "
-        f"({time.monotonic() - t0:.1f}s)\n"
+        f"sandbox: image {image} ready in {t_image:.1f}s; the relay at {proxy_ip} on "
+        f"{network.name} ({time.monotonic() - t0:.1f}s)\n"
     )
     box = workdir / f"sandbox-{ctx.stage}"
     shutil.rmtree(box, ignore_errors=True)
@@ -468,6 +397,7 @@ def run_recipe_tests(
                 "domain": ctx.domain,
                 "base_url": base_url,
                 "proxy_ip": proxy_ip,
+                "network": network.name,
                 "ca": ca_file is not None,
             },
             limits=limits,

@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from cc_ci.harness import locks
 from cc_ci.harness.sandbox.debimage import DebImageError, Layer, debian_base, derive
 from cc_ci.harness.settings import Settings
 
@@ -172,11 +173,13 @@ def layers(wheels: list[Path]) -> tuple[Layer, Layer]:
     return deps, plugin
 
 
-def ensure_sandbox_image(tools: Path | None = None) -> str:
-    """The recipe-tests image's tag, built (minutes, once) unless it exists already."""
-    base = debian_base()
-    deps, plugin = layers(download_wheels(tools))
-    return derive(derive(base, deps), plugin)
+def ensure_sandbox_image(tools: Path | None = None, state_dir: Path | None = None) -> str:
+    """The recipe-tests image's tag, built (minutes, once) unless it exists already. Under
+    the `image` lock: runs at once wait for one build instead of each making its own."""
+    with locks.held(locks.IMAGE, state_dir):
+        base = debian_base()
+        deps, plugin = layers(download_wheels(tools))
+        return derive(derive(base, deps), plugin)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,7 @@ def argv(**kw: object) -> list[str]:
         "input_dir": Path("/state/runs/x/sandbox/input"),
         "results_dir": Path("/state/runs/x/sandbox/results"),
         "limits": Limits(memory="1g", cpus=1.5, pids=256),
+        "network": "cc-ci-run-local-1",
         "ca": True,
     }
     return docker_run_argv(**{**args, **kw})
@@ -48,7 +49,7 @@ def flag_values(a: list[str], flag: str) -> list[str]:
 
 def test_the_tests_container_is_confined_in_every_way_docker_offers():
     a = argv()
-    assert flag_values(a, "--network") == ["cc-ci-tests"]
+    assert flag_values(a, "--network") == ["cc-ci-run-local-1"]
     assert flag_values(a, "--cap-drop") == ["ALL"]
     assert flag_values(a, "--security-opt") == ["no-new-privileges"]
     assert flag_values(a, "--user") == ["65534:65534"]
