@@ -94,7 +94,7 @@ def test_a_visitor_clicks_from_the_overview_to_a_recipe_to_a_run_and_its_log(
     page.click("table.history a:text-is('drone-103')")
     page.wait_for_url(base + "/runs/drone-103")
     facts = page.locator("dl.facts").inner_text()
-    assert "decentral1se" in facts and "0123456789abcdef" in facts
+    assert "the default branch, on the schedule" in facts and "0123456789abcdef" in facts
     install = page.locator("#stage-install")
     assert "4 passed, 0 failed, 0 errors, 1 skipped" in install.inner_text()
     assert "Last 40 of 120 lines" in install.inner_text()
