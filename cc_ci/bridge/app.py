@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cc_ci.bridge.branch import BranchJobs, period_start
 from cc_ci.bridge.client import ApiError, Refused, Unavailable
 from cc_ci.bridge.command import parse_command, row_fields
 from cc_ci.bridge.config import Config, Secrets
@@ -102,6 +103,10 @@ class Bridge:
             clock,
             self.identify,
         )
+        self.jobs = BranchJobs(
+            config, self.state, self.gitea, self.drone, self.log, self.redact, clock
+        )
+        """The default-branch runs: the schedule and new tags (cc_ci.bridge.branch)."""
         self.health = PollHealth()
         self.wake = threading.Event()
         self.queue_withheld = False
@@ -288,7 +293,15 @@ class Bridge:
         if waiting:
             self._follow_queue(waiting)
         self._check_heads()
+        self.jobs.watch()
         self.advance_due()
+
+    def branch_once(self) -> None:
+        """The default-branch runs' due work: plan this period's scheduled jobs, read the
+        tags when due, and take each open job as far as it goes."""
+        self.jobs.plan_due()
+        self.jobs.read_tags()
+        self.jobs.advance_due()
 
     def _follow_queue(self, waiting: list[CommandRow]) -> None:
         """Each waiting build's place in Drone's queue: one request for all of them."""
@@ -333,6 +346,14 @@ class Bridge:
 
     def next_wake(self) -> float | None:
         times = [c.next_at for c in self.state.commands(*OPEN_PHASES) if c.next_at > 0]
+        job = self.jobs.next_wake()
+        if job is not None:
+            times.append(job)
+        schedule = self.config.schedule
+        if schedule.interval:
+            times.append(period_start(self.clock(), schedule.interval) + schedule.interval)
+        if schedule.tags:
+            times.append(self.jobs.next_tags)
         return min(times) if times else None
 
     def run(self, stop: threading.Event) -> None:
@@ -345,6 +366,8 @@ class Bridge:
             poll_interval=interval,
             webhook=self.config.webhook is not None,
             run_records=self.config.results_dir or "none: reports have no stage table",
+            schedule=self.config.schedule.interval or "off",
+            tags=self.config.schedule.tags,
         )
         while not stop.is_set():
             self.wake.clear()
@@ -358,6 +381,7 @@ class Bridge:
                     next_report = now + report_every
                 else:
                     self.advance_due()
+                self.branch_once()
             except Exception as e:  # noqa: BLE001 - the loop must outlive one bad cycle
                 self.log("cycle-failed", error=f"{e.__class__.__name__}: {e}")
             wakes = [next_report] + ([next_poll] if interval else [])
