@@ -179,15 +179,16 @@ def _seconds(section: dict[str, Any], name: str, key: str, default: int, least: 
 
 
 def _schedule(section: dict[str, Any] | None) -> Schedule:
+    default = Schedule()
     if section is None:
-        return Schedule()
-    interval = _seconds(section, "schedule", "interval", Schedule.interval, 0)
+        return default
+    interval = _seconds(section, "schedule", "interval", default.interval, 0)
     if 0 < interval < 60:
         raise ConfigError("schedule.interval must be 0 (off) or at least 60 seconds")
-    tags = section.get("tags", Schedule.tags)
+    tags = section.get("tags", default.tags)
     if not isinstance(tags, bool):
         raise ConfigError("schedule.tags must be true or false")
-    every = _seconds(section, "schedule", "tag_poll_interval", Schedule.tag_poll_interval, 10)
+    every = _seconds(section, "schedule", "tag_poll_interval", default.tag_poll_interval, 10)
     return Schedule(interval, tags, every)
 
 
