@@ -217,3 +217,26 @@ def test_without_a_schedule_section_the_default_is_daily_with_tags(world):
     del raw["schedule"]
     config = parse_config(raw)
     assert (config.schedule.interval, config.schedule.tags) == (DAY, True)
+
+
+def test_the_loop_runs_the_schedule(world):
+    """`Bridge.run`, the service's loop, plans and builds the period's job on its own."""
+    import threading
+    import time
+
+    bridge = world.bridge(schedule_interval=DAY)
+    stop = threading.Event()
+    loop = threading.Thread(target=bridge.run, args=(stop,), daemon=True)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not world.builds() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        bridge.wake.set()
+        loop.join(timeout=10)
+    assert not loop.is_alive()
+    (b,) = world.builds()
+    assert b.params[TRIGGER_PARAM] == "schedule"
+    assert "event=started" in world.log_text() and "schedule=86400" in world.log_text()
