@@ -378,39 +378,51 @@ class State:
 
     # --- commands -----------------------------------------------------------------------
 
-    def command(self, comment_id: int) -> CommandRow:
+    def _one(self, table: str, key: str, columns: tuple[str, ...], value: int) -> tuple:
         with self._lock:
             row = self._db.execute(
-                f"SELECT {','.join(_COLUMNS)} FROM commands WHERE comment_id=?", (comment_id,)
+                f"SELECT {','.join(columns)} FROM {table} WHERE {key}=?", (value,)
             ).fetchone()
         if row is None:
-            raise KeyError(comment_id)
-        return _row(row)
+            raise KeyError(value)
+        return row
 
-    def commands(self, *phases: Phase) -> list[CommandRow]:
-        """Commands in these phases (all when none given), oldest first."""
-        query = f"SELECT {','.join(_COLUMNS)} FROM commands"
+    def _in_phases(
+        self, table: str, key: str, columns: tuple[str, ...], phases: tuple[StrEnum, ...]
+    ) -> list[tuple]:
+        """Rows of `table` in these phases (all when none given), by `key`."""
+        query = f"SELECT {','.join(columns)} FROM {table}"
         args: tuple[str, ...] = ()
         if phases:
             query += f" WHERE phase IN ({','.join('?' * len(phases))})"
             args = tuple(p.value for p in phases)
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY comment_id", args).fetchall()
-        return [_row(r) for r in rows]
+            return self._db.execute(query + f" ORDER BY {key}", args).fetchall()
 
-    def update(self, comment_id: int, **changes: Any) -> CommandRow:
-        """Change some fields of a command in one transaction; returns the new row."""
-        unknown = set(changes) - set(_COLUMNS)
+    def _change(
+        self, table: str, key: str, columns: tuple[str, ...], value: int, changes: dict[str, Any]
+    ) -> None:
+        """Change some fields of one row in one transaction."""
+        unknown = set(changes) - set(columns)
         if unknown:
-            raise KeyError(f"no such command field: {sorted(unknown)}")
+            raise KeyError(f"no such field of {table}: {sorted(unknown)}")
         values = [v.value if isinstance(v, StrEnum) else v for v in changes.values()]
         sets = ",".join(f"{k}=?" for k in changes)
         with self._lock, self._db:
-            cur = self._db.execute(
-                f"UPDATE commands SET {sets} WHERE comment_id=?", (*values, comment_id)
-            )
+            cur = self._db.execute(f"UPDATE {table} SET {sets} WHERE {key}=?", (*values, value))
             if not cur.rowcount:
-                raise KeyError(comment_id)
+                raise KeyError(value)
+
+    def command(self, comment_id: int) -> CommandRow:
+        return _row(self._one("commands", "comment_id", _COLUMNS, comment_id))
+
+    def commands(self, *phases: Phase) -> list[CommandRow]:
+        """Commands in these phases (all when none given), oldest first."""
+        return [_row(r) for r in self._in_phases("commands", "comment_id", _COLUMNS, phases)]
+
+    def update(self, comment_id: int, **changes: Any) -> CommandRow:
+        """Change some fields of a command in one transaction; returns the new row."""
+        self._change("commands", "comment_id", _COLUMNS, comment_id, changes)
         return self.command(comment_id)
 
     # --- default-branch jobs ------------------------------------------------------------
@@ -483,34 +495,13 @@ class State:
                 self._db.execute("INSERT OR IGNORE INTO known_tags VALUES (?, ?)", (repo, name))
 
     def job(self, job_id: int) -> JobRow:
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {','.join(_JOB_COLUMNS)} FROM jobs WHERE job_id=?", (job_id,)
-            ).fetchone()
-        if row is None:
-            raise KeyError(job_id)
-        return _job(row)
+        return _job(self._one("jobs", "job_id", _JOB_COLUMNS, job_id))
 
     def jobs(self, *phases: JobPhase) -> list[JobRow]:
         """Jobs in these phases (all when none given), oldest first."""
-        query = f"SELECT {','.join(_JOB_COLUMNS)} FROM jobs"
-        args: tuple[str, ...] = ()
-        if phases:
-            query += f" WHERE phase IN ({','.join('?' * len(phases))})"
-            args = tuple(p.value for p in phases)
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY job_id", args).fetchall()
-        return [_job(r) for r in rows]
+        return [_job(r) for r in self._in_phases("jobs", "job_id", _JOB_COLUMNS, phases)]
 
     def update_job(self, job_id: int, **changes: Any) -> JobRow:
         """Change some fields of a job in one transaction; returns the new row."""
-        unknown = set(changes) - set(_JOB_COLUMNS)
-        if unknown:
-            raise KeyError(f"no such job field: {sorted(unknown)}")
-        values = [v.value if isinstance(v, StrEnum) else v for v in changes.values()]
-        sets = ",".join(f"{k}=?" for k in changes)
-        with self._lock, self._db:
-            cur = self._db.execute(f"UPDATE jobs SET {sets} WHERE job_id=?", (*values, job_id))
-            if not cur.rowcount:
-                raise KeyError(job_id)
+        self._change("jobs", "job_id", _JOB_COLUMNS, job_id, changes)
         return self.job(job_id)
