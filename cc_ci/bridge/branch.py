@@ -19,9 +19,14 @@ from cc_ci.bridge.drone import Build, Drone, NoPipeline
 from cc_ci.bridge.flow import backoff
 from cc_ci.bridge.gitea import Gitea
 from cc_ci.bridge.identity import is_job_build
+from cc_ci.bridge.report import summarize_record
+from cc_ci.bridge.retry import retry_decision
 from cc_ci.bridge.state import JobPhase, JobRow, State
+from cc_ci.bridge.steps import read_record
 from cc_ci.contract.eventline import EventLog
-from cc_ci.contract.names import JOB_PARAM, TRIGGER_PARAM
+from cc_ci.contract.names import JOB_PARAM, TRIGGER_PARAM, drone_run_id
+from cc_ci.contract.record import RunRecord
+from cc_ci.contract.record_read import RecordError, decode_record
 from cc_ci.contract.redact import Redactor
 
 SCHEDULE = "schedule"
@@ -36,9 +41,24 @@ def period_start(now: float, interval: int) -> int:
 
 def job_message(j: JobRow) -> str:
     """Drone's build message for a job: what it builds and why, and the job id a retry of
-    the create looks for."""
+    the create looks for; the automatic retry of a build says so, so that neither is taken
+    for the other."""
     why = "schedule" if j.kind == SCHEDULE else f"new tag {j.reason}"
-    return f"cc-ci {j.recipe}: {j.repo} {j.branch} at {(j.head_sha or '')[:12]} ({why}, job {j.job_id})"
+    retry = f", retry of build {j.retried_build}" if j.retried_build is not None else ""
+    sha = (j.head_sha or "")[:12]
+    return f"cc-ci {j.recipe}: {j.repo} {j.branch} at {sha} ({why}, job {j.job_id}{retry})"
+
+
+def job_record_mismatch(record: RunRecord, j: JobRow) -> str | None:
+    """The first field of the record that is not what the job built, or None."""
+    checks: tuple[tuple[str, object, object], ...] = (
+        ("recipe", record.recipe, j.recipe),
+        ("source.repo", record.source.repo, j.repo),
+        ("source.ref", record.source.ref, j.head_sha),
+        ("source.pr", record.source.pr, None),
+        ("trigger.kind", record.trigger.kind if record.trigger else None, j.kind),
+    )
+    return next((name for name, got, want in checks if got != want), None)
 
 
 def job_params(j: JobRow) -> dict[str, str]:
@@ -195,6 +215,42 @@ class BranchJobs:
         self.log("build-created", job=j.job_id, build=build.number, recipe=j.recipe, kind=j.kind)
         return self._building(j, build)
 
+    def _finished(self, j: JobRow, status: str) -> JobRow:
+        """The build is done: retried once when its run record (this job's own) ended in a
+        docker or image error (`cc_ci.bridge.retry`, as for a command), else over."""
+        record = self._record(j)
+        retry = retry_decision(summarize_record(record) if record else None, j.retried_build)
+        if retry is None:
+            return self._done(j, status)
+        self.log("retry-run", job=j.job_id, build=j.build, error_class=retry.error_class)
+        return self.state.update_job(
+            j.job_id,
+            phase=JobPhase.REQUESTING,
+            retried_build=j.build,
+            retried_class=retry.error_class.value,
+            build=None,
+            build_id=None,
+            build_status=None,
+            create_attempts=0,
+        )
+
+    def _record(self, j: JobRow) -> RunRecord | None:
+        """The record of the job's build, from the results directory, when it is the job's."""
+        if self.config.results_dir is None or j.build is None:
+            return None
+        run_id = drone_run_id(j.build, job=j.job_id)
+        try:
+            raw = read_record(self.config.results_dir, run_id)
+            record = decode_record(raw, run_id) if raw is not None else None
+        except (OSError, ValueError, RecordError) as e:
+            self.log("run-record-unreadable", job=j.job_id, run=run_id, error=e)
+            return None
+        mismatch = job_record_mismatch(record, j) if record else None
+        if mismatch is not None:
+            self.log("run-record-mismatch", job=j.job_id, run=run_id, field=mismatch)
+            return None
+        return record
+
     def _building(self, j: JobRow, build: Build) -> JobRow:
         j = self.state.update_job(
             j.job_id,
@@ -203,7 +259,7 @@ class BranchJobs:
             build_id=build.id or None,
             build_status=build.status,
         )
-        return self._done(j, build.status) if build.done else j
+        return self._finished(j, build.status) if build.done else j
 
     def _done(self, j: JobRow, status: str | None, why: str = "") -> JobRow:
         self.log("job-done", job=j.job_id, build=j.build, status=status or "no build", why=why)
@@ -233,6 +289,6 @@ class BranchJobs:
                 self._done(j, "unknown", "the build is gone (Drone numbered builds afresh)")
                 continue
             if build.done:
-                self._done(j, build.status)
+                self._finished(j, build.status)
             elif build.status != j.build_status:
                 self.state.update_job(j.job_id, build_status=build.status)

@@ -102,6 +102,8 @@ _JOB_TABLES = (
   failures INTEGER NOT NULL DEFAULT 0,
   next_at REAL NOT NULL DEFAULT 0,
   last_error TEXT NOT NULL DEFAULT '',
+  retried_build INTEGER,       -- the build this job's build retries, once
+  retried_class TEXT NOT NULL DEFAULT '',
   UNIQUE (repo, kind, reason)
 )""",
     "CREATE INDEX IF NOT EXISTS jobs_open ON jobs (phase)",
@@ -228,7 +230,8 @@ class JobPhase(StrEnum):
     """The default branch and its head commit are known; the Drone build is created (a
     retry first looks for the build by its message, as for a command)."""
     BUILDING = "building"
-    """The build exists; watched until it is done."""
+    """The build exists; watched until it is done. A run that ended in a docker or image
+    error (its record says so) goes back to REQUESTING once, for a new build."""
     DONE = "done"
     """Over (terminal): `build_status` is Drone's verdict, or None when no build started."""
 
@@ -256,6 +259,10 @@ class JobRow:
     failures: int = 0
     next_at: float = 0.0
     last_error: str = ""
+    retried_build: int | None = None
+    """The build this job's build retries (once: its run ended in a docker or image error)."""
+    retried_class: str = ""
+    """That first build's `error_class`: why it was retried."""
 
 
 _JOB_COLUMNS = tuple(f.name for f in fields(JobRow))

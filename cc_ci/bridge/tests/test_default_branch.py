@@ -240,3 +240,33 @@ def test_the_loop_runs_the_schedule(world):
     (b,) = world.builds()
     assert b.params[TRIGGER_PARAM] == "schedule"
     assert "event=started" in world.log_text() and "schedule=86400" in world.log_text()
+
+
+def test_a_docker_error_is_retried_once_as_a_new_build_and_then_stands(world):
+    from devworld.forgesim.world import demo_record
+
+    bridge = world.bridge(schedule_interval=DAY)
+    bridge.branch_once()
+    (first,) = world.builds()
+
+    def docker_error(build):
+        record = demo_record(build, "error")
+        record.update(error_class="docker", retryable=True)
+        return record
+
+    world.sim.world.finish_build(CI_REPO, first.number, "failure", record=docker_error(first))
+    bridge.report_once()
+    bridge.branch_once()
+    first, second = world.builds()
+    (job,) = bridge.state.jobs()
+    assert job.retried_build == first.number and job.retried_class == "docker"
+    assert job.phase is JobPhase.BUILDING and job.build == second.number
+    assert second.params[JOB_PARAM] == first.params[JOB_PARAM]
+    assert f"retry of build {first.number}" in second.message
+    assert "event=retry-run job=" in world.log_text()
+    # the retry errs the same way: it stands, nothing more is built
+    world.sim.world.finish_build(CI_REPO, second.number, "failure", record=docker_error(second))
+    bridge.report_once()
+    bridge.branch_once()
+    assert len(world.builds()) == 2
+    assert bridge.state.job(job.job_id).phase is JobPhase.DONE
