@@ -87,6 +87,7 @@ def recipes_document(rows: tuple[Row, ...], counts: Counts) -> dict[str, Any]:
             "error": counts.error,
             "running": counts.running,
             "pass_everything": counts.everything,
+            "no_default_branch_run": counts.no_branch_run,
             "unreadable": counts.unreadable,
         },
         "recipes": [recipe_brief(r.summary) for r in rows if r.summary is not None],

@@ -56,3 +56,18 @@ def test_who_asked_and_where_go_into_the_records_trigger():
     for bad in ("javascript:alert(1)", "https://x/a b", "https://x/\n", "/relative", "https://"):
         with pytest.raises(InvalidInput, match="CCCI_COMMENT_URL"):
             parse_trigger({"CCCI_COMMENT_URL": bad})
+
+
+def test_why_the_run_was_started_goes_into_the_records_trigger_and_a_job_into_its_run_id():
+    from cc_ci.contract.record import TriggerKind
+    from cc_ci.harness.cli import default_run_id
+
+    scheduled = parse_trigger({"CCCI_TRIGGER": "schedule"})
+    assert scheduled == Trigger(None, None, None, TriggerKind.SCHEDULE)
+    assert parse_trigger({"CCCI_TRIGGER": "pr", "CCCI_COMMAND": "7"}).kind is TriggerKind.PR
+    with pytest.raises(InvalidInput, match="CCCI_TRIGGER 'nightly'"):
+        parse_trigger({"CCCI_TRIGGER": "nightly"})
+    env = {"DRONE_BUILD_NUMBER": "12", "CCCI_JOB": "1764633600"}
+    assert default_run_id(env) == "drone-12-j1764633600"
+    with pytest.raises(InvalidInput, match="CCCI_JOB '0x1'"):
+        default_run_id({"DRONE_BUILD_NUMBER": "12", "CCCI_JOB": "0x1"})
