@@ -226,8 +226,9 @@ def recipe_page(
     public URL, not only the address it listens on)."""
     recipe = summary.recipe
     shown = f"level {summary.level}/{MAX_LEVEL}" if summary.current else "no level yet"
+    cls = f"l{summary.level}" if summary.current else "lnone"
     body = (
-        f'<h1>{esc(recipe)} <span class="level l{summary.level}">{shown}</span></h1>'
+        f'<h1>{esc(recipe)} <span class="level {cls}">{shown}</span></h1>'
         + _level_section(summary, now, forge)
         + _history_section(summary, now, forge)
         + _badge_section(recipe, base, base_is_public)
@@ -286,8 +287,9 @@ def _history_section(summary: RecipeSummary, now: datetime, forge: str | None) -
             + f'<td data-label="started">{when(item.started_at, now)}</td>'
             f'<td data-label="took">{duration(item.duration_s)}</td>'
             f'<td data-label="for">{trigger_cell(item)}</td>'
-            f'<td data-label="tested" class="pr">{pr_cell(item, forge)} '
-            f'<span class="sha">{link(commit_url(item.source, forge), short_ref(item.source.ref))}'
+            f'<td data-label="tested" class="pr">'
+            + (f"{pr_cell(item, forge)} " if item.source.pr is not None else "")
+            + f'<span class="sha">{link(commit_url(item.source, forge), short_ref(item.source.ref))}'
             "</span></td></tr>"
         )
     return (
@@ -334,7 +336,7 @@ def _badge_section(recipe: str, base: str, base_is_public: bool) -> str:
         "the default branch, the second its level, the others one lifecycle stage each of "
         f"that same run; before the default branch has run they say {esc(NO_BRANCH_RUN)}. A "
         "pull request's runs have a badge of their own, "
-        f"<code>{esc(base + local('badge', recipe, 'pr', '<n>.svg'))}</code>, and never "
+        f"<code>{esc(base + local('badge', recipe, 'pr') + '/<n>.svg')}</code>, and never "
         "change these.</p>"
         + (
             ""
