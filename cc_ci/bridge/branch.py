@@ -22,11 +22,11 @@ from cc_ci.bridge.identity import is_job_build
 from cc_ci.bridge.report import summarize_record
 from cc_ci.bridge.retry import retry_decision
 from cc_ci.bridge.state import JobPhase, JobRow, State
-from cc_ci.bridge.steps import read_record
+from cc_ci.bridge.steps import load_record
 from cc_ci.contract.eventline import EventLog
 from cc_ci.contract.names import JOB_PARAM, TRIGGER_PARAM, drone_run_id
 from cc_ci.contract.record import RunRecord
-from cc_ci.contract.record_read import RecordError, decode_record
+from cc_ci.contract.record_read import RecordError
 from cc_ci.contract.redact import Redactor
 
 SCHEDULE = "schedule"
@@ -240,8 +240,7 @@ class BranchJobs:
             return None
         run_id = drone_run_id(j.build, job=j.job_id)
         try:
-            raw = read_record(self.config.results_dir, run_id)
-            record = decode_record(raw, run_id) if raw is not None else None
+            record = load_record(self.config.results_dir, run_id)
         except (OSError, ValueError, RecordError) as e:
             self.log("run-record-unreadable", job=j.job_id, run=run_id, error=e)
             return None

@@ -135,7 +135,9 @@ def test_the_recipe_page_states_the_level_and_offers_badge_snippets(pages):
 def test_the_recipe_page_marks_each_run_by_what_it_was_for(pages):
     text = " ".join(Tags(pages["recipe:custom-html"]).text)
     assert "PR #12" in text and "default branch" in text
-    assert "https://ci.example.org/badge/custom-html/pr/&lt;n&gt;.svg" in pages["recipe:custom-html"]
+    assert (
+        "https://ci.example.org/badge/custom-html/pr/&lt;n&gt;.svg" in pages["recipe:custom-html"]
+    )
     ghost = pages["recipe:ghost"]
     assert "No level yet" in ghost and "no level yet" in ghost
 
