@@ -28,7 +28,7 @@ from cc_ci.bridge.gitea import Comment, Gitea, parse_comment
 from cc_ci.bridge.identity import is_build_of
 from cc_ci.bridge.poll import floor, is_new, list_comments, next_since
 from cc_ci.bridge.report import build_message
-from cc_ci.bridge.state import OPEN_PHASES, CommandRow, Phase, State
+from cc_ci.bridge.state import OPEN_JOB_PHASES, OPEN_PHASES, CommandRow, Phase, State
 from cc_ci.bridge.steps import Steps
 from cc_ci.bridge.webhook import HookServer
 from cc_ci.contract.eventline import EventLog
@@ -396,6 +396,7 @@ def health_status(bridge: Bridge) -> tuple[int, dict[str, Any]]:
     """`GET /healthz`: 200 when the last poll reached every repository, else 503."""
     doc = bridge.health.document(polling=bridge.config.trigger.poll_interval > 0)
     doc["open_commands"] = len(bridge.state.commands(*OPEN_PHASES))
+    doc["open_jobs"] = len(bridge.state.jobs(*OPEN_JOB_PHASES))
     return (200 if doc["status"] == "ok" else 503), doc
 
 

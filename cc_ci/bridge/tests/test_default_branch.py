@@ -10,6 +10,7 @@ import tomllib
 
 import pytest
 
+from cc_ci.bridge.app import health_status
 from cc_ci.bridge.branch import job_message, period_start
 from cc_ci.bridge.config import ConfigError, parse_config
 from cc_ci.bridge.state import JobPhase
@@ -32,6 +33,7 @@ def test_the_schedule_starts_one_build_of_the_default_branch_per_period(world):
     bridge.branch_once()
     (b,) = world.builds()
     (job,) = bridge.state.jobs()
+    assert health_status(bridge)[1]["open_jobs"] == 1
     assert b.params["RECIPE"] == "custom-html" and b.params["SRC"] == world.repo
     assert b.params["REF"] == main  # the default branch's head commit
     assert b.params["PR"] == "" and b.params["STAGES"] == ""
