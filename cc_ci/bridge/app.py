@@ -381,9 +381,16 @@ class Bridge:
                     next_report = now + report_every
                 else:
                     self.advance_due()
-                self.branch_once()
             except Exception as e:  # noqa: BLE001 - the loop must outlive one bad cycle
                 self.log("cycle-failed", error=f"{e.__class__.__name__}: {e}")
+            try:
+                # apart: trouble with the commands never holds up the default-branch runs,
+                # nor the other way round
+                self.branch_once()
+            except Exception as e:  # noqa: BLE001 - the loop must outlive one bad cycle
+                self.log(
+                    "cycle-failed", part="default-branch", error=f"{e.__class__.__name__}: {e}"
+                )
             wakes = [next_report] + ([next_poll] if interval else [])
             due = self.next_wake()
             if due is not None:
