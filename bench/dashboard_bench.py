@@ -55,6 +55,9 @@ def make_record(run_id: str, recipe: str, started: datetime, rng: random.Random)
         }
         for name, s in zip(STAGES, statuses, strict=True)
     ]
+    # Most runs are PRs'; about one in four is the default branch's (the schedule, a tag),
+    # which the badges and the level are made of.
+    branch = rng.random() < 0.25
     return {
         "schema": 1,
         "run_id": run_id,
@@ -62,10 +65,14 @@ def make_record(run_id: str, recipe: str, started: datetime, rng: random.Random)
         "source": {
             "repo": f"recipe-maintainers/{recipe}",
             "ref": f"{rng.getrandbits(160):040x}",
-            "pr": rng.randint(1, 400),
+            "pr": None if branch else rng.randint(1, 400),
             "url": None,
         },
-        "trigger": {"by": "maintainer", "comment_url": None},
+        "trigger": {
+            "by": None if branch else "maintainer",
+            "comment_url": None,
+            "kind": rng.choice(("schedule", "tag")) if branch else "pr",
+        },
         "ci": {"system": "drone", "build": 1, "url": None},
         "started_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "finished_at": (started + timedelta(seconds=300)).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -205,13 +212,12 @@ def main() -> int:
             measure(c, "/", lambda i: "/", n, "p95 ≤ 50 ms")
             measure(c, "recipe page", lambda i: f"/recipes/{recipes[i * 7 % len(recipes)]}", n, "-")
             measure(c, "run page", lambda i: f"/runs/{sample_runs[i % len(sample_runs)]}", n, "-")
-            stages = (None, *STAGES)
+            kinds = (None, "level", *STAGES, "pr/7")
 
             def badge(i: int) -> str:
-                stage = stages[i % len(stages)]
-                return f"/badge/{recipes[i * 13 % len(recipes)]}.svg" + (
-                    f"?stage={stage}" if stage else ""
-                )
+                what = kinds[i % len(kinds)]
+                recipe = recipes[i * 13 % len(recipes)]
+                return f"/badge/{recipe}.svg" if what is None else f"/badge/{recipe}/{what}.svg"
 
             measure(c, "badge", badge, n * 5, "p50 ≤ 5 ms")
             measure(c, "api run", lambda i: f"/api/runs/{run_ids[i * 31 % len(run_ids)]}", n, "-")

@@ -233,6 +233,8 @@ in
     , webhook ? null
     , dashboardUrl ? null
     , resultsDir ? null
+      # { interval; tags; tagPollInterval; }: the default-branch runs (docs/bridge.md)
+    , schedule ? null
     }:
     let
       badRepos = filter (r: !isRepo r) ([ droneRepo ] ++ repos ++ attrNames recipes);
@@ -242,6 +244,8 @@ in
     else if unmapped != [ ] then throw "[recipes] names repositories that are not enrolled: ${concatStringsSep ", " unmapped}"
     else if pollInterval == 0 && webhook == null then throw "poll interval 0 turns polling off; then the webhook is required"
     else if !(all isString allow) then throw "allow must be a list of logins"
+    else if schedule != null && schedule.interval != 0 && schedule.interval < 60 then throw "the schedule's interval must be 0 (off) or at least 60 seconds"
+    else if schedule != null && schedule.tagPollInterval < 10 then throw "the schedule's tag poll interval must be at least 10 seconds"
     else
       {
         gitea = { url = stripSlash giteaUrl; token_file = giteaTokenFile; };
@@ -250,6 +254,7 @@ in
         state = { path = statePath; };
       }
       // (if recipes == { } then { } else { inherit recipes; })
+      // (if schedule == null then { } else { schedule = { inherit (schedule) interval tags; tag_poll_interval = schedule.tagPollInterval; }; })
       // (if webhook == null then { } else { webhook = { inherit (webhook) listen; secret_file = webhook.secretFile; }; })
       // (
         let

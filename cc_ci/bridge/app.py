@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cc_ci.bridge.branch import BranchJobs, period_start
 from cc_ci.bridge.client import ApiError, Refused, Unavailable
 from cc_ci.bridge.command import parse_command, row_fields
 from cc_ci.bridge.config import Config, Secrets
@@ -27,7 +28,7 @@ from cc_ci.bridge.gitea import Comment, Gitea, parse_comment
 from cc_ci.bridge.identity import is_build_of
 from cc_ci.bridge.poll import floor, is_new, list_comments, next_since
 from cc_ci.bridge.report import build_message
-from cc_ci.bridge.state import OPEN_PHASES, CommandRow, Phase, State
+from cc_ci.bridge.state import OPEN_JOB_PHASES, OPEN_PHASES, CommandRow, Phase, State
 from cc_ci.bridge.steps import Steps
 from cc_ci.bridge.webhook import HookServer
 from cc_ci.contract.eventline import EventLog
@@ -102,6 +103,10 @@ class Bridge:
             clock,
             self.identify,
         )
+        self.jobs = BranchJobs(
+            config, self.state, self.gitea, self.drone, self.log, self.redact, clock
+        )
+        """The default-branch runs: the schedule and new tags (cc_ci.bridge.branch)."""
         self.health = PollHealth()
         self.wake = threading.Event()
         self.queue_withheld = False
@@ -288,7 +293,15 @@ class Bridge:
         if waiting:
             self._follow_queue(waiting)
         self._check_heads()
+        self.jobs.watch()
         self.advance_due()
+
+    def branch_once(self) -> None:
+        """The default-branch runs' due work: plan this period's scheduled jobs, read the
+        tags when due, and take each open job as far as it goes."""
+        self.jobs.plan_due()
+        self.jobs.read_tags()
+        self.jobs.advance_due()
 
     def _follow_queue(self, waiting: list[CommandRow]) -> None:
         """Each waiting build's place in Drone's queue: one request for all of them."""
@@ -333,6 +346,14 @@ class Bridge:
 
     def next_wake(self) -> float | None:
         times = [c.next_at for c in self.state.commands(*OPEN_PHASES) if c.next_at > 0]
+        job = self.jobs.next_wake()
+        if job is not None:
+            times.append(job)
+        schedule = self.config.schedule
+        if schedule.interval:
+            times.append(period_start(self.clock(), schedule.interval) + schedule.interval)
+        if schedule.tags:
+            times.append(self.jobs.next_tags)
         return min(times) if times else None
 
     def run(self, stop: threading.Event) -> None:
@@ -345,6 +366,8 @@ class Bridge:
             poll_interval=interval,
             webhook=self.config.webhook is not None,
             run_records=self.config.results_dir or "none: reports have no stage table",
+            schedule=self.config.schedule.interval or "off",
+            tags=self.config.schedule.tags,
         )
         while not stop.is_set():
             self.wake.clear()
@@ -360,6 +383,14 @@ class Bridge:
                     self.advance_due()
             except Exception as e:  # noqa: BLE001 - the loop must outlive one bad cycle
                 self.log("cycle-failed", error=f"{e.__class__.__name__}: {e}")
+            try:
+                # apart: trouble with the commands never holds up the default-branch runs,
+                # nor the other way round
+                self.branch_once()
+            except Exception as e:  # noqa: BLE001 - the loop must outlive one bad cycle
+                self.log(
+                    "cycle-failed", part="default-branch", error=f"{e.__class__.__name__}: {e}"
+                )
             wakes = [next_report] + ([next_poll] if interval else [])
             due = self.next_wake()
             if due is not None:
@@ -372,6 +403,7 @@ def health_status(bridge: Bridge) -> tuple[int, dict[str, Any]]:
     """`GET /healthz`: 200 when the last poll reached every repository, else 503."""
     doc = bridge.health.document(polling=bridge.config.trigger.poll_interval > 0)
     doc["open_commands"] = len(bridge.state.commands(*OPEN_PHASES))
+    doc["open_jobs"] = len(bridge.state.jobs(*OPEN_JOB_PHASES))
     return (200 if doc["status"] == "ok" else 503), doc
 
 

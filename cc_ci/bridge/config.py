@@ -49,6 +49,23 @@ class Trigger:
 
 
 @dataclass(frozen=True, slots=True)
+class Schedule:
+    """Runs of each enrolled recipe's default branch (docs/bridge.md, "Default-branch runs")."""
+
+    interval: int = 86400
+    """Seconds between two scheduled runs of each recipe (periods from the Unix epoch, so a
+    day is a UTC day); 0: none on a schedule."""
+    tags: bool = True
+    """Also run when a new release tag appears in the recipe's repository."""
+    tag_poll_interval: int = 300
+    """Seconds between two looks at each repository's tags."""
+
+    @property
+    def on(self) -> bool:
+        return self.interval > 0 or self.tags
+
+
+@dataclass(frozen=True, slots=True)
 class Webhook:
     host: str
     port: int
@@ -68,6 +85,7 @@ class Config:
     results_dir: Path | None = None
     """Where the harness writes the run records; the stage table is read from there."""
     recipes: dict[str, str] = field(default_factory=dict)
+    schedule: Schedule = Schedule()
 
     def recipe_for(self, repo: str) -> str:
         """The recipe a repository holds: `[recipes]`, else the repository's name."""
@@ -97,6 +115,7 @@ _SECTIONS: dict[str, tuple[set[str], set[str]]] = {
     "webhook": ({"listen", "secret_file"}, set()),
     "state": ({"path"}, set()),
     "report": (set(), {"dashboard_url", "results_dir"}),
+    "schedule": (set(), {"interval", "tags", "tag_poll_interval"}),
 }
 _REQUIRED_SECTIONS = ("gitea", "drone", "trigger", "state")
 
@@ -152,6 +171,27 @@ def parse_listen(value: str, where: str = "webhook.listen") -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _seconds(section: dict[str, Any], name: str, key: str, default: int, least: int) -> int:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(f"{name}.{key} must be a whole number of seconds, {least} or more")
+    return value
+
+
+def _schedule(section: dict[str, Any] | None) -> Schedule:
+    default = Schedule()
+    if section is None:
+        return default
+    interval = _seconds(section, "schedule", "interval", default.interval, 0)
+    if 0 < interval < 60:
+        raise ConfigError("schedule.interval must be 0 (off) or at least 60 seconds")
+    tags = section.get("tags", default.tags)
+    if not isinstance(tags, bool):
+        raise ConfigError("schedule.tags must be true or false")
+    every = _seconds(section, "schedule", "tag_poll_interval", default.tag_poll_interval, 10)
+    return Schedule(interval, tags, every)
+
+
 def parse_config(raw: dict[str, Any]) -> Config:
     """Check every key of the decoded TOML and build the `Config`; `ConfigError` names the key."""
     unknown = sorted(set(raw) - set(_SECTIONS) - {"recipes"})
@@ -163,6 +203,7 @@ def parse_config(raw: dict[str, Any]) -> Config:
     s = _section(raw, "state")
     w = _section(raw, "webhook")
     r = _section(raw, "report")
+    schedule = _schedule(_section(raw, "schedule"))
     assert g is not None and d is not None and t is not None and s is not None
 
     repos = t["repos"]
@@ -227,6 +268,7 @@ def parse_config(raw: dict[str, Any]) -> Config:
         dashboard_url=dashboard,
         results_dir=results_dir,
         recipes=recipes,
+        schedule=schedule,
     )
 
 

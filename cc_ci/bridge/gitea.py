@@ -41,6 +41,15 @@ class PullHead:
     """The head repository, owner/name (a fork for a PR from a fork)."""
 
 
+_SHA = re.compile(r"[0-9a-f]{7,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class BranchHead:
+    branch: str
+    sha: str
+
+
 def parse_time(value: object) -> datetime:
     expect(isinstance(value, str), "Gitea", f"a time is not a string: {value!r}")
     try:
@@ -147,6 +156,31 @@ class Gitea:
             f"GET {path}: head.sha or head.repo.full_name",
         )
         return PullHead(number, sha, head_repo["full_name"])
+
+    def default_branch_head(self, repo: str) -> BranchHead:
+        """The repository's default branch and its head commit (§2.8): two requests."""
+        path = _repo_path(repo)
+        info = self.http.json("GET", path)
+        branch = info.get("default_branch") if isinstance(info, dict) else None
+        expect(isinstance(branch, str) and bool(branch), "Gitea", f"GET {path}: default_branch")
+        assert isinstance(branch, str)
+        bpath = f"{path}/branches/{quote(branch, safe='')}"
+        raw = self.http.json("GET", bpath)
+        commit = raw.get("commit") if isinstance(raw, dict) else None
+        sha = commit.get("id") if isinstance(commit, dict) else None
+        ok = isinstance(sha, str) and _SHA.fullmatch(sha) is not None
+        expect(ok, "Gitea", f"GET {bpath}: commit.id")
+        assert isinstance(sha, str)
+        return BranchHead(branch, sha)
+
+    def tags(self, repo: str, limit: int = PAGE_LIMIT) -> list[str]:
+        """The names of the repository's newest tags, newest first (one page, §2.8)."""
+        path = f"{_repo_path(repo)}/tags"
+        items = self.http.json("GET", path, query={"page": 1, "limit": limit})
+        expect(isinstance(items, list), "Gitea", f"GET {path} is not a list")
+        names = [t.get("name") if isinstance(t, dict) else None for t in items]
+        expect(all(isinstance(n, str) and n for n in names), "Gitea", f"GET {path}: a tag's name")
+        return [str(n) for n in names]
 
     def create_comment(self, repo: str, number: int, body: str) -> int:
         path = f"{_repo_path(repo)}/issues/{number}/comments"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from cc_ci.bridge.drone import Build
 from cc_ci.bridge.state import CommandRow
-from cc_ci.contract.names import COMMAND_PARAM
+from cc_ci.contract.names import COMMAND_PARAM, JOB_PARAM
 from cc_ci.contract.record import RunRecord
 
 
@@ -37,6 +37,16 @@ def is_build_of(build: Build, command_id: int, message: str) -> bool:
     if command and command != str(command_id):
         return False
     return message in (build.message, build.params.get("message"))
+
+
+def is_job_build(build: Build, job_id: int, message: str) -> bool:
+    """True when Drone's build is default-branch job `job_id`'s: its job id parameter and
+    its message (`branch.job_message`). After a reset of Drone, the same number may be
+    another build."""
+    return build.params.get(JOB_PARAM) == str(job_id) and message in (
+        build.message,
+        build.params.get("message"),
+    )
 
 
 def record_mismatch(record: RunRecord, c: CommandRow) -> RecordMismatch | None:

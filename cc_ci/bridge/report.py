@@ -29,8 +29,8 @@ from cc_ci.bridge.config import LOGIN
 from cc_ci.bridge.flow import progress
 from cc_ci.bridge.identity import RecordMismatch
 from cc_ci.bridge.state import CommandRow
-from cc_ci.contract.names import COMMAND_PARAM, drone_run_id, is_row_name
-from cc_ci.contract.record import RunRecord, RunStatus, StageStatus, TeardownStatus
+from cc_ci.contract.names import COMMAND_PARAM, TRIGGER_PARAM, drone_run_id, is_row_name
+from cc_ci.contract.record import RunRecord, RunStatus, StageStatus, TeardownStatus, TriggerKind
 from cc_ci.contract.record_read import decode_record
 from cc_ci.contract.stages import STAGES, row_base
 
@@ -157,6 +157,7 @@ def drone_params(c: CommandRow) -> dict[str, str]:
         "STAGES": c.stages,
         "UPGRADE_FROM": c.upgrade_from,
         "CCCI_TRIGGERED_BY": c.login,
+        TRIGGER_PARAM: TriggerKind.PR.value,
         COMMAND_PARAM: str(c.comment_id),
         "message": build_message(c),
     }

@@ -1,4 +1,5 @@
-"""The bridge's SQLite state: poll cursors, seen comment ids, and one row per command.
+"""The bridge's SQLite state: poll cursors, seen comment ids, one row per command, and one
+row per default-branch job (a scheduled run, or a new tag's) with what planned it.
 
 Every change is one transaction, so a crash leaves each command in a state it can be
 resumed from (see `Phase` and docs/bridge.md, "The state file"). The connection is shared
@@ -14,11 +15,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Schema 3 is schema 1 and the columns of `_ADDED_COLUMNS`. Two branches of the bridge each
 called their own additions schema 2 (the commands' options and the retry; the queue, the
 progress shown and supersede); neither was ever released, so a file marked 2 may hold
-either set: the step to 3 adds, in one transaction, whichever of the columns a file lacks."""
+either set: the step to 3 adds, in one transaction, whichever of the columns a file lacks.
+Schema 4 adds the tables of `_JOB_TABLES` (default-branch runs), in the same transaction."""
 
 _SCHEMA = """
 -- schema 1; later schemas add columns to it (_ADDED_COLUMNS)
@@ -80,6 +82,44 @@ _ADDED_COLUMNS = (
     ("shown", "TEXT NOT NULL DEFAULT ''"),  # the progress the bot's comment shows
     ("superseded_by", "TEXT"),  # the PR's new head, once a push moved it
 )
+
+
+_JOB_TABLES = (
+    """CREATE TABLE IF NOT EXISTS jobs (
+  job_id INTEGER PRIMARY KEY,  -- the bridge's clock (unix seconds) at planning, each > the last
+  repo TEXT NOT NULL,
+  recipe TEXT NOT NULL,
+  kind TEXT NOT NULL,          -- schedule | tag
+  reason TEXT NOT NULL,        -- the period's start (unix seconds) or the tag's name
+  phase TEXT NOT NULL,
+  planned_at INTEGER NOT NULL,
+  branch TEXT,
+  head_sha TEXT,
+  create_attempts INTEGER NOT NULL DEFAULT 0,
+  build INTEGER,
+  build_id INTEGER,
+  build_status TEXT,
+  failures INTEGER NOT NULL DEFAULT 0,
+  next_at REAL NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  retried_build INTEGER,       -- the build this job's build retries, once
+  retried_class TEXT NOT NULL DEFAULT '',
+  UNIQUE (repo, kind, reason)
+)""",
+    "CREATE INDEX IF NOT EXISTS jobs_open ON jobs (phase)",
+    """CREATE TABLE IF NOT EXISTS branch_watch (
+  repo TEXT PRIMARY KEY,
+  scheduled INTEGER,           -- the start of the newest period a job was planned for
+  tags_read INTEGER NOT NULL DEFAULT 0  -- 1 once the tags there were read (the baseline)
+)""",
+    """CREATE TABLE IF NOT EXISTS known_tags (
+  repo TEXT NOT NULL,
+  name TEXT NOT NULL,
+  PRIMARY KEY (repo, name)
+)""",
+)
+"""Schema 4's tables: default-branch jobs, and what planned them (the schedule's last
+period, the tags seen) per repository."""
 
 
 class Phase(StrEnum):
@@ -181,6 +221,59 @@ def _row(values: tuple[Any, ...]) -> CommandRow:
     return CommandRow(**d)
 
 
+class JobPhase(StrEnum):
+    """Where a default-branch job is: PLANNED → REQUESTING → BUILDING → DONE."""
+
+    PLANNED = "planned"
+    """Planned once (the period or the tag recorded with it); the branch head not yet read."""
+    REQUESTING = "requesting"
+    """The default branch and its head commit are known; the Drone build is created (a
+    retry first looks for the build by its message, as for a command)."""
+    BUILDING = "building"
+    """The build exists; watched until it is done. A run that ended in a docker or image
+    error (its record says so) goes back to REQUESTING once, for a new build."""
+    DONE = "done"
+    """Over (terminal): `build_status` is Drone's verdict, or None when no build started."""
+
+
+OPEN_JOB_PHASES = (JobPhase.PLANNED, JobPhase.REQUESTING, JobPhase.BUILDING)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    job_id: int
+    repo: str
+    recipe: str
+    kind: str
+    """`schedule` or `tag` (the run record's `trigger.kind`)."""
+    reason: str
+    """The schedule period's start (unix seconds), or the new tag's name."""
+    phase: JobPhase
+    planned_at: int
+    branch: str | None = None
+    head_sha: str | None = None
+    create_attempts: int = 0
+    build: int | None = None
+    build_id: int | None = None
+    build_status: str | None = None
+    failures: int = 0
+    next_at: float = 0.0
+    last_error: str = ""
+    retried_build: int | None = None
+    """The build this job's build retries (once: its run ended in a docker or image error)."""
+    retried_class: str = ""
+    """That first build's `error_class`: why it was retried."""
+
+
+_JOB_COLUMNS = tuple(f.name for f in fields(JobRow))
+
+
+def _job(values: tuple[Any, ...]) -> JobRow:
+    d = dict(zip(_JOB_COLUMNS, values, strict=True))
+    d["phase"] = JobPhase(d["phase"])
+    return JobRow(**d)
+
+
 class StateError(RuntimeError):
     """The state file cannot be opened or is from a newer bridge."""
 
@@ -210,9 +303,10 @@ class State:
         self._lock = threading.RLock()
 
     def _migrate(self, version: int) -> None:
-        """Bring a state file of an older schema (1, or a 2 of either unreleased branch) up
-        to this one in one transaction: every column it lacks is added with its default, and
-        the rows it holds are resumed as they were. A file of this schema is left alone."""
+        """Bring a state file of an older schema (1, a 2 of either unreleased branch, 3) up
+        to this one in one transaction: every column it lacks is added with its default, the
+        job tables are created, and the rows it holds are resumed as they were. A file of
+        this schema is left alone."""
         if version == SCHEMA_VERSION:
             return
         # An explicit transaction: sqlite3 would run each ALTER on its own, and a crash
@@ -223,6 +317,8 @@ class State:
             for name, kind in _ADDED_COLUMNS:
                 if name not in have:
                     self._db.execute(f"ALTER TABLE commands ADD COLUMN {name} {kind}")
+            for statement in _JOB_TABLES:
+                self._db.execute(statement)
             self._db.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA_VERSION),))
         except BaseException:
             self._db.rollback()
@@ -289,37 +385,130 @@ class State:
 
     # --- commands -----------------------------------------------------------------------
 
-    def command(self, comment_id: int) -> CommandRow:
+    def _one(self, table: str, key: str, columns: tuple[str, ...], value: int) -> tuple:
         with self._lock:
             row = self._db.execute(
-                f"SELECT {','.join(_COLUMNS)} FROM commands WHERE comment_id=?", (comment_id,)
+                f"SELECT {','.join(columns)} FROM {table} WHERE {key}=?", (value,)
             ).fetchone()
         if row is None:
-            raise KeyError(comment_id)
-        return _row(row)
+            raise KeyError(value)
+        return row
 
-    def commands(self, *phases: Phase) -> list[CommandRow]:
-        """Commands in these phases (all when none given), oldest first."""
-        query = f"SELECT {','.join(_COLUMNS)} FROM commands"
+    def _in_phases(
+        self, table: str, key: str, columns: tuple[str, ...], phases: tuple[StrEnum, ...]
+    ) -> list[tuple]:
+        """Rows of `table` in these phases (all when none given), by `key`."""
+        query = f"SELECT {','.join(columns)} FROM {table}"
         args: tuple[str, ...] = ()
         if phases:
             query += f" WHERE phase IN ({','.join('?' * len(phases))})"
             args = tuple(p.value for p in phases)
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY comment_id", args).fetchall()
-        return [_row(r) for r in rows]
+            return self._db.execute(query + f" ORDER BY {key}", args).fetchall()
 
-    def update(self, comment_id: int, **changes: Any) -> CommandRow:
-        """Change some fields of a command in one transaction; returns the new row."""
-        unknown = set(changes) - set(_COLUMNS)
+    def _change(
+        self, table: str, key: str, columns: tuple[str, ...], value: int, changes: dict[str, Any]
+    ) -> None:
+        """Change some fields of one row in one transaction."""
+        unknown = set(changes) - set(columns)
         if unknown:
-            raise KeyError(f"no such command field: {sorted(unknown)}")
+            raise KeyError(f"no such field of {table}: {sorted(unknown)}")
         values = [v.value if isinstance(v, StrEnum) else v for v in changes.values()]
         sets = ",".join(f"{k}=?" for k in changes)
         with self._lock, self._db:
+            cur = self._db.execute(f"UPDATE {table} SET {sets} WHERE {key}=?", (*values, value))
+            if not cur.rowcount:
+                raise KeyError(value)
+
+    def command(self, comment_id: int) -> CommandRow:
+        return _row(self._one("commands", "comment_id", _COLUMNS, comment_id))
+
+    def commands(self, *phases: Phase) -> list[CommandRow]:
+        """Commands in these phases (all when none given), oldest first."""
+        return [_row(r) for r in self._in_phases("commands", "comment_id", _COLUMNS, phases)]
+
+    def update(self, comment_id: int, **changes: Any) -> CommandRow:
+        """Change some fields of a command in one transaction; returns the new row."""
+        self._change("commands", "comment_id", _COLUMNS, comment_id, changes)
+        return self.command(comment_id)
+
+    # --- default-branch jobs ------------------------------------------------------------
+
+    def scheduled(self, repo: str) -> int | None:
+        """The start of the newest schedule period a job was planned for in `repo`."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT scheduled FROM branch_watch WHERE repo=?", (repo,)
+            ).fetchone()
+        return row[0] if row else None
+
+    def plan(
+        self,
+        repo: str,
+        recipe: str,
+        kind: str,
+        reason: str,
+        now: int,
+        *,
+        period: int | None = None,
+        tags: tuple[str, ...] = (),
+    ) -> JobRow | None:
+        """Plan one job, exactly once, in one transaction with what planned it: for the
+        schedule the period's start (`period`), for a tag the new `tags` (all marked
+        known). None when this job was planned before (after a restart, say). The job's
+        id is `now`, or one more than the newest id when that is not later."""
+        with self._lock, self._db:
+            if period is not None:
+                self._db.execute(
+                    "INSERT INTO branch_watch (repo, scheduled) VALUES (?, ?) "
+                    "ON CONFLICT (repo) DO UPDATE SET scheduled=max(coalesce(scheduled, 0), ?)",
+                    (repo, period, period),
+                )
+            for name in tags:
+                self._db.execute("INSERT OR IGNORE INTO known_tags VALUES (?, ?)", (repo, name))
+            (newest,) = self._db.execute("SELECT max(job_id) FROM jobs").fetchone()
+            job_id = max(now, (newest or 0) + 1)
             cur = self._db.execute(
-                f"UPDATE commands SET {sets} WHERE comment_id=?", (*values, comment_id)
+                "INSERT OR IGNORE INTO jobs (job_id, repo, recipe, kind, reason, phase, "
+                "planned_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (job_id, repo, recipe, kind, reason, JobPhase.PLANNED.value, now),
             )
             if not cur.rowcount:
-                raise KeyError(comment_id)
-        return self.command(comment_id)
+                return None
+        return self.job(job_id)
+
+    def tags_read(self, repo: str) -> bool:
+        """True once the repository's tags were read (the baseline no job is planned for)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT tags_read FROM branch_watch WHERE repo=?", (repo,)
+            ).fetchone()
+        return bool(row and row[0])
+
+    def known_tags(self, repo: str) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT name FROM known_tags WHERE repo=?", (repo,))
+            return {r[0] for r in rows.fetchall()}
+
+    def baseline_tags(self, repo: str, tags: tuple[str, ...]) -> None:
+        """The tags there were when the repository's tags were first read: known, no job."""
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO branch_watch (repo, tags_read) VALUES (?, 1) "
+                "ON CONFLICT (repo) DO UPDATE SET tags_read=1",
+                (repo,),
+            )
+            for name in tags:
+                self._db.execute("INSERT OR IGNORE INTO known_tags VALUES (?, ?)", (repo, name))
+
+    def job(self, job_id: int) -> JobRow:
+        return _job(self._one("jobs", "job_id", _JOB_COLUMNS, job_id))
+
+    def jobs(self, *phases: JobPhase) -> list[JobRow]:
+        """Jobs in these phases (all when none given), oldest first."""
+        return [_job(r) for r in self._in_phases("jobs", "job_id", _JOB_COLUMNS, phases)]
+
+    def update_job(self, job_id: int, **changes: Any) -> JobRow:
+        """Change some fields of a job in one transaction; returns the new row."""
+        self._change("jobs", "job_id", _JOB_COLUMNS, job_id, changes)
+        return self.job(job_id)

@@ -41,7 +41,7 @@ from cc_ci.bridge.retry import Retry, retry_decision
 from cc_ci.bridge.state import CommandRow, Outcome, Phase, State
 from cc_ci.contract.eventline import EventLog
 from cc_ci.contract.names import drone_run_id
-from cc_ci.contract.record import RECORD_FILE
+from cc_ci.contract.record import RECORD_FILE, RunRecord
 from cc_ci.contract.record_read import (
     MAX_RECORD_BYTES,
     RecordError,
@@ -68,6 +68,14 @@ def read_record(results_dir: Path, run_id: str) -> bytes | None:
     if len(data) > MAX_RECORD_BYTES:
         raise ValueError(f"{path} is larger than {MAX_RECORD_BYTES} bytes")
     return data
+
+
+def load_record(results_dir: Path, run_id: str) -> RunRecord | None:
+    """Run `run_id`'s record from the results directory, decoded by the dashboard's rules;
+    None when there is none. Raises OSError, ValueError or RecordError when it cannot be
+    read or is not a record."""
+    raw = read_record(results_dir, run_id)
+    return decode_record(raw, run_id) if raw is not None else None
 
 
 class Steps:
@@ -468,8 +476,7 @@ class Steps:
             return None
         run_id = drone_run_id(c.retried_build, c.comment_id)
         try:
-            raw = read_record(self.config.results_dir, run_id)
-            record = decode_record(raw, run_id) if raw is not None else None
+            record = load_record(self.config.results_dir, run_id)
         except (OSError, ValueError, RecordError) as e:
             self.log("first-try-unreadable", comment=c.comment_id, run=run_id, error=e)
             return None

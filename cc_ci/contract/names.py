@@ -16,13 +16,22 @@ SRC_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}/[A-Za-z0-9][A-Za-z0-9._-]
 # A commit sha (7–40 hex), or a tag/branch name made of safe characters.
 REF_RE = re.compile(r"^(?![-.])[A-Za-z0-9._+/-]{1,200}$")
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-# A Drone build's run: `drone-<build number>-c<command id>`, or `drone-<build number>` for a
-# build no command started (.drone.yml spells it in shell).
-DRONE_RUN_ID_RE = re.compile(r"^drone-(0|[1-9][0-9]{0,17})(?:-c([1-9][0-9]{0,17}))?$")
+# A Drone build's run: `drone-<build number>-c<command id>` for a PR command's,
+# `drone-<build number>-j<job id>` for a default-branch job's, or `drone-<build number>` for a
+# build the bridge did not start (.drone.yml spells it in shell).
+DRONE_RUN_ID_RE = re.compile(
+    r"^drone-(0|[1-9][0-9]{0,17})(?:-c([1-9][0-9]{0,17})|-j([1-9][0-9]{0,17}))?$"
+)
 COMMAND_PARAM = "CCCI_COMMAND"
 """The build parameter (and the harness's environment variable) holding the id of the
 command (the PR comment) a build is for: part of the run id and the record's
 `trigger.command`."""
+JOB_PARAM = "CCCI_JOB"
+"""The build parameter (and the harness's environment variable) holding the id of the
+bridge's default-branch job (a scheduled or a tag's run) a build is for: part of the run id."""
+TRIGGER_PARAM = "CCCI_TRIGGER"
+"""The build parameter holding why the bridge started the build (`pr`, `schedule`, `tag`):
+the run record's `trigger.kind`."""
 # What a run record accepts as a stage's name: the stages this version knows are a subset.
 STAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 ZONE_RE = re.compile(
@@ -85,19 +94,25 @@ def validate_run_id(run_id: str) -> str:
     return run_id
 
 
-def drone_run_id(build: int, command: int | None = None) -> str:
+def drone_run_id(build: int, command: int | None = None, *, job: int | None = None) -> str:
     """The run id of Drone build number `build`, started for command (PR comment) id
-    `command`: `drone-<build>-c<command>`. Drone numbers builds afresh when its database is
-    new, and Gitea's comment ids never come again, so no reset of Drone reuses the id of a
-    run the bridge started. A build no command started (`command` None, e.g. one started
+    `command`: `drone-<build>-c<command>`; or for the bridge's default-branch job `job`:
+    `drone-<build>-j<job>`. Drone numbers builds afresh when its database is new, and
+    Gitea's comment ids never come again (nor a job id: the bridge's clock in seconds when
+    it planned the job, each later than the last), so no reset of Drone reuses the id of a
+    run the bridge started. A build the bridge did not start (both None, e.g. one started
     by hand in Drone) is `drone-<build>`."""
     if type(build) is not int or not 0 <= build < 10**18:
         raise InvalidInput(f"Drone build number {build!r} is not a whole number below 10^18")
-    if command is None:
-        return f"drone-{build}"
-    if type(command) is not int or not 0 < command < 10**18:
-        raise InvalidInput(f"command id {command!r} is not a whole number from 1 below 10^18")
-    return f"drone-{build}-c{command}"
+    if command is not None and job is not None:
+        raise InvalidInput("a Drone build is for a command or for a job, not both")
+    for what, value, letter in (("command", command, "c"), ("job", job, "j")):
+        if value is None:
+            continue
+        if type(value) is not int or not 0 < value < 10**18:
+            raise InvalidInput(f"{what} id {value!r} is not a whole number from 1 below 10^18")
+        return f"drone-{build}-{letter}{value}"
+    return f"drone-{build}"
 
 
 def drone_build(run_id: str) -> int | None:
@@ -110,6 +125,12 @@ def drone_command(run_id: str) -> int | None:
     """The command id a Drone build's run id names, or None when it names none."""
     m = DRONE_RUN_ID_RE.fullmatch(run_id)
     return int(m.group(2)) if m and m.group(2) else None
+
+
+def drone_job(run_id: str) -> int | None:
+    """The default-branch job id a Drone build's run id names, or None when it names none."""
+    m = DRONE_RUN_ID_RE.fullmatch(run_id)
+    return int(m.group(3)) if m and m.group(3) else None
 
 
 def is_safe_relpath(path: str) -> bool:

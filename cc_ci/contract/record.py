@@ -125,12 +125,26 @@ class Source:
     release tags and the upgrade base come from."""
 
 
+class TriggerKind(enum.StrEnum):
+    """Why the bridge started the run (`CCCI_TRIGGER`)."""
+
+    PR = "pr"  # a `!testme` on a pull request
+    SCHEDULE = "schedule"  # the recipe's default branch, on the bridge's schedule
+    TAG = "tag"  # the recipe's default branch, when a new release tag appeared
+
+
+DEFAULT_BRANCH_KINDS = frozenset({TriggerKind.SCHEDULE, TriggerKind.TAG})
+"""The kinds of a default-branch run: what the README badge and the level are made of."""
+
+
 @dataclass(frozen=True, slots=True)
 class Trigger:
     by: str | None
     comment_url: str | None = None
     command: int | None = None
     """The id of the command (the PR comment) the run is for (`CCCI_COMMAND`)."""
+    kind: TriggerKind | None = None
+    """Why the run was started; None in a record from before the field, or not by the bridge."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +210,13 @@ class RunRecord:
             self, stages=tuple(stage if s.name == stage.name else s for s in self.stages)
         )
 
+    @property
+    def default_branch(self) -> bool:
+        """True for a run of the recipe's default branch the bridge started (`trigger.kind`
+        `schedule` or `tag`, no PR): what the README badge and the level are made of."""
+        kind = self.trigger.kind if self.trigger else None
+        return kind in DEFAULT_BRANCH_KINDS and self.source.pr is None
+
     def stage(self, name: str) -> StageResult | None:
         """The planned stage called `name`, or None when this run did not plan it."""
         for stage in self.stages:
@@ -232,6 +253,7 @@ class RunRecord:
                 "by": self.trigger.by,
                 "comment_url": self.trigger.comment_url,
                 "command": self.trigger.command,
+                "kind": None if self.trigger.kind is None else str(self.trigger.kind),
             },
             "ci": None
             if self.ci is None

@@ -36,6 +36,7 @@ from cc_ci.contract.record import (
     Teardown,
     TeardownStatus,
     Trigger,
+    TriggerKind,
 )
 
 MAX_RECORD_BYTES = 4 * 1024 * 1024
@@ -186,6 +187,7 @@ def _trigger(data: Any) -> Trigger | None:
         by=f.text("by", optional=True),
         comment_url=f.text("comment_url", optional=True),
         command=f.integer("command", optional=True),
+        kind=None if data.get("kind") is None else f.choice("kind", TriggerKind),
     )
 
 

@@ -44,6 +44,8 @@ def run_brief(run: RunRecord) -> dict[str, Any]:
             "pr": run.source.pr,
             "url": run.source.url,
         },
+        "trigger": run.trigger.kind.value if run.trigger and run.trigger.kind else None,
+        "default_branch": run.default_branch,
         "stages": {s.name: s.status.value for s in run.stages},  # by row: `upgrade from <tag>`
         "teardown": run.teardown.status.value if run.teardown else None,
         "url": local("runs", run.run_id),
@@ -52,13 +54,15 @@ def run_brief(run: RunRecord) -> dict[str, Any]:
 
 def recipe_brief(summary: RecipeSummary) -> dict[str, Any]:
     latest = summary.latest
+    current = summary.current
     chosen = badge.choose(summary)
     return {
         "recipe": summary.recipe,
-        "status": latest.status.value if latest else None,
-        "level": summary.level,
+        "status": current.status.value if current else None,
+        "level": summary.level if current else None,
         "max_level": MAX_LEVEL,
         "badge": chosen.message,
+        "current_run": run_brief(current) if current else None,
         "latest_run": run_brief(latest) if latest else None,
         "stages": {
             name: (
@@ -70,6 +74,7 @@ def recipe_brief(summary: RecipeSummary) -> dict[str, Any]:
         },
         "url": local("recipes", summary.recipe),
         "badge_url": local("badge", f"{summary.recipe}.svg"),
+        "level_badge_url": local("badge", summary.recipe, "level.svg"),
     }
 
 
@@ -83,6 +88,7 @@ def recipes_document(rows: tuple[Row, ...], counts: Counts) -> dict[str, Any]:
             "error": counts.error,
             "running": counts.running,
             "pass_everything": counts.everything,
+            "no_default_branch_run": counts.no_branch_run,
             "unreadable": counts.unreadable,
         },
         "recipes": [recipe_brief(r.summary) for r in rows if r.summary is not None],

@@ -45,6 +45,8 @@ class Color:
     RED = "#e05d44"
     ORANGE = "#fe7d37"
     BLUE = "#007ec6"
+    YELLOW = "#dfb317"
+    YELLOWGREEN = "#a4a61d"
     GREY = "#9f9f9f"
     LABEL = "#555"
 
@@ -69,6 +71,10 @@ _STAGE = {
     StageStatus.SKIPPED: ("skipped", Color.GREY),
 }
 UNKNOWN = Badge(LABEL, "unknown", Color.GREY)
+NO_BRANCH_RUN = "no default-branch run"
+"""What a recipe's badges say before its default branch has been run: a PR's result is never
+shown in its place."""
+_LEVEL_COLORS = (Color.RED, Color.ORANGE, Color.YELLOW, Color.YELLOWGREEN, Color.GREEN)
 
 
 def char_width(ch: str) -> float:
@@ -91,21 +97,56 @@ def text_width(text: str) -> float:
 
 
 def choose(summary: RecipeSummary | None, stage: str | None = None) -> Badge:
-    """The badge for a recipe: its latest finished run, or one stage's latest result.
+    """The badge for a recipe: its current run (the newest finished default-branch run), or
+    one stage's result in that run.
 
-    The overall badge shows the newest run that has finished, so a README does not flip to
-    "running" while a run is under way; it shows "running" only before any run finished.
+    A README does not flip to "running" while a run is under way: the badge shows
+    "running" only while the first default-branch run is, and before there is any it says
+    "no default-branch run", whatever a PR's run said.
     """
     if stage is not None:
-        result = summary.stage_result(stage) if summary and stage in STAGES else None
+        label = f"{LABEL} {stage}"
+        if stage not in STAGES:
+            return UNKNOWN
+        if summary is None:
+            return Badge(label, "unknown", Color.GREY)
+        if summary.current is None:
+            return _before_branch_run(summary, label)
+        result = summary.stage_result(stage)
         if result is None:
-            return Badge(f"{LABEL} {stage}", "unknown", Color.GREY) if stage in STAGES else UNKNOWN
+            return Badge(label, "not run", Color.GREY)
         message, color = _STAGE[result.status]
-        return Badge(f"{LABEL} {stage}", message, color)
+        return Badge(label, message, color)
     if summary is None or summary.latest is None:
         return UNKNOWN
-    run = summary.latest_finished or summary.latest
-    return _RUN[run.status]
+    if summary.current is None:
+        return _before_branch_run(summary, LABEL)
+    return _RUN[summary.current.status]
+
+
+def choose_level(summary: RecipeSummary | None) -> Badge:
+    """The level badge: the level of the current run, as `n/4`."""
+    label = f"{LABEL} level"
+    if summary is None or summary.latest is None:
+        return Badge(label, "unknown", Color.GREY)
+    if summary.current is None:
+        return _before_branch_run(summary, label)
+    return Badge(label, f"{summary.level}/{len(STAGES)}", _LEVEL_COLORS[summary.level])
+
+
+def choose_pr(summary: RecipeSummary | None, pr: int) -> Badge:
+    """A pull request's badge: its newest finished run (running before any finished)."""
+    label = f"{LABEL} PR #{pr}"
+    run = summary.pr_run(pr) if summary is not None else None
+    if run is None:
+        return Badge(label, "no run", Color.GREY)
+    return Badge(label, _RUN[run.status].message, _RUN[run.status].color)
+
+
+def _before_branch_run(summary: RecipeSummary, label: str) -> Badge:
+    if summary.branch_running is not None:
+        return Badge(label, "running", Color.BLUE)
+    return Badge(label, NO_BRANCH_RUN, Color.GREY)
 
 
 @lru_cache(maxsize=256)

@@ -6,6 +6,7 @@ recipe, a run or a file, so an encoded `..` is refused the same as a plain one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -37,10 +38,15 @@ class Route:
     path: str | None = None
     """For an artifact or a thumbnail: the file's path relative to the run folder."""
     stage: str | None = None
-    """For a badge: the `?stage=` asked for."""
+    """For a badge: the stage asked for (`/badge/<recipe>/<stage>.svg` or `?stage=`)."""
+    pr: int | None = None
+    """For a badge: the pull request asked for (`/badge/<recipe>/pr/<n>.svg`)."""
+    level: bool = False
+    """For a badge: the level badge (`/badge/<recipe>/level.svg`)."""
 
 
 NOT_FOUND = Route(Page.NOT_FOUND)
+PR_SVG = re.compile(r"[1-9][0-9]{0,17}\.svg")
 
 
 def route(target: str) -> Route:
@@ -77,6 +83,12 @@ def route(target: str) -> Route:
         case ["badge", file] if file.endswith(".svg"):
             stage = parse_qs(parts.query).get("stage", [None])[0]
             return Route(Page.BADGE, file.removesuffix(".svg"), stage=stage)
+        case ["badge", name, "level.svg"] if RECIPE_RE.fullmatch(name):
+            return Route(Page.BADGE, name, level=True)
+        case ["badge", name, file] if RECIPE_RE.fullmatch(name) and file.endswith(".svg"):
+            return Route(Page.BADGE, name, stage=file.removesuffix(".svg"))
+        case ["badge", name, "pr", file] if RECIPE_RE.fullmatch(name) and PR_SVG.fullmatch(file):
+            return Route(Page.BADGE, name, pr=int(file.removesuffix(".svg")))
         case ["api", "recipes"]:
             return Route(Page.API_RECIPES)
         case ["api", "recipes", name] if RECIPE_RE.fullmatch(name):

@@ -90,6 +90,13 @@ def _facts(run: RunRecord, now: datetime, forge: str | None) -> str:
             f'<span class="sha">{link(commit_url(src, forge), src.ref)}</span>' if src.ref else "—",
         ),
     ]
+    kinds = {
+        "schedule": "the default branch, on the schedule",
+        "tag": "the default branch, for a new tag",
+        "pr": "a pull request's !testme",
+    }
+    if run.trigger and run.trigger.kind:
+        rows.append(("run of", esc(kinds.get(run.trigger.kind.value, run.trigger.kind.value))))
     if run.trigger and run.trigger.by:
         by = esc(run.trigger.by)
         comment = link(run.trigger.comment_url, "the comment") if run.trigger.comment_url else ""

@@ -225,7 +225,12 @@ class App:
 
     def _badge(self, r: Route, snap: Snapshot) -> Response:
         summary = snap.summaries.get(r.name or "")
-        chosen = badge.choose(summary, r.stage)
+        if r.level:
+            chosen = badge.choose_level(summary)
+        elif r.pr is not None:
+            chosen = badge.choose_pr(summary, r.pr)
+        else:
+            chosen = badge.choose(summary, r.stage)
         svg = badge.render(chosen).encode()
         return Response(200, SVG, svg, cache=BADGE_CACHE)
 

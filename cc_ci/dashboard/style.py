@@ -62,7 +62,7 @@ img.badge { height: 20px; vertical-align: middle; }
 .pill.s-failed { background: var(--failed); color: #fff; }
 .pill.s-error { background: var(--error); color: #fff; }
 .pill.s-running { background: var(--running); color: #fff; }
-.pill.s-skipped, .pill.s-pending { background: var(--skipped); color: #fff; }
+.pill.s-skipped, .pill.s-pending, .pill.s-none { background: var(--skipped); color: #fff; }
 .vh { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 
 .level { font-size: .9rem; padding: .1rem .55rem; border-radius: .4rem; background: var(--soft); border: 1px solid var(--line); vertical-align: middle; }

@@ -1,10 +1,10 @@
 """`cc-ci-run RECIPE [--repo OWNER/NAME] [--src OWNER/NAME|PATH] [--ref SHA] [--pr N] [--stages LIST] [--upgrade-from TAGS] [--run-id ID] [--results-dir DIR]`
 
 Exit 0 when every stage passed, 1 when a test failed, 2 when the run could not be carried out.
-Drone passes RECIPE, REPO, SRC, REF, PR, STAGES and UPGRADE_FROM in the environment; flags win
-over them. CCCI_TRIGGERED_BY, CCCI_COMMENT_URL and CCCI_COMMAND (who asked, where, and the
-command's comment id) go into the record's `trigger`; the command id is also part of the run
-id.
+Drone passes RECIPE, REPO, SRC, REF, PR, STAGES and UPGRADE_FROM in the environment; flags
+win over them. CCCI_TRIGGERED_BY, CCCI_COMMENT_URL, CCCI_COMMAND and CCCI_TRIGGER (who asked, where,
+the command's comment id, and why: pr, schedule or tag) go into the record's `trigger`; the
+command id (or, for a run of the default branch, CCCI_JOB) is also part of the run id.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from cc_ci.contract.names import (
     COMMAND_PARAM,
+    JOB_PARAM,
+    TRIGGER_PARAM,
     InvalidInput,
     drone_run_id,
     parse_stages,
@@ -27,7 +29,7 @@ from cc_ci.contract.names import (
     validate_run_id,
     validate_src,
 )
-from cc_ci.contract.record import CI, RunRecord, Trigger
+from cc_ci.contract.record import CI, RunRecord, Trigger, TriggerKind
 from cc_ci.harness.policy.allowlist import PolicyConfigError, load_allowlist
 from cc_ci.harness.settings import Settings, SettingsError
 
@@ -111,19 +113,24 @@ def parse_repository(value: str, what: str, env: dict[str, str]) -> str:
 
 
 def parse_trigger(env: dict[str, str]) -> Trigger | None:
-    """Who asked for the run, where, and by which command (CCCI_TRIGGERED_BY,
-    CCCI_COMMENT_URL, CCCI_COMMAND), or None."""
+    """Who asked for the run, where, by which command and why (CCCI_TRIGGERED_BY,
+    CCCI_COMMENT_URL, CCCI_COMMAND, CCCI_TRIGGER), or None."""
     by = env.get("CCCI_TRIGGERED_BY") or None
     command = command_id(env)
+    kind_text = env.get(TRIGGER_PARAM) or None
+    kinds = {k.value for k in TriggerKind}
+    if kind_text is not None and kind_text not in kinds:
+        raise InvalidInput(f"{TRIGGER_PARAM} {kind_text!r} is not one of {', '.join(kinds)}")
+    kind = TriggerKind(kind_text) if kind_text else None
     url = env.get("CCCI_COMMENT_URL") or None
     if url is not None:
         parts = urlsplit(url)
         plain = url.isprintable() and not any(c.isspace() for c in url)
         if parts.scheme not in ("http", "https") or not parts.netloc or not plain:
             raise InvalidInput(f"CCCI_COMMENT_URL {url!r} is not an http(s) URL")
-    if by is None and url is None and command is None:
+    if by is None and url is None and command is None and kind is None:
         return None
-    return Trigger(by, url, command)
+    return Trigger(by, url, command, kind)
 
 
 def results_dir(args: argparse.Namespace, settings: Settings) -> Path:
@@ -131,19 +138,21 @@ def results_dir(args: argparse.Namespace, settings: Settings) -> Path:
     return (args.results_dir or settings.results_dir).resolve()
 
 
-def command_id(env: dict[str, str]) -> int | None:
-    """The command (PR comment) id the bridge passed, or None."""
-    value = env.get(COMMAND_PARAM, "")
+def command_id(env: dict[str, str], name: str = COMMAND_PARAM) -> int | None:
+    """The command (PR comment) id the bridge passed (or, `name` JOB_PARAM, the
+    default-branch job's id), or None."""
+    value = env.get(name, "")
     if not value:
         return None
     if not value.isdigit() or value.startswith("0"):
-        raise InvalidInput(f"{COMMAND_PARAM} {value!r} is not a command id (a whole number)")
+        raise InvalidInput(f"{name} {value!r} is not an id (a whole number)")
     return int(value)
 
 
 def default_run_id(env: dict[str, str]) -> str:
     if env.get("DRONE_BUILD_NUMBER", "").isdigit():
-        return drone_run_id(int(env["DRONE_BUILD_NUMBER"]), command_id(env))
+        build = int(env["DRONE_BUILD_NUMBER"])
+        return drone_run_id(build, command_id(env), job=command_id(env, JOB_PARAM))
     return f"local-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 

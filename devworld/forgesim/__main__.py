@@ -4,6 +4,7 @@
     python -m devworld.forgesim comment BODY [--pr 1] [--login alice] [--repo R]
     python -m devworld.forgesim edit COMMENT-ID BODY
     python -m devworld.forgesim push [--pr 1] [--repo R]            a new head commit on a PR
+    python -m devworld.forgesim tag NAME [--repo R]               a release: a commit on main, tagged
     python -m devworld.forgesim finish BUILD [--status success] [--record FILE | --demo-record]
     python -m devworld.forgesim fault SERVICE KIND [--times N]   (gitea|drone|dashboard, 500|malformed|down|lost)
     python -m devworld.forgesim clear-faults
@@ -106,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     u = sub.add_parser("push", help="push a new head commit to a PR")
     u.add_argument("--repo", default=f"{demo.ORG}/custom-html")
     u.add_argument("--pr", type=int, default=1)
+    g = sub.add_parser("tag", help="a release: a new commit on the default branch, tagged")
+    g.add_argument("name")
+    g.add_argument("--repo", default=f"{demo.ORG}/custom-html")
     f = sub.add_parser("finish", help="end a Drone build (and give it a run record)")
     f.add_argument("build", type=int)
     f.add_argument("--status", default="success")
@@ -137,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             out = _call(args.url, "PATCH", f"/comments/{args.id}", {"body": args.body})
         case "push":
             out = _call(args.url, "POST", "/push", {"repo": args.repo, "pr": args.pr})
+        case "tag":
+            out = _call(args.url, "POST", "/tags", {"repo": args.repo, "name": args.name})
         case "reset-drone":
             out = _call(args.url, "POST", "/drone/reset", {})
         case "finish":

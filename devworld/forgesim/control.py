@@ -22,6 +22,7 @@ class ControlApi:
         r.add("PATCH", "/comments/{id}", self.edit)
         r.add("POST", "/pulls", self.pull)
         r.add("POST", "/push", self.push)
+        r.add("POST", "/tags", self.tag)
         r.add("POST", "/members", self.member)
         r.add("POST", "/hooks", self.hook)
         r.add("POST", "/builds/{n}/start", self.start)
@@ -104,6 +105,16 @@ class ControlApi:
         d = self._body(req)
         sha = self.sim.world.push(str(d["repo"]), int(d["pr"]), d.get("sha"))
         return Response(200, {"head_sha": sha})
+
+    def tag(self, req: Request) -> Response:
+        """A new commit on the repository's default branch (unless `push` is false), then a
+        tag on it: a release."""
+        d = self._body(req)
+        repo = str(d["repo"])
+        if d.get("push", True):
+            self.sim.world.push_branch(repo)
+        tag = self.sim.world.add_tag(repo, str(d["name"]))
+        return Response(201, {"name": tag.name, "sha": tag.sha})
 
     def member(self, req: Request) -> Response:
         d = self._body(req)

@@ -37,8 +37,12 @@ class Demo:
         poll_interval: int = 30,
         webhook_listen: str | None = None,
         dashboard: bool = True,
+        schedule_interval: int = 0,
+        tags: bool = False,
+        tag_poll_interval: int = 300,
     ) -> str:
-        """The bridge's TOML for this world."""
+        """The bridge's TOML for this world. The default-branch runs are off unless asked
+        for (`schedule_interval`, `tags`), so a test's builds are its commands' only."""
         repos = ", ".join(f'"{r}"' for r in self.repos)
         text = f"""[gitea]
 url = "{self.sim.gitea_url}"
@@ -59,6 +63,11 @@ poll_interval = {poll_interval}
 
 [state]
 path = "{state_path}"
+
+[schedule]
+interval = {schedule_interval}
+tags = {"true" if tags else "false"}
+tag_poll_interval = {tag_poll_interval}
 """
         if webhook_listen:
             text += f"""

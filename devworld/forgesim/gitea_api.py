@@ -38,6 +38,9 @@ class GiteaApi(GiteaShapes):
         r.add("POST", "/api/v1/repos/{o}/{r}/issues/{n}/comments", self.create_comment)
         r.add("GET", "/api/v1/repos/{o}/{r}/issues/{n}", self.get_issue)
         r.add("GET", "/api/v1/repos/{o}/{r}/pulls/{n}", self.get_pull)
+        r.add("GET", "/api/v1/repos/{o}/{r}", self.get_repo)
+        r.add("GET", "/api/v1/repos/{o}/{r}/branches/{branch}", self.get_branch)
+        r.add("GET", "/api/v1/repos/{o}/{r}/tags", self.list_tags)
         r.add("GET", "/api/v1/orgs/{org}/members/{user}", self.org_member)
         r.add("GET", "/api/v1/orgs/{org}/public_members/{user}", self.public_member)
         r.add("POST", "/api/v1/repos/{o}/{r}/statuses/{sha}", self.create_status)
@@ -234,6 +237,35 @@ class GiteaApi(GiteaShapes):
             if issue is None or not issue.is_pull:
                 return error(404, "not found", SWAGGER)
             return Response(200, self.pull_json(issue))
+
+    def get_repo(self, req: Request) -> Response:
+        with self.world.lock:
+            repo = self._repo(req)
+            if repo is None:
+                return error(404, "not found", SWAGGER)
+            return Response(200, self.repo_json(repo))
+
+    def get_branch(self, req: Request) -> Response:
+        with self.world.lock:
+            repo = self._repo(req)
+            branch = req.params["branch"]
+            if repo is None or branch not in repo.branches:
+                return error(404, "branch does not exist", SWAGGER)
+            return Response(200, self.branch_json(repo, branch))
+
+    def list_tags(self, req: Request) -> Response:
+        """Newest first; pages only when `page > 0` (else every tag), X-Total-Count."""
+        with self.world.lock:
+            repo = self._repo(req)
+            if repo is None:
+                return error(404, "not found", SWAGGER)
+            tags = sorted(repo.tags, key=lambda t: t.created, reverse=True)
+            page = _int(req.arg("page"))
+            limit = _int(req.arg("limit"))
+            limit = MAX_RESPONSE_ITEMS if limit <= 0 else min(limit, MAX_RESPONSE_ITEMS)
+            shown = tags[(page - 1) * limit : page * limit] if page > 0 else tags
+            body = [self.tag_json(repo, t) for t in shown]
+            return Response(200, body, (("X-Total-Count", str(len(tags))),))
 
     def org_member(self, req: Request) -> Response:
         caller = self._need_token(req)

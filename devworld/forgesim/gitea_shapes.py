@@ -1,12 +1,12 @@
 """The JSON shapes the simulated Gitea answers with (docs/forge-api.md §2: Comment, Issue,
-PullRequest, Repository, User, Reaction) and its webhook payloads (§2.9)."""
+PullRequest, Repository, Branch, Tag, User, Reaction) and its webhook payloads (§2.9)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from devworld.forgesim.world import Comment, Issue, Repo, User, World
+from devworld.forgesim.world import Comment, Issue, Repo, Tag, User, World, fake_sha
 
 
 class GiteaShapes:
@@ -37,8 +37,38 @@ class GiteaShapes:
             "html_url": f"{self.base_url}/{repo.full_name}",
             "clone_url": f"{self.base_url}/{repo.full_name}.git",
             "ssh_url": f"git@example.org:{repo.full_name}.git",
-            "default_branch": "main",
+            "default_branch": repo.default_branch,
             "permissions": {"admin": False, "push": False, "pull": True},
+        }
+
+    def branch_json(self, repo: Repo, branch: str) -> dict[str, Any]:
+        sha = repo.branches[branch]
+        return {
+            "name": branch,
+            "commit": {
+                "id": sha,
+                "message": f"the head of {branch}",
+                "url": f"{self.base_url}/{repo.full_name}/commit/{sha}",
+                "timestamp": self.world.iso(self.world.now()),
+            },
+            "protected": False,
+            "user_can_push": False,
+            "user_can_merge": False,
+        }
+
+    def tag_json(self, repo: Repo, tag: Tag) -> dict[str, Any]:
+        base = f"{self.base_url}/{repo.full_name}"
+        return {
+            "name": tag.name,
+            "id": fake_sha("tag", repo.full_name, tag.name),
+            "message": tag.name,
+            "commit": {
+                "sha": tag.sha,
+                "url": f"{base}/api/v1/repos/{repo.full_name}/git/commits/{tag.sha}",
+                "created": self.world.iso(tag.created),
+            },
+            "zipball_url": f"{base}/archive/{tag.name}.zip",
+            "tarball_url": f"{base}/archive/{tag.name}.tar.gz",
         }
 
     def comment_json(self, c: Comment) -> dict[str, Any]:

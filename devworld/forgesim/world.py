@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from cc_ci.contract.names import COMMAND_PARAM, drone_run_id
+from cc_ci.contract.names import COMMAND_PARAM, JOB_PARAM, TRIGGER_PARAM, drone_run_id
 from cc_ci.contract.record import (
     CI,
     RunRecord,
@@ -29,6 +29,7 @@ from cc_ci.contract.record import (
     Teardown,
     TeardownStatus,
     Trigger,
+    TriggerKind,
 )
 from cc_ci.contract.stages import STAGES, in_order
 
@@ -46,12 +47,24 @@ class User:
 
 
 @dataclass
+class Tag:
+    name: str
+    sha: str
+    created: float
+
+
+@dataclass
 class Repo:
     id: int
     full_name: str
     writers: set[str] = field(default_factory=set)
     fork_of: str | None = None
     private: bool = False
+    default_branch: str = "main"
+    branches: dict[str, str] = field(default_factory=dict)
+    """Branch name → head commit sha (the default branch gets one when the repo is added)."""
+    tags: list[Tag] = field(default_factory=list)
+    """Oldest first; Gitea lists them newest first."""
 
     @property
     def owner(self) -> str:
@@ -134,9 +147,15 @@ class DroneRepo:
 
 
 def build_run_id(b: Build) -> str:
-    """The run id cc-ci-run gives build `b`, as .drone.yml passes it: drone-<n>-c<command>."""
+    """The run id cc-ci-run gives build `b`, as .drone.yml passes it: drone-<n>-c<command>,
+    or drone-<n>-j<job> for a default-branch job's."""
     command = b.params.get(COMMAND_PARAM, "")
-    return drone_run_id(b.number, int(command) if command.isdigit() else None)
+    job = b.params.get(JOB_PARAM, "")
+    return drone_run_id(
+        b.number,
+        int(command) if command.isdigit() else None,
+        job=int(job) if job.isdigit() else None,
+    )
 
 
 def demo_record(b: Build, status: str) -> dict[str, Any]:
@@ -153,6 +172,8 @@ def demo_record(b: Build, status: str) -> dict[str, Any]:
     finished = datetime.fromtimestamp(b.finished or b.updated, UTC)
     by = b.params.get("CCCI_TRIGGERED_BY")
     comment_url = b.params.get("CCCI_COMMENT_URL")
+    kind_text = b.params.get(TRIGGER_PARAM, "")
+    kind = TriggerKind(kind_text) if kind_text in {k.value for k in TriggerKind} else None
     return RunRecord(
         run_id=build_run_id(b),
         recipe=b.params.get("RECIPE", "custom-html"),
@@ -162,8 +183,8 @@ def demo_record(b: Build, status: str) -> dict[str, Any]:
             int(pr) if pr.isdigit() else None,
             base_repo=b.params.get("REPO"),
         ),
-        trigger=Trigger(by, comment_url, int(command) if command.isdigit() else None)
-        if by or comment_url or command
+        trigger=Trigger(by, comment_url, int(command) if command.isdigit() else None, kind)
+        if by or comment_url or command or kind
         else None,
         started_at=started,
         stages=tuple(
@@ -267,6 +288,7 @@ class World:
     ) -> Repo:
         with self.lock:
             repo = self.repos.get(full_name) or Repo(self.next_id(), full_name, fork_of=fork_of)
+            repo.branches.setdefault(repo.default_branch, fake_sha(full_name, "main", 0))
             repo.writers.update(writers)
             self.repos[full_name] = repo
             return repo
@@ -318,6 +340,25 @@ class World:
             pr.earlier_heads.append(pr.head_sha)
             pr.head_sha = sha or fake_sha(pr.head_sha, "next")
             return pr.head_sha
+
+    def push_branch(self, repo: str, branch: str | None = None, sha: str | None = None) -> str:
+        """A new head commit on a branch (the default branch when none is named)."""
+        with self.lock:
+            r = self._repo(repo)
+            branch = branch or r.default_branch
+            old = r.branches.get(branch, "")
+            r.branches[branch] = sha or fake_sha(repo, branch, old, self.now())
+            return r.branches[branch]
+
+    def add_tag(self, repo: str, name: str, sha: str | None = None) -> Tag:
+        """A new tag, by default on the default branch's head."""
+        with self.lock:
+            r = self._repo(repo)
+            if any(t.name == name for t in r.tags):
+                raise SimError(f"{repo} has a tag {name} already")
+            tag = Tag(name, sha or r.branches[r.default_branch], self.now())
+            r.tags.append(tag)
+            return tag
 
     def add_comment(
         self, repo: str, number: int, login: str, body: str, *, at: float | None = None
@@ -421,7 +462,12 @@ class World:
             return list(self.reactions.get(comment_id, []))
 
     def known_sha(self, repo: str, sha: str) -> str | None:
-        """The full sha a (short) sha names in `repo`: a PR head there, now or before."""
+        """The full sha a (short) sha names in `repo`: a PR head there, now or before, or a
+        branch's head."""
+        r = self.repos.get(repo)
+        for head in r.branches.values() if r else ():
+            if head.startswith(sha):
+                return head
         for issue in self.issues.values():
             if issue.repo == repo and issue.is_pull:
                 for head in (issue.head_sha, *issue.earlier_heads):

@@ -20,7 +20,7 @@ let
       droneTokenFile = "${creds}/drone-token";
       droneRepo = top.drone.repo;
       droneBranch = top.drone.branch;
-      inherit (cfg) command allow repos pollInterval recipes;
+      inherit (cfg) command allow repos pollInterval recipes schedule;
       inherit (top.gitea) org;
       statePath = "/var/lib/cc-ci-bridge/state.sqlite";
       webhook = if cfg.webhook.enable then { inherit (cfg.webhook) listen; secretFile = "${creds}/webhook-secret"; } else null;
@@ -60,6 +60,28 @@ in
       type = types.ints.unsigned;
       default = 30;
       description = "Seconds between polls of each repository; 0 turns polling off (then the webhook is required).";
+    };
+    schedule = {
+      interval = mkOption {
+        type = types.ints.unsigned;
+        default = 86400;
+        example = 21600;
+        description = ''
+          Seconds between two runs of each enrolled recipe's default branch (periods count
+          from the Unix epoch: the default, a day, starts at 00:00 UTC). These runs are what
+          the README badges and the level show. 0: none on a schedule; otherwise at least 60.
+        '';
+      };
+      tags = mkOption {
+        type = types.bool;
+        default = true;
+        description = "Also run a recipe's default branch when a new release tag appears in its repository.";
+      };
+      tagPollInterval = mkOption {
+        type = types.ints.unsigned;
+        default = 300;
+        description = "Seconds between two looks at each enrolled repository's tags (at least 10).";
+      };
     };
     webhook = {
       enable = mkEnableOption "the optional signed Gitea webhook endpoint (POST /hook)";

@@ -125,6 +125,20 @@ let
       }));
       want = [ "drone" "gitea" "report" "state" "trigger" "webhook" ];
     };
+    bridge_settings_render_the_schedule_with_the_bridges_key_names = {
+      got = (lib.bridgeSettings (bridgeArgs // { schedule = { interval = 21600; tags = false; tagPollInterval = 120; }; })).schedule;
+      want = { interval = 21600; tags = false; tag_poll_interval = 120; };
+    };
+    bridge_settings_leave_the_schedule_out_when_not_given = {
+      got = (lib.bridgeSettings bridgeArgs) ? schedule;
+      want = false;
+    };
+    bridge_settings_take_a_schedule_of_zero_as_off = {
+      got = (lib.bridgeSettings (bridgeArgs // { schedule = { interval = 0; tags = true; tagPollInterval = 300; }; })).schedule.interval;
+      want = 0;
+    };
+    bridge_settings_refuse_a_schedule_under_a_minute = { got = throws (lib.bridgeSettings (bridgeArgs // { schedule = { interval = 30; tags = true; tagPollInterval = 300; }; })); want = true; };
+    bridge_settings_refuse_a_tag_poll_under_ten_seconds = { got = throws (lib.bridgeSettings (bridgeArgs // { schedule = { interval = 86400; tags = true; tagPollInterval = 1; }; })); want = true; };
     bridge_settings_read_records_from_the_results_dir = {
       got = (lib.bridgeSettings (bridgeArgs // { recipes = { }; resultsDir = "/var/lib/cc-ci/results"; })).report;
       want = { results_dir = "/var/lib/cc-ci/results"; };

@@ -228,3 +228,13 @@ def test_recipe_ci_runs_the_demo_recipe_for_real(tmp_path):
     assert record["source"]["pr"] == 3
     assert [s["name"] for s in record["stages"]] == ["install", "recipe-local"]
     assert record["teardown"]["status"] == "clean"
+
+
+def test_a_default_branch_run_names_its_job_in_the_run_id_and_has_no_pr(forge):
+    params = {**PARAMS, "SRC": "recipe-maintainers/custom-html", "PR": "", "STAGES": ""}
+    params |= {"UPGRADE_FROM": "", "CCCI_TRIGGER": "schedule", "CCCI_JOB": "1764633600"}
+    r, seen = run_pipeline(forge, "recipe-ci", "custom", forge["second"], params)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert seen is not None, "cc-ci-run never ran:\n" + r.stdout + r.stderr
+    assert seen["argv"][seen["argv"].index("--run-id") + 1] == "drone-42-j1764633600"
+    assert seen["env"]["PR"] == "" and seen["env"]["CCCI_TRIGGER"] == "schedule"

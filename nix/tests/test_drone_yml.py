@@ -26,6 +26,8 @@ PARAMS = (
     "CCCI_TRIGGERED_BY",
     "CCCI_COMMENT_URL",
     "CCCI_COMMAND",
+    "CCCI_TRIGGER",
+    "CCCI_JOB",
 )
 # a `$` that Drone would substitute: not part of a `$$` escape
 SINGLE_DOLLAR = re.compile(r"(?<!\$)\$(?!\$)(\{|[A-Za-z_])")
@@ -82,10 +84,13 @@ def test_every_build_parameter_reaches_cc_ci_run(pipelines):
     assert flags["--stages"] == "${STAGES}"
     # empty when no base was asked for: cc-ci-run takes `--upgrade-from ""` as the default
     assert flags["--upgrade-from"] == "${UPGRADE_FROM}"
-    assert flags["--run-id"] == "drone-${DRONE_BUILD_NUMBER}${CCCI_COMMAND:+-c${CCCI_COMMAND}}"
+    assert flags["--run-id"] == (
+        "drone-${DRONE_BUILD_NUMBER}${CCCI_COMMAND:+-c${CCCI_COMMAND}}${CCCI_JOB:+-j${CCCI_JOB}}"
+    )
     assert flags["--results-dir"] == "${CCCI_RESULTS_DIR:-/var/lib/cc-ci/results}"
-    # PR, CCCI_TRIGGERED_BY, CCCI_COMMENT_URL and CCCI_COMMAND have no flag of their own in
-    # the runner contract (CCCI_COMMAND is also part of --run-id): they reach cc-ci-run
+    # PR, CCCI_TRIGGERED_BY, CCCI_COMMENT_URL, CCCI_TRIGGER, CCCI_COMMAND and CCCI_JOB have no
+    # flag of their own in the runner contract (CCCI_COMMAND and CCCI_JOB are also part of
+    # --run-id): they reach cc-ci-run
     # through the environment, so no step may shadow or drop any parameter.
     for step in p["steps"]:
         assert not set(PARAMS) & set(step.get("environment") or {}), step["name"]

@@ -117,9 +117,11 @@ def test_bridge_settings_are_accepted_by_the_bridge_parser():
           statePath = "/var/lib/cc-ci-bridge/state.sqlite";
           webhook = {{ listen = "0.0.0.0:8471"; secretFile = "/run/credentials/b/webhook-secret"; }};
           dashboardUrl = "https://ci.example.org";
+          schedule = {{ interval = 21600; tags = false; tagPollInterval = 120; }};
         }}"""
     )
     parsed = config.parse_config(settings)
+    assert parsed.schedule == config.Schedule(21600, False, 120)
     assert parsed.drone.repo == "ops/cc-ci"
     assert parsed.recipe_for("recipes/kc") == "keycloak"
     assert parsed.webhook is not None and parsed.webhook.port == 8471

@@ -145,6 +145,7 @@ def test_the_bridge_settings_without_overrides_are_the_generated_ones():
         },
         "state": {"path": "/var/lib/cc-ci-bridge/state.sqlite"},
         "recipes": {"recipes/keycloak-fork": "keycloak"},
+        "schedule": {"interval": 86400, "tags": True, "tag_poll_interval": 300},
         "report": {
             "dashboard_url": "https://ci.example.org",
             "results_dir": "/var/lib/cc-ci/results",
@@ -160,7 +161,15 @@ def test_setting_one_nested_bridge_key_keeps_every_other():
     assert trigger["repos"] == ["recipes/custom-html", "recipes/keycloak-fork"]
     assert trigger["org"] == "recipes"
     assert trigger["command"] == "!testme"
-    assert set(result["settings"]) == {"gitea", "drone", "trigger", "state", "recipes", "report"}
+    assert set(result["settings"]) == {
+        "gitea",
+        "drone",
+        "trigger",
+        "state",
+        "recipes",
+        "schedule",
+        "report",
+    }
     # the file the unit is started with is the merged one
     assert result["execStart"].endswith(f" --config {result['file']}")
 
@@ -175,6 +184,27 @@ def test_the_merged_bridge_settings_are_accepted_by_the_bridge():
     parsed = parse_config(settings)
     assert parsed.drone.repo == "recipes/cc-ci"
     assert parsed.recipe_for("recipes/keycloak-fork") == "keycloak"
+
+
+def test_the_schedule_option_reaches_the_bridges_settings_and_its_parser():
+    from cc_ci.bridge.config import Schedule, parse_config
+
+    settings = evaluate(
+        "config.services.cc-ci.bridge.settings",
+        "{ services.cc-ci.bridge.schedule = { interval = 3600; tags = false; }; }",
+    )
+    assert settings["schedule"] == {"interval": 3600, "tags": False, "tag_poll_interval": 300}
+    assert parse_config(settings).schedule == Schedule(3600, False, 300)
+    off = evaluate(
+        "config.services.cc-ci.bridge.settings.schedule",
+        "{ services.cc-ci.bridge.schedule.interval = 0; }",
+    )
+    assert off["interval"] == 0
+    with pytest.raises(EvalError, match="at least 60 seconds"):
+        evaluate(
+            "config.services.cc-ci.bridge.settings",
+            "{ services.cc-ci.bridge.schedule.interval = 5; }",
+        )
 
 
 def test_a_list_set_in_the_bridge_settings_replaces_the_modules_list():

@@ -289,6 +289,7 @@ CORE_COLUMNS = ("build_id", "queue_ahead", "drone_down", "shown", "superseded_by
         ("1", COMMENT_COLUMNS + CORE_COLUMNS),
         ("2", CORE_COLUMNS),  # written by the commands-and-retry bridge
         ("2", COMMENT_COLUMNS),  # written by the queue-and-supersede bridge
+        ("3", ()),  # every column, no default-branch jobs
     ],
 )
 def test_an_older_state_file_opens_and_its_rows_read_with_the_new_defaults(
@@ -302,6 +303,8 @@ def test_an_older_state_file_opens_and_its_rows_read_with_the_new_defaults(
     with db:
         for column in lacks:
             db.execute(f"ALTER TABLE commands DROP COLUMN {column}")
+        for table in ("jobs", "branch_watch", "known_tags"):  # schema 4's
+            db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE meta SET value=? WHERE key='schema'", (version,))
         db.execute(
             "INSERT INTO commands (comment_id, repo, pr, login, comment_url, stages, "
@@ -326,7 +329,11 @@ def test_an_older_state_file_opens_and_its_rows_read_with_the_new_defaults(
         None,
     )
     state.update(5, upgrade_from="1.0.0+1.0", superseded_by="ab12cd3")  # every column writes
+    # schema 4's tables are there: a default-branch job is planned once, and only once
+    assert state.plan("o/r", "r", "schedule", "86400", 90000, period=86400) is not None
+    assert state.plan("o/r", "r", "schedule", "86400", 90001, period=86400) is None
+    assert state.scheduled("o/r") == 86400 and len(state.jobs()) == 1
     state.close()
     (version,) = sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()
-    assert version == str(SCHEMA_VERSION) == "3"
+    assert version == str(SCHEMA_VERSION) == "4"
     State(path).close()  # a file of this schema opens as it is

@@ -111,6 +111,22 @@ def test_a_fork_pr_names_the_fork_and_its_head(forge):
     assert head.sha == forge.fork_pr["head"]["sha"]
 
 
+def test_the_default_branch_head_and_the_newest_tags_read_as_the_bridge_reads_them(forge):
+    """What the default-branch runs rely on (docs/forge-api.md §2.10), with the bot's own
+    scopes: the default branch and its head, and the tags newest first."""
+    g, gitea = forge.gitea, client(forge)
+    head = gitea.default_branch_head(REPO)
+    main = g.api("GET", f"/repos/{REPO}/branches/main")
+    assert (head.branch, head.sha) == ("main", main["commit"]["id"])
+    assert gitea.tags(REPO) == []
+    for name in ("1.0.0+1.0", "1.1.0+1.1"):
+        # annotated (a message): their time is their own, so the order is by creation
+        g.api("POST", f"/repos/{REPO}/tags", {"tag_name": name, "target": "main", "message": name})
+        time.sleep(1.1)  # Gitea's times are whole seconds
+    assert gitea.tags(REPO) == ["1.1.0+1.1", "1.0.0+1.0"]
+    assert gitea.tags(REPO, limit=1) == ["1.1.0+1.1"]
+
+
 def test_reactions_comments_and_statuses_are_accepted_as_the_bridge_sends_them(forge):
     g, gitea = forge.gitea, client(forge)
     c = g.comment(REPO, forge.pr["number"], "!testme", "alice")

@@ -19,6 +19,7 @@ from cc_ci.contract.record import (
     Teardown,
     TeardownStatus,
     Trigger,
+    TriggerKind,
 )
 from cc_ci.contract.stages import STAGES
 from cc_ci.harness.outcome import run_status
@@ -71,6 +72,18 @@ def finished_run(
         tools={"abra": "abra-sim 0.13.0"},
     )
     return replace(run, **changes)
+
+
+def on_default_branch(run: RunRecord, job: int = 1764633600) -> RunRecord:
+    """The same run as the bridge's scheduled run of the recipe's default branch: no PR, no
+    command, `trigger.kind` schedule, the run id naming the job."""
+    build = int(run.run_id.split("-")[1])
+    return replace(
+        run,
+        run_id=f"drone-{build}-j{job}",
+        source=replace(run.source, pr=None),
+        trigger=Trigger(None, kind=TriggerKind.SCHEDULE),
+    )
 
 
 def running_run(run_id: str = "drone-43", recipe: str = "custom-html") -> RunRecord:

@@ -129,6 +129,8 @@ def test_a_record_whose_run_id_differs_from_its_folder_is_refused():
         (lambda d: d.update(trigger={"by": 7}), "'trigger.by'"),
         (lambda d: d["trigger"].update(command="1007"), "'trigger.command'"),
         (lambda d: d["trigger"].update(command=-1), "'trigger.command'"),
+        (lambda d: d["trigger"].update(kind="nightly"), "'trigger.kind'"),
+        (lambda d: d["trigger"].update(kind=["pr"]), "'trigger.kind'"),
         (lambda d: d["source"].update(base_repo=["o/r"]), "'source.base_repo'"),
         (lambda d: d.update(tools={"abra": 13}), "'tools'"),
         (lambda d: d.update(tools=["abra"]), "'tools'"),

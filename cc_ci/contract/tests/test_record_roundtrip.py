@@ -36,7 +36,13 @@ from cc_ci.contract.record import (
 from cc_ci.contract.record_read import decode_record
 from cc_ci.contract.redact import Redactor
 from cc_ci.contract.stages import STAGES
-from cc_ci.contract.tests.samples import T0, finished_run, passed_stage, running_run
+from cc_ci.contract.tests.samples import (
+    T0,
+    finished_run,
+    on_default_branch,
+    passed_stage,
+    running_run,
+)
 from cc_ci.dashboard import api, badge
 from cc_ci.dashboard.index import Index
 from cc_ci.dashboard.server import App
@@ -132,7 +138,7 @@ def cases(tmp_path: Path) -> dict[str, Case]:
         "Policy findings:",
         "- `error bind-mount: compose.yml app volumes[0]: bind mount of host path",
     )
-    return {
+    made = {
         "passed": Case(
             finished_run(drone_run_id(101, 1007), "passes"),
             "success",
@@ -213,8 +219,12 @@ def cases(tmp_path: Path) -> dict[str, Case]:
             ("| install | ⏳ running | – |  |", "| upgrade | ⏳ pending | – |  |"),
             attention=Attention.RUNNING,
             badge="running",
+            stage_badges=("running",) * 4,  # the first default-branch run is under way
         ),
     }
+    # Each run is a run of the recipe's default branch (what the badges and the level are
+    # made of); the PR's runs beside them are test_a_pr_run_changes_no_badge's.
+    return {k: replace(c, record=on_default_branch(c.record)) for k, c in made.items()}
 
 
 @pytest.fixture
@@ -318,6 +328,7 @@ def test_the_dashboard_shows_what_the_harness_recorded(world):
         assert row.attention is case.attention, name
         doc = api.recipe_document(summary)
         assert doc["latest_run"]["status"] == case.record.status
+        assert doc["latest_run"]["default_branch"] and doc["latest_run"]["trigger"] == "schedule"
         assert doc["latest_run"]["stages"] == {s.name: s.status for s in case.record.stages}
         assert doc["latest_run"]["started_at"] == "2026-11-23T12:00:00Z"
     assert snap.counts.recipes == len(all_cases)
@@ -364,4 +375,4 @@ def test_a_running_record_rewritten_as_finished_is_seen_finished_by_both(world):
     )
     path = write_record(results / running.run_id, done)
     assert index.snapshot().runs[running.run_id] == done
-    assert read_summary(path.read_bytes(), drone_run_id(106, 1007)).status is RunStatus.PASSED
+    assert read_summary(path.read_bytes(), running.run_id).status is RunStatus.PASSED

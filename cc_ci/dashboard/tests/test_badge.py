@@ -9,7 +9,17 @@ import pytest
 
 from cc_ci.contract.record_read import parse_record
 from cc_ci.dashboard import badge
-from cc_ci.dashboard.badge import PADDING, Badge, Color, choose, render, text_width
+from cc_ci.dashboard.badge import (
+    NO_BRANCH_RUN,
+    PADDING,
+    Badge,
+    Color,
+    choose,
+    choose_level,
+    choose_pr,
+    render,
+    text_width,
+)
 from cc_ci.dashboard.summary import summarize
 from cc_ci.dashboard.tests.worlds import ALL, record, stage
 
@@ -120,7 +130,7 @@ def test_a_run_in_progress_does_not_replace_the_badge_of_the_last_finished_run()
     assert choose(only_running) == Badge("cc-ci", "running", Color.BLUE)
 
 
-def test_a_stage_badge_shows_that_stages_latest_result():
+def test_a_stage_badge_shows_that_stage_in_the_current_run_only():
     s = summary_of(
         record("r1", "app", started=T0),
         record(
@@ -134,5 +144,54 @@ def test_a_stage_badge_shows_that_stages_latest_result():
     assert choose(s, "install") == Badge("cc-ci install", "passing", Color.GREEN)
     assert choose(s, "upgrade") == Badge("cc-ci upgrade", "failing", Color.RED)
     assert choose(s, "backup") == Badge("cc-ci backup", "skipped", Color.GREY)
-    assert choose(s, "recipe-local") == Badge("cc-ci recipe-local", "passing", Color.GREEN)
+    # r2 did not plan it: r1's pass is another commit's, and does not count
+    assert choose(s, "recipe-local") == Badge("cc-ci recipe-local", "not run", Color.GREY)
     assert set(ALL) == {"install", "upgrade", "backup", "recipe-local"}
+
+
+def test_a_red_pr_run_does_not_turn_the_readme_badge_red():
+    s = summary_of(
+        record("b1", "app", started=T0),
+        record(
+            "p1",
+            "app",
+            started=T0 + timedelta(hours=2),
+            status="failed",
+            pr=9,
+            stages=[stage(n, "failed") for n in ALL],
+        ),
+    )
+    assert choose(s) == Badge("cc-ci", "passing", Color.GREEN)
+    assert choose(s, "install") == Badge("cc-ci install", "passing", Color.GREEN)
+    assert choose_level(s) == Badge("cc-ci level", "4/4", Color.GREEN)
+    # the PR has its own badge, and it is red
+    assert choose_pr(s, 9) == Badge("cc-ci PR #9", "failing", Color.RED)
+    assert choose_pr(s, 10) == Badge("cc-ci PR #10", "no run", Color.GREY)
+
+
+def test_before_any_default_branch_run_the_badges_say_so_not_a_prs_result():
+    s = summary_of(record("p1", "app", status="passed", pr=9))
+    for chosen in (choose(s), choose(s, "install"), choose_level(s)):
+        assert (chosen.message, chosen.color) == (NO_BRANCH_RUN, Color.GREY)
+    assert choose_pr(s, 9).message == "passing"
+    first = summary_of(record("b1", "app", status="running"), record("p1", "app", pr=9))
+    assert choose(first).message == choose_level(first).message == "running"
+
+
+@pytest.mark.parametrize(
+    ("statuses", "message", "color"),
+    [
+        (("failed",), "0/4", Color.RED),
+        (("passed", "failed"), "1/4", Color.ORANGE),
+        (("passed", "passed", "error"), "2/4", Color.YELLOW),
+        (("passed", "passed", "passed", "skipped"), "3/4", Color.YELLOWGREEN),
+        (("passed",) * 4, "4/4", Color.GREEN),
+    ],
+)
+def test_the_level_badge_is_the_current_runs_level(statuses, message, color):
+    stages = [stage(n, st) for n, st in zip(ALL, statuses, strict=False)]
+    s = summary_of(
+        record("b1", "app", stages=stages, status="failed" if "failed" in statuses else "passed")
+    )
+    assert choose_level(s) == Badge("cc-ci level", message, color)
+    assert choose_level(None) == Badge("cc-ci level", "unknown", Color.GREY)

@@ -53,7 +53,7 @@ def test_a_visitor_clicks_from_the_overview_to_a_recipe_to_a_run_and_its_log(
     page.goto(base + "/")
     assert page.title() == "Recipes · cc-ci"
     summary = page.locator("p.summary").inner_text()
-    assert "1 of 5 recipes pass everything" in summary and "3 unreadable run records" in summary
+    assert "1 of 6 recipes pass everything" in summary and "3 unreadable run records" in summary
     firsts = page.locator("table.overview tbody tr > th").all_inner_texts()
     # unreadable records first (newest first), then error, failed, running, passed
     assert firsts == ["—", "keycloak", "—", *world.recipes]
@@ -65,8 +65,10 @@ def test_a_visitor_clicks_from_the_overview_to_a_recipe_to_a_run_and_its_log(
         "backup: passed",
         "recipe-local: passed",
     ]
+    # the default branch's commit, not the newer PR #12 that failed
     assert row.locator("td[data-label=tested] a").get_attribute("href") == (
-        "https://git.example.org/recipe-maintainers/custom-html/pulls/12"
+        "https://git.example.org/recipe-maintainers/custom-html/commit/"
+        "0123456789abcdef0123456789abcdef01234567"
     )
     badge = row.locator("img.badge")
     badge.scroll_into_view_if_needed()
@@ -80,7 +82,7 @@ def test_a_visitor_clicks_from_the_overview_to_a_recipe_to_a_run_and_its_log(
     assert page.locator("h1").inner_text().startswith("custom-html")
     assert "Level 4 of 4" in page.locator("section.level-box").inner_text()
     runs = page.locator("table.history tbody tr > th").all_inner_texts()
-    assert runs == ["drone-103", "drone-102", "drone-101"]
+    assert runs == ["drone-104-c1", "drone-103", "drone-102", "drone-101"]
     failed_upgrade = page.locator("table.history tr", has_text="drone-102")
     assert failed_upgrade.locator("td[data-label=upgrade] .vh").inner_text().strip() == (
         "upgrade: failed"
@@ -92,7 +94,7 @@ def test_a_visitor_clicks_from_the_overview_to_a_recipe_to_a_run_and_its_log(
     page.click("table.history a:text-is('drone-103')")
     page.wait_for_url(base + "/runs/drone-103")
     facts = page.locator("dl.facts").inner_text()
-    assert "decentral1se" in facts and "0123456789abcdef" in facts
+    assert "the default branch, on the schedule" in facts and "0123456789abcdef" in facts
     install = page.locator("#stage-install")
     assert "4 passed, 0 failed, 0 errors, 1 skipped" in install.inner_text()
     assert "Last 40 of 120 lines" in install.inner_text()

@@ -110,8 +110,31 @@ def test_a_badge_shows_the_latest_result_and_one_stage_on_request(base: str):
     assert words("/badge/wordpress.svg") == ["cc-ci", "failing"]
     assert words("/badge/wordpress.svg?stage=install") == ["cc-ci install", "passing"]
     assert words("/badge/wordpress.svg?stage=upgrade") == ["cc-ci upgrade", "failing"]
+    assert words("/badge/wordpress/upgrade.svg") == ["cc-ci upgrade", "failing"]
     assert words("/badge/nextcloud.svg") == ["cc-ci", "running"]
     assert words("/badge/discourse.svg") == ["cc-ci", "error"]
+
+
+def test_a_red_pr_run_leaves_the_readme_badges_and_has_its_own(base: str):
+    def words(target: str) -> list[str]:
+        r = fetch(base, target)
+        assert r.status == 200 and r.headers["Content-Type"] == "image/svg+xml", target
+        root = ET.fromstring(r.body)
+        return [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")][1::2]
+
+    # custom-html's newest run is PR #12's, and it failed
+    assert words("/badge/custom-html.svg") == ["cc-ci", "passing"]
+    assert words("/badge/custom-html/install.svg") == ["cc-ci install", "passing"]
+    assert words("/badge/custom-html/level.svg") == ["cc-ci level", "4/4"]
+    assert words("/badge/custom-html/pr/12.svg") == ["cc-ci PR #12", "failing"]
+    assert words("/badge/custom-html/pr/13.svg") == ["cc-ci PR #13", "no run"]
+    assert words("/badge/wordpress/level.svg") == ["cc-ci level", "1/4"]
+    # ghost has only a PR's run: its badges say so, not the PR's result
+    for target in ("/badge/ghost.svg", "/badge/ghost/level.svg", "/badge/ghost/install.svg"):
+        assert words(target)[1] == "no default-branch run", target
+    assert words("/badge/ghost/pr/3.svg") == ["cc-ci PR #3", "failing"]
+    for bad in ("/badge/ghost/pr/0.svg", "/badge/ghost/pr/x.svg", "/badge/ghost/pr/3"):
+        assert fetch(base, bad).status == 404, bad
 
 
 def test_an_unknown_recipe_gets_a_grey_unknown_badge_not_an_error(base: str):
@@ -151,8 +174,15 @@ def test_the_api_lists_recipes_in_the_overviews_order(world: World, base: str):
 
 def test_a_recipes_api_lists_its_runs_newest_first(base: str):
     doc = json.loads(fetch(base, "/api/recipes/custom-html").body)
-    assert [r["run_id"] for r in doc["runs"]] == ["drone-103", "drone-102", "drone-101"]
-    assert doc["runs"][1]["stages"]["upgrade"] == "failed"
+    assert [r["run_id"] for r in doc["runs"]] == [
+        "drone-104-c1",
+        "drone-103",
+        "drone-102",
+        "drone-101",
+    ]
+    assert doc["runs"][2]["stages"]["upgrade"] == "failed"
+    assert [r["default_branch"] for r in doc["runs"]] == [False, True, True, True]
+    assert doc["current_run"]["run_id"] == "drone-103" and doc["status"] == "passed"
 
 
 @pytest.mark.parametrize(
@@ -252,7 +282,7 @@ def test_badge_snippets_name_the_public_url_whatever_host_the_request_names(worl
     url = serve(world.results, public_url="https://ci.coopcloud.tech/")
     for host in ("evil.example", "ci.coopcloud.tech.evil.example:443", '"><script>'):
         text = fetch(url, "/recipes/wordpress", headers={"Host": host}).text
-        assert "https://ci.coopcloud.tech/badge/wordpress.svg?stage=upgrade" in text
+        assert "https://ci.coopcloud.tech/badge/wordpress/upgrade.svg" in text
         assert "evil" not in text and "<script>" not in text
         assert "--public-url" not in text
 
@@ -301,7 +331,7 @@ def test_the_command_serves_on_a_free_port_and_stops_cleanly_on_sigterm(world: W
                 continue
             if line.startswith("event=listening"):
                 url = line.split("url=")[1].split()[0].rstrip("/")
-        assert "runs=10" in line and "unreadable=3" in line
+        assert "runs=12" in line and "unreadable=3" in line
         health = fetch(url, "/healthz")
         assert health.status == 200 and json.loads(health.body)["status"] == "ok"
         proc.send_signal(signal.SIGTERM)

@@ -44,13 +44,17 @@ def test_a_recipe_that_never_ran_install_is_level_zero():
     assert summary.stage_result("install") is None
 
 
-def test_a_partial_run_does_not_erase_what_an_earlier_full_run_proved():
+def test_the_level_is_one_runs_never_a_mix_of_runs():
+    """A newer default-branch run that carried out only install says nothing passed in the
+    others: the level is that run's (its commit's), not the older full run's stages."""
     full = run("r1", hours=0, stages=stages("passed", "passed", "passed", "passed"))
     install_only = run("r2", hours=1, stages=[stage("install")])
     summary = summarize("app", [full, install_only])
-    assert summary.level == 4
+    assert summary.current.run_id == "r2"
+    assert summary.level == 1
     assert summary.stage_result("install").run_id == "r2"
-    assert summary.stage_result("upgrade").run_id == "r1"
+    assert summary.stage_result("upgrade") is None
+    assert {r.run_id for r in summary.stage_results if r is not None} == {"r2"}
 
 
 def test_a_newer_failure_of_a_stage_lowers_the_level():
@@ -63,7 +67,7 @@ def test_a_newer_failure_of_a_stage_lowers_the_level():
     assert summary.stage_result("upgrade").status is StageStatus.FAILED
 
 
-def test_a_stage_still_running_keeps_its_previous_result():
+def test_a_run_still_running_leaves_the_last_finished_run_current():
     done = run("r1", hours=0, stages=stages("passed", "passed"))
     live = run(
         "r2",
@@ -73,9 +77,38 @@ def test_a_stage_still_running_keeps_its_previous_result():
     )
     summary = summarize("app", [done, live])
     assert summary.latest.run_id == "r2"
-    assert summary.latest_finished.run_id == "r1"
+    assert summary.current.run_id == "r1"
+    assert summary.branch_running.run_id == "r2"  # shown as under way, counted for nothing
     assert summary.stage_result("upgrade").run_id == "r1"
-    assert summary.stage_result("install").run_id == "r2"
+    assert summary.stage_result("install").run_id == "r1"
+    assert summary.level == 2
+
+
+def test_pull_requests_runs_never_make_the_level_or_the_overview_row():
+    branch = run("b1", hours=0, stages=stages("passed", "passed", "passed", "passed"))
+    broken_pr = run("p1", hours=5, pr=3, status="failed", stages=stages("failed"))
+    fixed_pr = run("p2", hours=6, pr=4, stages=stages("passed", "passed", "passed", "passed"))
+    summary = summarize("app", [branch, broken_pr, fixed_pr])
+    assert summary.latest.run_id == "p2"
+    assert summary.current.run_id == "b1" and summary.level == 4
+    (row,) = overview_rows([summary], [])
+    assert row.attention is Attention.PASSED and row.at == branch.started_at
+    assert summary.pr_run(3).run_id == "p1" and summary.pr_run(4).run_id == "p2"
+    assert summary.pr_run(5) is None
+
+
+def test_a_run_by_hand_or_an_old_record_without_a_kind_is_no_default_branch_run():
+    by_hand = run("h1", trigger=None)
+    summary = summarize("app", [by_hand])
+    assert summary.current is None and summary.level == 0
+    (row,) = overview_rows([summary], [])
+    assert row.attention is Attention.NONE
+    assert counts([summary], unreadable=0).no_branch_run == 1
+
+
+def test_a_tag_run_is_a_default_branch_run_too():
+    summary = summarize("app", [run("t1", kind="tag")])
+    assert summary.current.run_id == "t1" and summary.level == 4
 
 
 def test_runs_are_listed_newest_first_whatever_order_they_come_in():
@@ -89,6 +122,7 @@ def test_the_overview_lists_errors_then_failures_then_running_then_passes_newest
         summarize("passed-new", [run("p2", "passed-new", hours=9)]),
         summarize("failed", [run("f1", "failed", hours=2, status="failed")]),
         summarize("running", [run("g1", "running", hours=8, status="running")]),
+        summarize("pr-only", [run("q1", "pr-only", hours=10, pr=2, status="error")]),
         summarize("error-old", [run("e1", "error-old", hours=3, status="error")]),
         summarize("error-new", [run("e2", "error-new", hours=4, status="error")]),
     ]
@@ -103,6 +137,7 @@ def test_the_overview_lists_errors_then_failures_then_running_then_passes_newest
         "running",
         "passed-new",
         "passed-old",
+        "pr-only",
     ]
     assert [r.attention for r in rows][:3] == [Attention.ERROR] * 3
 

@@ -97,10 +97,11 @@ def test_a_screenshot_path_with_quotes_is_linked_percent_encoded(pages):
 def test_the_run_page_shows_source_trigger_and_stage_facts(pages):
     parsed = Tags(pages["run:drone-103"])
     text = " ".join(parsed.text)
-    assert "decentral1se" in text
     assert "4 passed, 0 failed, 0 errors, 1 skipped" in text
+    pr_run = Tags(pages["run:drone-104-c1"])
+    assert "decentral1se" in " ".join(pr_run.text)
+    assert "https://git.example.org/recipe-maintainers/custom-html/pulls/12" in pr_run.attrs("href")
     hrefs = parsed.attrs("href")
-    assert "https://git.example.org/recipe-maintainers/custom-html/pulls/12" in hrefs
     assert (
         "https://git.example.org/recipe-maintainers/custom-html/commit/"
         "0123456789abcdef0123456789abcdef01234567" in hrefs
@@ -121,6 +122,9 @@ def test_a_long_log_shows_its_tail_and_folds_the_whole(pages):
 def test_the_recipe_page_states_the_level_and_offers_badge_snippets(pages):
     html = pages["recipe:custom-html"]
     assert "Level 4 of 4" in html
+    # from one run, the newest finished default-branch one, not the newer PR's
+    level_box = html[html.index('class="level-box"') : html.index("</section>")]
+    assert "/runs/drone-103" in level_box and "drone-104-c1" not in level_box
     assert (
         "[![cc-ci](https://ci.example.org/badge/custom-html.svg)](https://ci.example.org/recipes/custom-html)"
         in html
@@ -128,29 +132,54 @@ def test_the_recipe_page_states_the_level_and_offers_badge_snippets(pages):
     assert "level 1/4" in pages["recipe:wordpress"]
 
 
-def test_badge_snippets_name_each_stage_with_an_absolute_url():
+def test_the_recipe_page_marks_each_run_by_what_it_was_for(pages):
+    text = " ".join(Tags(pages["recipe:custom-html"]).text)
+    assert "PR #12" in text and "default branch" in text
+    assert (
+        "https://ci.example.org/badge/custom-html/pr/&lt;n&gt;.svg" in pages["recipe:custom-html"]
+    )
+    ghost = pages["recipe:ghost"]
+    assert "No level yet" in ghost and "no level yet" in ghost
+
+
+def test_the_overview_shows_the_default_branch_not_the_newest_pr(pages):
+    html = pages["overview"]
+    row = html[html.index('href="/recipes/custom-html"') :]
+    row = row[: row.index("</tr>")]
+    assert "/runs/drone-103" in row and "drone-104-c1" not in row
+    ghost = html[html.index('href="/recipes/ghost"') :]
+    assert "no default-branch run" in ghost[: ghost.index("</tr>")]
+
+
+def test_badge_snippets_name_each_badge_with_an_absolute_url():
     snippets = badge_snippets("custom-html", "https://ci.example.org")
     assert [s[0] for s in snippets] == [
-        "latest run",
+        None,
+        "level",
         "install",
         "upgrade",
         "backup",
         "recipe-local",
     ]
-    md, html = snippets[2][1], snippets[2][2]
+    assert snippets[1][1] == (
+        "[![cc-ci level](https://ci.example.org/badge/custom-html/level.svg)]"
+        "(https://ci.example.org/recipes/custom-html)"
+    )
+    md, html = snippets[3][1], snippets[3][2]
     assert md == (
-        "[![cc-ci upgrade](https://ci.example.org/badge/custom-html.svg?stage=upgrade)]"
+        "[![cc-ci upgrade](https://ci.example.org/badge/custom-html/upgrade.svg)]"
         "(https://ci.example.org/recipes/custom-html)"
     )
     assert html == (
         '<a href="https://ci.example.org/recipes/custom-html"><img '
-        'src="https://ci.example.org/badge/custom-html.svg?stage=upgrade" alt="cc-ci upgrade"></a>'
+        'src="https://ci.example.org/badge/custom-html/upgrade.svg" alt="cc-ci upgrade"></a>'
     )
 
 
 def test_the_overview_summary_line_counts_what_passes(pages):
     text = "".join(Tags(pages["overview"]).text)
-    assert "1 of 5 recipes pass everything" in text
+    assert "1 of 6 recipes pass everything" in text
+    assert "1 with no default-branch run" in text
     assert "3 unreadable run records" in text
 
 
@@ -237,6 +266,7 @@ def test_the_run_page_names_each_upgrades_base_its_repository_and_the_repro_line
         "demo",
         stages=[stage("install"), stage("upgrade from 1.1.0+1.1", details=details)],
         repro="cc-ci-run demo --repo recipe-maintainers/demo --src mallory/demo --ref 9f2c --pr 7",
+        pr=7,
     )
     rec["source"] |= {"repo": "mallory/demo", "base_repo": "recipe-maintainers/demo"}
     html = run_page(

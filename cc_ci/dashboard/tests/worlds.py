@@ -1,6 +1,7 @@
 """Building results directories for the dashboard's tests: records, logs, screenshots.
 
-`record` and `stage` make schema-1 run records (docs/run-record.md) with sensible defaults;
+`record` and `stage` make schema-1 run records (docs/run-record.md) with sensible defaults:
+a scheduled run of the recipe's default branch, or with `pr=` a PR's run;
 `write_run` writes one run folder the way the runner does (atomically); `demo_world` builds
 a directory with several recipes and runs, hostile values and unreadable records, and
 returns the facts the tests check the pages against.
@@ -51,10 +52,14 @@ def record(
     status: str = "passed",
     started: datetime | None = None,
     stages: list[dict[str, Any]] | None = None,
+    pr: int | None = None,
+    kind: str | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
+    """A run of the default branch (`kind` schedule unless given), or with `pr` a PR's."""
     started = started or datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     running = status == "running"
+    kind = kind or ("pr" if pr is not None else "schedule")
     rec: dict[str, Any] = {
         "schema": 1,
         "run_id": run_id,
@@ -62,10 +67,10 @@ def record(
         "source": {
             "repo": f"recipe-maintainers/{recipe}",
             "ref": "9f2c1e0" * 5 + "abcde",
-            "pr": 7,
+            "pr": pr,
             "url": None,
         },
-        "trigger": None,
+        "trigger": {"by": "alice" if pr else None, "comment_url": None, "kind": kind},
         "ci": {"system": "drone", "build": 42, "url": None},
         "started_at": ts(started),
         "finished_at": None if running else ts(started + timedelta(seconds=124)),
@@ -152,7 +157,8 @@ def demo_world(results: Path, now: datetime | None = None) -> World:
     h = timedelta(hours=1)
     results.mkdir(parents=True, exist_ok=True)
 
-    # custom-html: passes everything now; upgrade failed the run before; an error before that.
+    # custom-html: its default branch passes everything now; upgrade failed the run before;
+    # an error before that. A newer PR's run fails: it changes none of the recipe's badges.
     long_log = "".join(
         f"line {i}: \x1b[32mok\x1b[0m deploying custom-html\n" for i in range(1, 121)
     )
@@ -171,10 +177,10 @@ def demo_world(results: Path, now: datetime | None = None) -> World:
             source={
                 "repo": "recipe-maintainers/custom-html",
                 "ref": "0123456789abcdef0123456789abcdef01234567",
-                "pr": 12,
-                "url": "https://git.example.org/recipe-maintainers/custom-html/pulls/12",
+                "pr": None,
+                "url": None,
             },
-            trigger={"by": "decentral1se", "comment_url": "https://git.example.org/c/1"},
+            trigger={"by": None, "comment_url": None, "kind": "schedule"},
         ),
         files={
             "screenshots/install-front.png": png(),
@@ -182,6 +188,24 @@ def demo_world(results: Path, now: datetime | None = None) -> World:
         },
     )
     (results / "drone-103" / "install.log").write_text(long_log)
+    write_run(
+        results,
+        record(
+            "drone-104-c1",
+            "custom-html",
+            status="failed",
+            started=now - 1 * h,
+            pr=12,
+            stages=[stage("install", "failed", message="the PR broke the front page")],
+            source={
+                "repo": "alice/custom-html",
+                "ref": "fedcba9876543210fedcba9876543210fedcba98",
+                "pr": 12,
+                "url": "https://git.example.org/recipe-maintainers/custom-html/pulls/12",
+            },
+            trigger={"by": "decentral1se", "comment_url": "https://git.example.org/c/1"},
+        ),
+    )
     write_run(
         results,
         record(
@@ -234,8 +258,8 @@ def demo_world(results: Path, now: datetime | None = None) -> World:
             "evil",
             status="failed",
             started=now - 4 * h,
-            source={"repo": HOSTILE, "ref": HOSTILE, "pr": 1, "url": "javascript:alert(1)"},
-            trigger={"by": HOSTILE, "comment_url": "javascript:alert(2)"},
+            source={"repo": HOSTILE, "ref": HOSTILE, "pr": None, "url": "javascript:alert(1)"},
+            trigger={"by": HOSTILE, "comment_url": "javascript:alert(2)", "kind": "schedule"},
             ci={"system": HOSTILE, "build": 1, "url": "data:text/html,<script>"},
             stages=[stage("install", "failed", message=HOSTILE, artifacts=[shot])],
             teardown={
@@ -296,10 +320,16 @@ def demo_world(results: Path, now: datetime | None = None) -> World:
         moment = (now - timedelta(minutes=10 * (i + 1))).timestamp()
         os.utime(results / run_id / "run.json", (moment, moment))
 
+    # ghost: only a PR's run so far, and it failed: its badges say there is no default-branch run.
+    write_run(
+        results,
+        record("drone-601-c2", "ghost", status="failed", started=now - 8 * h, pr=3),
+    )
+
     return World(
         results=results,
         now=now,
-        recipes=("discourse", "wordpress", "evil", "nextcloud", "custom-html"),
+        recipes=("discourse", "wordpress", "evil", "nextcloud", "custom-html", "ghost"),
         unreadable=("drone-901", "drone-902", "drone-903"),
         long_log_lines=120,
     )

@@ -113,3 +113,18 @@ def test_the_summary_prints_the_repro_line_under_the_stage_table(tmp_path):
     assert lines[3].split()[:4] == ["upgrade", "from", "1.0.0+1.0", "FAIL"]
     assert lines[-1] == f"  to run it again: {repro}"
     assert lines[-2].startswith("  run record: ")
+
+
+def test_why_the_run_was_started_goes_into_the_records_trigger_and_a_job_into_its_run_id():
+    from cc_ci.contract.record import TriggerKind
+    from cc_ci.harness.cli import default_run_id
+
+    scheduled = parse_trigger({"CCCI_TRIGGER": "schedule"})
+    assert scheduled == Trigger(None, None, None, TriggerKind.SCHEDULE)
+    assert parse_trigger({"CCCI_TRIGGER": "pr", "CCCI_COMMAND": "7"}).kind is TriggerKind.PR
+    with pytest.raises(InvalidInput, match="CCCI_TRIGGER 'nightly'"):
+        parse_trigger({"CCCI_TRIGGER": "nightly"})
+    env = {"DRONE_BUILD_NUMBER": "12", "CCCI_JOB": "1764633600"}
+    assert default_run_id(env) == "drone-12-j1764633600"
+    with pytest.raises(InvalidInput, match="CCCI_JOB '0x1'"):
+        default_run_id({"DRONE_BUILD_NUMBER": "12", "CCCI_JOB": "0x1"})

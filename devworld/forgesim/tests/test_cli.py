@@ -47,6 +47,8 @@ def test_serve_prints_its_url_and_files_and_the_cli_drives_it(tmp_path):
         pushed = cli(url, "push", "--pr", "1")
         assert pushed is not None and pushed["head_sha"] != head
         assert cli(url, "state")["pulls"][0]["head_sha"] == pushed["head_sha"]
+        tagged = cli(url, "tag", "1.1.0+1.1")
+        assert tagged is not None and tagged["name"] == "1.1.0+1.1" and len(tagged["sha"]) == 40
         assert cli(url, "reset-drone") is None
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -190,3 +190,26 @@ def test_a_hook_gets_only_the_comment_events_it_was_registered_for(sim, demo):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_default_branch_its_head_and_the_tags_newest_first(sim, demo):
+    w = sim.world
+    repo = gitea(sim, demo, "GET", f"/repos/{REPO}").json()
+    assert repo["default_branch"] == "main" and repo["full_name"] == REPO
+    head = gitea(sim, demo, "GET", f"/repos/{REPO}/branches/main").json()["commit"]["id"]
+    assert head == w.repos[REPO].branches["main"] and len(head) == 40
+    assert gitea(sim, demo, "GET", f"/repos/{REPO}/branches/nope").status == 404
+    assert gitea(sim, demo, "GET", f"/repos/{ORG}/nope").status == 404
+    w.add_tag(REPO, "1.0.0+1.0")
+    w.advance(1)
+    moved = w.push_branch(REPO)
+    w.add_tag(REPO, "1.1.0+1.1")
+    assert moved != head
+    r = gitea(sim, demo, "GET", f"/repos/{REPO}/tags?page=1&limit=50")
+    assert [t["name"] for t in r.json()] == ["1.1.0+1.1", "1.0.0+1.0"]
+    assert r.json()[0]["commit"]["sha"] == moved and r.headers["x-total-count"] == "2"
+    one = gitea(sim, demo, "GET", f"/repos/{REPO}/tags?page=2&limit=1").json()
+    assert [t["name"] for t in one] == ["1.0.0+1.0"]
+    # statuses can be set on a branch's head, as on a PR's
+    status = {"state": "success", "context": "cc-ci/custom-html"}
+    assert gitea(sim, demo, "POST", f"/repos/{REPO}/statuses/{moved}", body=status).status == 201
