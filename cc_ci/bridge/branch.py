@@ -63,12 +63,13 @@ def job_record_mismatch(record: RunRecord, j: JobRow) -> str | None:
 
 def job_params(j: JobRow) -> dict[str, str]:
     """The build parameters of a default-branch run (docs/forge-api.md §4): the recipe's own
-    repository at its default branch's head, no PR, every stage, the previous release as
+    repository (as REPO and SRC) at its default branch's head, no PR, every stage, the previous release as
     the upgrade's base; why (`CCCI_TRIGGER`, the record's `trigger.kind`) and the job id
     (part of the run id, drone-<build>-j<job>)."""
     assert j.head_sha
     return {
         "RECIPE": j.recipe,
+        "REPO": j.repo,
         "SRC": j.repo,
         "REF": j.head_sha,
         "PR": "",
