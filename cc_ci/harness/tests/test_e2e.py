@@ -278,7 +278,9 @@ def test_a_forks_own_release_tags_never_become_the_base_and_each_base_is_its_own
         commit = subprocess.run(
             ["git", "rev-parse", f"{tag}^{{commit}}"], cwd=base, capture_output=True, text=True
         ).stdout.strip()
-        assert s["details"] == {"from": tag, "from_repo": SRC, "from_commit": commit}
+        base_facts = {k: s["details"].get(k) for k in ("from", "from_repo", "from_commit")}
+        assert base_facts == {"from": tag, "from_repo": SRC, "from_commit": commit}
+        assert s["details"]["proved"] is True, s["details"]
         assert commit != fork.hostile
         assert (
             s["log"] == f"upgrade-from-{tag}.log" and s["junit"] == f"upgrade-from-{tag}.junit.xml"
