@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import secrets as pysecrets
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -99,6 +101,15 @@ def _ready() -> bool:
 def up(timeout: float = 180) -> str:
     """Deploy the stand-in (idempotent) and wait until its repository is ready; returns the
     service name."""
+    others = [
+        n
+        for n in docker(
+            "service", "ls", "--filter", f"label={BOT_LABEL}", "--format", "{{.Name}}"
+        ).split()
+        if n != SERVICE
+    ]
+    if others:
+        raise BackupbotError(f"a backupbot already runs on this swarm: {', '.join(others)}")
     tag = image()
     if not docker("secret", "ls", "-q", "--filter", f"name={SECRET}", timeout=60).split():
         docker("secret", "create", SECRET, "-", input=pysecrets.token_hex(24), timeout=60)
@@ -178,3 +189,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"backupbot-standin: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+@contextmanager
+def deployed() -> Iterator[str]:
+    """The stand-in for a `with` block (its service name), removed afterwards even when the
+    block fails, so no backupbot stays on the shared swarm."""
+    try:
+        yield up()
+    finally:
+        down()

@@ -250,7 +250,7 @@ def ensure_repository() -> None:
             raise BackupError(f"{var} is not set in the backupbot container")
     if not os.path.isfile(os.environ["RESTIC_PASSWORD_FILE"]):
         raise BackupError(f"the restic password {os.environ['RESTIC_PASSWORD_FILE']} is missing")
-    if run(["restic", "cat", "config"], timeout=120).returncode != 0:
+    if run(["restic", "--no-lock", "cat", "config"], timeout=120).returncode != 0:
         restic("init")
     # Locks left by a restic that died (the bot's container restarted mid-backup); a live
     # restic's lock stays, so two backups never write at once.
