@@ -6,6 +6,7 @@ without any backupbot is reported."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -46,8 +47,13 @@ def backup_run(run_ccci, record, env, head, results, run_id):
 def locks() -> list[str]:
     """The restic locks in the stand-in's repository, read from the host (fast enough to
     catch a backup's lock while it is held)."""
+    return sorted(p.name for p in (repository() / "locks").iterdir())
+
+
+@functools.cache
+def repository() -> Path:
     mount = docker("volume", "inspect", backupbot.VOLUME, "--format", "{{.Mountpoint}}").strip()
-    return sorted(p.name for p in (Path(mount) / "restic" / "locks").iterdir())
+    return Path(mount) / "restic"
 
 
 def test_the_demo_backup_stage_passes_and_records_its_snapshot(
