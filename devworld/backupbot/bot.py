@@ -317,7 +317,7 @@ def cmd_restore() -> None:
     ensure_repository()
     snap = latest_snapshot(stack)
     for path in snap["paths"]:
-        vol_dir = "/".join(path.split("/")[:6])  # /var/lib/docker/volumes/<source>/_data
+        vol_dir = "/".join(path.split("/")[:7])  # /var/lib/docker/volumes/<source>/_data
         if not os.path.isdir(vol_dir):
             raise BackupError(f"volume directory {vol_dir} is missing: is {stack} deployed?")
     for hook in p.hooks[("restore", "pre")]:
