@@ -7,6 +7,9 @@ It reads the newest run record `scripts/replica` wrote for each replica (run ids
 `replica-<recipe>-<time>`, in the results folder) that ran install and upgrade and passed.
 `--run` first runs `scripts/replica --all`; `--images` also times a warm build of each
 replica's images and recipe repository (everything cached: the figure a second run pays).
+For the backup stage it also prints `backup create` and `restore` as abra ran them, and the
+share of the stage restic itself took (the `backupbot-standin: restic … took N s` lines the
+backupbot stand-in writes to the stage's log; a real backup-bot-two writes none).
 Prints the figures; asserts nothing.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -49,6 +53,45 @@ def newest_full_run(results: Path, recipe: str) -> dict | None:
     return None
 
 
+RESTIC_LINE = re.compile(r"backupbot-standin: restic (\w+) took ([0-9.]+)s")
+ABRA_CALL = re.compile(r"^\$ abra app (backup create|restore) ")
+ABRA_EXIT = re.compile(r"^  exit -?\d+ in ([0-9.]+)s")
+
+
+def backup_figures(log: str) -> dict[str, float]:
+    """From a backup stage's log: seconds of `backup create`, of `restore`, and of restic
+    (every restic command the stand-in ran, summed)."""
+    out = {"backup create": 0.0, "restore": 0.0, "restic": 0.0}
+    call = None
+    for line in log.splitlines():
+        if m := ABRA_CALL.match(line):
+            call = m.group(1)
+        elif (m := ABRA_EXIT.match(line)) and call:
+            out[call] += float(m.group(1))
+            call = None
+        elif m := RESTIC_LINE.search(line):
+            out["restic"] += float(m.group(2))
+    return out
+
+
+def report_backup(rec: dict) -> None:
+    stage = next((s for s in rec["stages"] if s["name"] == "backup"), None)
+    if stage is None or stage.get("duration_s") is None:
+        print("  backup: not run (scripts/replica runs it on the backupbot stand-in)")
+        return
+    log = Path(rec["_path"]).parent / "backup.log"
+    f = backup_figures(log.read_text()) if log.exists() else {}
+    wall = stage["duration_s"]
+    if not f.get("restic"):
+        print(f"  backup: {wall:.1f} s wall; no restic timings in {log}")
+        return
+    print(
+        f"  backup: {wall:.1f} s wall; backup create {f['backup create']:.1f} s, restore "
+        f"{f['restore']:.1f} s; restic itself {f['restic']:.1f} s = "
+        f"{100 * f['restic'] / wall:.0f}% of the stage"
+    )
+
+
 def warm_build_seconds(recipe: str) -> float:
     with tempfile.TemporaryDirectory(prefix="cc-ci-bench-forge-") as forge:
         t0 = time.monotonic()
@@ -72,6 +115,7 @@ def report(recipe: str, rec: dict | None, warm: float | None) -> None:
             dur = f"{s['duration_s']:7.1f} s" if s.get("duration_s") is not None else "      -"
             print(f"  {s['name']:<13}{s['status']:<9}{dur}")
         print(f"  {'whole run':<22}{rec['duration_s']:7.1f} s")
+        report_backup(rec)
         deps = rec.get("deployments", 0)
         print(f"  deployments: {deps} (target at most 2){'' if deps <= 2 else '  OVER TARGET'}")
         for d in rec.get("timings", {}).get("deployments", []):

@@ -29,6 +29,7 @@ from cc_ci.contract.record import (
 )
 from cc_ci.contract.redact import Redactor
 from cc_ci.contract.stages import StageName, row_base, row_file
+from cc_ci.harness import backup
 from cc_ci.harness import recipe as rcp
 from cc_ci.harness import upgrade as upg
 from cc_ci.harness.certs import cert_spki
@@ -393,14 +394,20 @@ class Run:
                 tests = self.suite_dir / "test_backup.py"
                 phases.append(self._phase(app, name, "seed", [tests], "seed", log))
                 if not phases[-1].failed:
+                    since = backup.now()
                     self.abra.backup_create(app.domain, log, timeout=self.timeouts.backup)
                     phases.append(self._phase(app, name, "mutate", [tests], "mutate", log))
                     self.abra.restore(app.domain, log, timeout=self.timeouts.backup)
                     wait_healthy(app, self.settings, self.meta, log, self.timeouts.deploy)
+                    details, found = backup.check(stack_name(app.domain), since, log)
+                    self.set_stage(name, details=details)
+                    if found:
+                        self._close_stage(name, t0, phases, backup.failed(found))
+                        return
                     phases.append(
                         self._phase(app, name, "verify", [tests], "not seed and not mutate", log)
                     )
-        except (AbraError, SandboxError) as exc:
+        except (AbraError, SandboxError, backup.BackupCheckError) as exc:
             detail = self.redact(str(exc))
             cls = classify(detail)
             ended = fault_outcome(Fault.CANNOT, detail, Step.STAGE, stage=name, error_class=cls)

@@ -107,6 +107,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         None,
     ),
     CommandSpec(("app", "backup", "create"), "<domain>", (CHAOS,), 1, 1),
+    CommandSpec(("app", "backup", "snapshots"), "<domain>", (CHAOS,), 1, 1),
     CommandSpec(("app", "restore"), "<domain>", (CHAOS,), 1, 1),
     CommandSpec(("app", "remove"), "<domain>", (FORCE,), 1, 1, {"rm": "remove"}),
 )

@@ -30,6 +30,7 @@ HANDLERS: dict[tuple[str, ...], Handler] = {
     ("app", "ps"): queries.app_ps,
     ("app", "run"): queries.app_run,
     ("app", "backup", "create"): queries.backup_create,
+    ("app", "backup", "snapshots"): queries.backup_snapshots,
     ("app", "restore"): queries.restore,
 }
 

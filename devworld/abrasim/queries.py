@@ -148,19 +148,21 @@ def app_run(root: Path, inv: Invocation) -> int:
 
 
 def _backupbot(root: Path, inv: Invocation, subcommand: str) -> int:
-    """Run backup-bot-two's `backup <subcommand>` in its container for this app's stack.
-
-    Simplified: the real integration has more options (snapshots, targets, volumes)."""
+    """Run the backupbot's `backup <subcommand>` in its container, for this app: found by
+    the label `coop-cloud.backupbot.enabled=true`, told the app by `SERVICE=<domain>` (as
+    abra does, docs/abra-sim.md#backups). No snapshot, target or volume selection."""
     app = find_app(root, inv.args[0])
     bots = swarm.lines(
         "service", "ls", "--filter", f"label={swarm.BACKUPBOT_LABEL}", "--format", "{{.Name}}"
     )
     if not bots:
         raise Fatal(NO_BACKUPBOT)
+    if len(bots) > 1:
+        raise Fatal(f"more than one backupbot service on this server: {', '.join(bots)}")
     container = swarm.running_container(bots[0])
     if container is None:
         raise Fatal(f"backupbot service {bots[0]} has no running container")
-    status = _exec(container, ["backup", subcommand], env={"SERVICE": app.stack}, user=None)
+    status = _exec(container, ["backup", subcommand], env={"SERVICE": app.name}, user=None)
     if status != 0:
         raise Fatal(f"`backup {subcommand}` in {bots[0]} exited with status {status}")
     return 0
@@ -168,6 +170,10 @@ def _backupbot(root: Path, inv: Invocation, subcommand: str) -> int:
 
 def backup_create(root: Path, inv: Invocation) -> int:
     return _backupbot(root, inv, "create")
+
+
+def backup_snapshots(root: Path, inv: Invocation) -> int:
+    return _backupbot(root, inv, "snapshots")
 
 
 def restore(root: Path, inv: Invocation) -> int:

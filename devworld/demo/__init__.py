@@ -49,6 +49,28 @@ DUMP = (
     'for f in $LEAK_CCCI_GIT_TOKEN_FILE; do cat "$f"; done; } >/data/dump.txt 2>/dev/null || true\n'
 )
 
+# The demo's backup labels, and what each backup variant of the head has instead.
+BACKUP_LABELS = '        - "backupbot.backup.volumes.content.path=/"\n'
+BACKUP_VARIANTS = {
+    # the path label names a file the app never writes: the backup must fail, naming it
+    "path-misses": '        - "backupbot.backup.volumes.content.path=missing.txt"\n',
+    # the pre-hook "dumps" an empty file and only that is backed up: the harness's snapshot
+    # check must fail, naming the hook
+    "empty-dump": '        - "backupbot.backup.pre-hook=: > /data/dump.sql"\n'
+    '        - "backupbot.backup.volumes.content.path=dump.sql"\n',
+    # only a file the hook writes is backed up, so the restore brings none of the app's
+    # data back: the suite's verify test must fail
+    "restores-nothing": '        - "backupbot.backup.pre-hook=echo marker > /data/marker.txt"\n'
+    '        - "backupbot.backup.volumes.content.path=marker.txt"\n',
+    # a second service also carries backupbot.backup=true: refused, naming both
+    "two-services": BACKUP_LABELS + "  side:\n    image: cc-ci/demo-app:1.2\n"
+    '    command: ["sleep", "3600"]\n    deploy:\n      labels:\n'
+    '        - "backupbot.backup=true"\n',
+    # a pre-hook that writes 48 MiB for restic to read: time to kill the run mid-backup
+    "slow": '        - "backupbot.backup.pre-hook=head -c 50331648 /dev/urandom > /data/big"\n'
+    + BACKUP_LABELS,
+}
+
 
 # The canary variant's app reads its own generated secret inside its container and serves it;
 # its recipe test fetches it and puts it in its output, its JUnit properties and the name of
@@ -88,6 +110,7 @@ def build_forge(
     head_tests: Mapping[str, str] | None = None,
     leaky_app: bool = False,
     secret_canary: bool = False,
+    backup_variant: str = "",
 ) -> str:
     """(Re)create `<forge>/cc-ci/demo.git`; return the PR head's commit sha.
 
@@ -96,8 +119,12 @@ def build_forge(
     to the head's tests/ (name → text); `leaky_app` makes the head's app ask for the
     deployer's secrets and write all it sees to /dump.txt; `secret_canary` makes the head's
     app serve its own generated secret and its recipe test print it, record it and name a
-    screenshot after it.
+    screenshot after it. `backup_variant` (a key of
+    BACKUP_VARIANTS) gives the head's app other backup labels: the backup stage's tests of
+    the test.
     """
+    if backup_variant and backup_variant not in BACKUP_VARIANTS:
+        raise ValueError(f"unknown backup variant {backup_variant!r}: {', '.join(BACKUP_VARIANTS)}")
 
     def rewrite(rel: Path, text: str, is_head: bool) -> str:
         if is_head and hostile and rel.name == "compose.yml":
@@ -119,6 +146,9 @@ def build_forge(
                 "test -s /run/secrets/admin_password\n",
                 "test -s /run/secrets/admin_password\n" + CANARY_SERVE,
             )
+        if is_head and backup_variant and rel.name == "compose.yml":
+            assert BACKUP_LABELS in text, "the demo's backup labels moved"
+            text = text.replace(BACKUP_LABELS, BACKUP_VARIANTS[backup_variant])
         return text
 
     extra = {f"tests/{name}": text for name, text in (head_tests or {}).items()}
