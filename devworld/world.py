@@ -100,6 +100,7 @@ class Info:
     ccci_head: str
     results_dir: str
     runner_state: str
+    ports: dict[str, int]
     pids: dict[str, int]
 
     @staticmethod
@@ -113,9 +114,11 @@ class Info:
 # --- the configuration the NixOS modules render ------------------------------------------
 
 
-def host_module(d: Path, gitea_url: str, drone_port: int, ports: dict[str, int]) -> str:
+def host_module(
+    d: Path, gitea_url: str, drone_port: int, ports: dict[str, int], poll_interval: int = 2
+) -> str:
     """This world's host as a NixOS module (Nix source): the options an operator sets, with
-    loopback addresses and the world's paths."""
+    loopback addresses and the world's paths. `poll_interval` 0: the webhook alone."""
     s = lambda p: json.dumps(str(p))  # noqa: E731 - a Nix string is a JSON string here
     env = {
         "CCCI_ABRA": os.environ.get("CCCI_ABRA") or shutil.which("abra") or str(Path(sys.executable).parent / "abra-sim"),
@@ -154,7 +157,7 @@ def host_module(d: Path, gitea_url: str, drone_port: int, ports: dict[str, int])
     }};
     bridge = {{
       repos = [ "{DEMO_REPO}" ];
-      pollInterval = 2;
+      pollInterval = {poll_interval};
       webhook = {{ enable = true; listen = "127.0.0.1:{ports["webhook"]}"; secretFile = {s(d / "webhook-secret")}; }};
       settings = {{
         gitea.token_file = {s(d / "gitea-token")};
@@ -429,6 +432,40 @@ def _binary(name: str) -> str:
     return path
 
 
+def _base_env() -> dict[str, str]:
+    """What every process of the world starts with (then its own settings, and the mark)."""
+    return {
+        "PATH": f"{Path(sys.executable).parent}:{TOOLS / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8",
+    }
+
+
+def _start_bridge(d: Path, env: dict[str, str]) -> int:
+    bridge = Path(sys.executable).parent / "cc-ci-bridge"
+    return _spawn(d, "bridge", [str(bridge), "--config", str(d / "bridge.toml")], env)
+
+
+def set_polling(d: Path, poll_interval: int) -> Info:
+    """Restart the world's bridge with the modules' configuration for another poll interval
+    (0: only Gitea's signed webhook starts commands)."""
+    info = Info.load(d)
+    pid = info.pids["bridge"]
+    if pid in world_processes(d):
+        os.kill(pid, signal.SIGTERM)
+        wait_for("the bridge stopped", lambda: pid not in world_processes(d), timeout=30)
+    drone_port = int(info.drone_url.rsplit(":", 1)[1])
+    (d / "host.nix").write_text(
+        host_module(d, info.gitea_url, drone_port, info.ports, poll_interval)
+    )
+    (d / "bridge.toml").write_text(toml(render(d / "host.nix")["bridge"]))
+    new = _start_bridge(d, _base_env())
+    _wait_up(d, "bridge", new, info.webhook_url.removesuffix("/hook") + "/")
+    info = Info(**{**asdict(info), "pids": {**info.pids, "bridge": new}})
+    (d / "world.json").write_text(json.dumps(asdict(info), indent=2))
+    return info
+
+
 def up(d: Path | None = None, say=print) -> Info:  # noqa: PLR0915 - one sequence, in order
     d = d or world_dir()
     started = time.monotonic()
@@ -439,11 +476,7 @@ def up(d: Path | None = None, say=print) -> Info:  # noqa: PLR0915 - one sequenc
     os.chmod(d, 0o700)
     (d / "results").mkdir()
     venv_bin = Path(sys.executable).parent
-    base_env = {
-        "PATH": f"{venv_bin}:{TOOLS / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "HOME": os.environ.get("HOME", "/root"),
-        "LANG": "C.UTF-8",
-    }
+    base_env = _base_env()
     drone_bin, runner_bin = _binary("drone-server"), _binary("drone-runner-exec")
     pids: dict[str, int] = {}
 
@@ -517,9 +550,7 @@ def up(d: Path | None = None, say=print) -> Info:  # noqa: PLR0915 - one sequenc
     Path(runner_env["HOME"]).mkdir(parents=True, exist_ok=True)
     pids["runner"] = _spawn(d, "runner", [runner_bin, "daemon"], runner_env)
     _wait_up(d, "runner", pids["runner"], f"http://{cfg['runner']['DRONE_HTTP_BIND']}/")
-    pids["bridge"] = _spawn(
-        d, "bridge", [str(venv_bin / "cc-ci-bridge"), "--config", str(d / "bridge.toml")], base_env
-    )
+    pids["bridge"] = _start_bridge(d, base_env)
     argv = shlex.split(cfg["dashboard"])
     argv[0] = str(venv_bin / Path(argv[0]).name)
     pids["dashboard"] = _spawn(d, "dashboard", argv, base_env)
@@ -539,6 +570,7 @@ def up(d: Path | None = None, say=print) -> Info:  # noqa: PLR0915 - one sequenc
         ccci_head=ccci_head,
         results_dir=str(d / "results"),
         runner_state=str(d / "state" / "runner"),
+        ports=ports,
         pids=pids,
     )
     (d / "world.json").write_text(json.dumps(asdict(info), indent=2))

@@ -7,6 +7,7 @@ artifacts/ in the clone). Deploys on the shared swarm: run it under /tmp/cc-ci-s
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -185,6 +186,89 @@ def test_an_outsiders_testme_starts_nothing_and_gets_no_answer(world):
     assert len(builds(world)) == before
     assert len(bot_comments(g, pr["number"])) == answered
     assert not g.api("GET", f"/repos/{w.DEMO_REPO}/issues/comments/{cmd['id']}/reactions")
+
+
+def run_command(world: w.Info, g: RealGitea, pr: dict, body: str) -> tuple[dict, dict, dict]:
+    """The maintainer comments `body` on `pr`; (the new Drone build finished, its run record,
+    the final commit status)."""
+    before = {b["number"] for b in builds(world)}
+    cmd = g.comment(w.DEMO_REPO, pr["number"], body, w.MAINTAINER)
+
+    def new_build():
+        fresh = [b for b in builds(world) if b["number"] not in before]
+        return fresh[0] if fresh else None
+
+    build = wait_for("a Drone build for the command", new_build, timeout=60, interval=0.5)
+    assert build["params"]["CCCI_COMMAND"] == str(cmd["id"])
+    done = wait_finished(world, build["number"])
+    run_id = f"drone-{build['number']}-c{cmd['id']}"
+    record = json.loads((Path(world.results_dir) / run_id / "run.json").read_text())
+
+    def settled():
+        st = [s for s in g.api("GET", f"/repos/{w.DEMO_REPO}/commits/{pr['head']['sha']}/statuses")
+              if s["context"] == "cc-ci/demo" and s["target_url"].endswith(run_id)]  # fmt: skip
+        return st[0] if st and st[0]["status"] != "pending" else None
+
+    return done, record, wait_for(f"the status of {run_id}", settled, timeout=120, interval=1)
+
+
+def test_testme_upgrade_runs_only_the_upgrade_stage(world):
+    g = gitea(world)
+    pr = next(p for p in g.api("GET", f"/repos/{w.DEMO_REPO}/pulls?state=open"))
+    done, record, status = run_command(world, g, pr, "!testme upgrade")
+    assert done["params"]["STAGES"] == "upgrade"
+    assert [s["name"] for s in record["stages"]] == ["upgrade"]
+    assert done["status"] == "success" and status["status"] == "success"
+
+
+def test_a_failing_recipe_test_fails_the_status_and_is_named_in_the_comment(world):
+    from devworld.demo import BROKEN_TEST
+
+    g = gitea(world)
+    branch = "demo-broken"
+    g.api("POST", f"/repos/{w.DEMO_REPO}/branches",
+          {"new_branch_name": branch, "old_branch_name": world.pr_branch}, sudo=w.MAINTAINER)  # fmt: skip
+    path = "tests/test_recipe_local.py"
+    f = g.api("GET", f"/repos/{w.DEMO_REPO}/contents/{path}?ref={branch}")
+    text = base64.b64decode(f["content"]).decode() + BROKEN_TEST
+    g.api(
+        "PUT",
+        f"/repos/{w.DEMO_REPO}/contents/{path}",
+        {"branch": branch, "sha": f["sha"], "message": "a failing recipe test",
+         "content": base64.b64encode(text.encode()).decode()},
+        sudo=w.MAINTAINER,
+    )  # fmt: skip
+    pr = open_pr(g, branch, "a broken test")
+    done, record, status = run_command(world, g, pr, "!testme recipe-local")
+    assert record["status"] == "failed"
+    assert status["status"] == "failure"
+    assert done["status"] == "failure"
+
+    def named():
+        return any("test_deliberately_broken" in c["body"] for c in bot_comments(g, pr["number"]))
+
+    wait_for("the failing test named in the PR comment", named, timeout=60, interval=1)
+    g.api("PATCH", f"/repos/{w.DEMO_REPO}/pulls/{pr['number']}", {"state": "closed"})
+
+
+def test_the_same_command_through_giteas_signed_webhook_with_polling_off(world):
+    g = gitea(world)
+    d = Path(world.dir)
+    w.set_polling(d, 0)
+    secret = (d / "webhook-secret").read_text()
+    g.api(
+        "POST",
+        f"/repos/{w.DEMO_REPO}/hooks",
+        {"type": "gitea", "active": True, "events": ["pull_request_comment"],
+         "config": {"url": world.webhook_url, "content_type": "json", "secret": secret}},
+    )  # fmt: skip
+    pr = next(p for p in g.api("GET", f"/repos/{w.DEMO_REPO}/pulls?state=open"))
+    done, record, status = run_command(world, g, pr, "!testme install")
+    assert [s["name"] for s in record["stages"]] == ["install"]
+    assert status["status"] == "success"
+    log = (d / "logs" / "bridge.log").read_text()
+    assert "event=hook delivery=" in log and "status=202" in log
+    w.set_polling(d, 2)
 
 
 def test_a_world_killed_mid_run_is_cleared_by_the_next_up(world):
