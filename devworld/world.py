@@ -23,7 +23,7 @@ exec runner, the bridge, the dashboard and Traefik, wired as an operator's host 
 
 Everything lives in the world dir ($CCCI_WORLD_DIR, default ~/.local/state/cc-ci/world):
 `world.json` (URLs, ports, logins), `logs/`, the token files, Gitea's and Drone's data and the
-runner's state. Every process the world starts carries CCCI_WORLD_DIR=<that dir> in its
+runner's state. Every process the world starts carries CCCI_WORLD_MEMBER=<that dir> in its
 environment (the runner hands its own to every step), which is how `down` finds all of them,
 pipeline steps included, even after the `up` that started them was killed.
 """
@@ -55,7 +55,9 @@ from devworld.real_gitea import ADMIN, RealGitea, _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = Path(os.environ.get("CCCI_TOOLS", Path.home() / ".cache" / "cc-ci"))
-MARK = "CCCI_WORLD_DIR"
+# set on every process the world starts (not the configuration variable CCCI_WORLD_DIR, which
+# the shell that runs `up` may carry itself)
+MARK = "CCCI_WORLD_MEMBER"
 ORG = "cc-ci"
 BOT = "cc-ci-bot"
 MAINTAINER = "maintainer"
@@ -75,7 +77,7 @@ class WorldError(RuntimeError):
 
 def world_dir() -> Path:
     return Path(
-        os.environ.get(MARK) or Path.home() / ".local" / "state" / "cc-ci" / "world"
+        os.environ.get("CCCI_WORLD_DIR") or Path.home() / ".local" / "state" / "cc-ci" / "world"
     ).resolve()
 
 

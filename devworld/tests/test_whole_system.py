@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from cc_ci.contract.names import stack_name
 from cc_ci.harness.deploy import docker as dk
 from cc_ci.harness.waiting import wait_for
 from devworld import world as w
@@ -82,7 +83,8 @@ def final_status(g: RealGitea, sha: str) -> dict:
     def settled():
         st = [s for s in g.api("GET", f"/repos/{w.DEMO_REPO}/commits/{sha}/statuses")
               if s["context"] == "cc-ci/demo"]  # fmt: skip
-        return st[0] if st and st[0]["status"] not in ("pending",) else None
+        last = max(st, key=lambda s: s["id"]) if st else None
+        return last if last and last["status"] != "pending" else None
 
     return wait_for("the final cc-ci/demo status", settled, timeout=120, interval=1)
 
@@ -280,7 +282,7 @@ def test_a_world_killed_mid_run_is_cleared_by_the_next_up(world):
     def deployed():
         for info in live.glob("*.json"):
             domains = json.loads(info.read_text()).get("domains") or []
-            stacks = [d.replace(".", "_") for d in domains]
+            stacks = [stack_name(d) for d in domains]
             if stacks and any(
                 s in dk.docker("stack", "ls", "--format", "{{.Name}}") for s in stacks
             ):
