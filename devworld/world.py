@@ -116,6 +116,11 @@ class Info:
 # --- the configuration the NixOS modules render ------------------------------------------
 
 
+def _shared_state() -> Path:
+    """Where the local proxy keeps its CA (devworld/demo/world.py's demo_env: the same rule)."""
+    return Path(os.environ.get("CCCI_STATE_DIR") or Path.home() / ".local" / "state" / "cc-ci")
+
+
 def host_module(
     d: Path, gitea_url: str, drone_port: int, ports: dict[str, int], poll_interval: int = 2
 ) -> str:
@@ -154,7 +159,7 @@ def host_module(
       runner.environment = {{ {attrs(runner_env)} }};
     }};
     harness = {{
-      caFile = {s(Path.home() / ".local" / "state" / "cc-ci" / "pki" / "ca.crt")};
+      caFile = {s(_shared_state() / "pki" / "ca.crt")};
       environment = {{ {attrs(env)} }};
     }};
     bridge = {{
