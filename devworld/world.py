@@ -491,6 +491,11 @@ def up(d: Path | None = None, say=print) -> Info:  # noqa: PLR0915 - one sequenc
     from devworld.demo.world import demo_world
 
     demo_world(d / "forge-scratch")
+    # cc-ci-run hands Chromium the zone certificate's key from <its state>/pki (a publicly
+    # trusted certificate, as on an operator's host, needs none): the local proxy's is copied
+    pki = d / "state" / "runner" / "pki"
+    pki.mkdir(parents=True)
+    shutil.copy(_shared_state() / "pki" / f"{ZONE}.crt", pki / f"{ZONE}.crt")
 
     say("world: Gitea")
     g = RealGitea(d / "gitea", env={MARK: str(d)}, detach=True)
@@ -523,7 +528,6 @@ def up(d: Path | None = None, say=print) -> Info:  # noqa: PLR0915 - one sequenc
     (d / "runner.env").write_text(cfg["stepEnv"])
     (d / "policy.toml").write_text(cfg["policy"])
     (d / "bridge.toml").write_text(toml(cfg["bridge"]))
-    (d / "state" / "runner").mkdir(parents=True)
 
     say("world: Drone")
     (d / "drone").mkdir()
