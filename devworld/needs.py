@@ -8,9 +8,9 @@ Each component knows the step of `scripts/bootstrap` that brings it. When one is
 
 - under `CI=true` the test **fails**, naming that step: what CI runs must have been built;
 - otherwise it is **skipped**, and the reason names the step (run `scripts/bootstrap`);
-- a component bootstrap *cannot* bring on this machine (real abra, the Drone exec runner,
-  a Drone server) is skipped in both cases, with the reason it cannot be had: a skip that
-  says so is the honest answer until something builds it.
+- a component bootstrap *cannot* bring on this machine (real abra) is skipped in both cases,
+  with the reason it cannot be had: a skip that says so is the honest answer until something
+  builds it.
 
 `decide` is the pure rule; `needs` applies it with pytest; the plugin part (loaded with
 `-p devworld.needs`, see pyproject.toml) reads the `needs` marker.
@@ -125,13 +125,11 @@ COMPONENTS: dict[str, Component] = {
         ),
         Component(
             "drone-runner-exec", "Drone's exec runner", lambda: _tool("DRONE_RUNNER_EXEC", "drone-runner-exec"),
-            None,
-            "scripts/bootstrap has no step that builds it yet (the Go module proxy refuses it); "
-            "set DRONE_RUNNER_EXEC or put it in $CCCI_TOOLS/bin",
+            "vendor_go_tool drone-runner-exec (build_drone_runner_exec)",
         ),
         Component(
-            "drone-server", "a Drone server", lambda: None, None,
-            "no Drone server is built on this machine yet; the bridge's tests use forgesim's Drone",
+            "drone-server", "the Drone server (with the runner protocol)", lambda: _tool("DRONE_SERVER", "drone-server"),
+            "vendor_go_tool drone-server (build_drone_server)",
         ),
     )
 }  # fmt: skip

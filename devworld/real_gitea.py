@@ -84,14 +84,31 @@ class ApiError(Exception):
 class RealGitea:
     """`with RealGitea(tmp_path) as g:` — a running Gitea; `g.url`, `g.token`, `g.api(...)`."""
 
-    def __init__(self, work: Path, start_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        work: Path,
+        start_timeout: float = 60.0,
+        env: dict[str, str] | None = None,
+        detach: bool = False,
+    ) -> None:
+        """`env`: more variables for Gitea's processes; `detach`: Gitea in a session of its
+        own, so it outlives this process (devworld/world.py stops it by its mark)."""
         self.binary = gitea_binary()
+        self.extra_env = dict(env or {})
+        self.detach = detach
         self.work = Path(work)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = ""
         self.start_timeout = start_timeout
         self._proc: subprocess.Popen | None = None
+
+    @classmethod
+    def attach(cls, url: str, token: str) -> RealGitea:
+        """The API calls of a Gitea that is already running (started elsewhere) at `url`."""
+        g = cls.__new__(cls)
+        g.url, g.token, g._proc = url.rstrip("/"), token, None
+        return g
 
     # -- life cycle -------------------------------------------------------------------------
     def __enter__(self) -> RealGitea:
@@ -118,6 +135,7 @@ class RealGitea:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.work / "home"),
             "GITEA_WORK_DIR": str(self.work),
+            **self.extra_env,
         }
 
     def start(self) -> None:
@@ -163,8 +181,11 @@ class RealGitea:
             env=self._env(),
             stdout=log,
             stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=self.detach,
         )
         log.close()
+        self.pid = self._proc.pid
         deadline = time.monotonic() + self.start_timeout
         while True:
             try:
@@ -215,8 +236,9 @@ class RealGitea:
             raise ApiError(exc.code, method, path, exc.read().decode(errors="replace")) from None
         return json.loads(raw) if raw.strip() else None
 
-    def user(self, login: str) -> str:
-        """Create a user; returns a token of its own (Gitea makes tokens on a password only)."""
+    def user(self, login: str, scopes: tuple[str, ...] = ("all",)) -> str:
+        """Create a user; returns a token of its own with `scopes` (Gitea makes tokens on a
+        password only)."""
         password = f"{login}-password-1"
         self.api(
             "POST",
@@ -232,7 +254,7 @@ class RealGitea:
         tok = self.api(
             "POST",
             f"/users/{login}/tokens",
-            {"name": "t", "scopes": ["all"]},
+            {"name": "t", "scopes": list(scopes)},
             auth=f"Basic {basic}",
         )
         return tok["sha1"]

@@ -19,3 +19,7 @@ DEADNIX_VERSION=1.3.1
 # against its SHA256SUMS): the real nixpkgs library and sops-nix's modules, which
 # nix/tests/test_nix_modules.py evaluates cc-ci's modules with.
 NIX_VENDOR_ARCHIVES=(nixpkgs-lib-07aef7aa.tar.gz sops-nix-56b2406-modules.tar.gz)
+# The real Drone for the local world (devworld/world.py), built from ../shared/vendor: the server
+# (v2.0.4, with the runner protocol) and its exec runner. Production uses the operator's Drone.
+DRONE_SERVER_ARCHIVE=drone-2.0.4-src.tar.gz
+DRONE_RUNNER_EXEC_ARCHIVE=drone-runner-exec-1.0.0-beta.10-src.tar.gz

@@ -1,9 +1,9 @@
 """The pipelines of .drone.yml run for real by Drone's exec runner (`drone-runner-exec exec`).
 
-drone-runner-exec is not served by the Go module proxy (403 for every version) and
-scripts/bootstrap does not build it yet; the binary is looked up as $DRONE_RUNNER_EXEC, on
-PATH, or in $CCCI_TOOLS/bin, and the tests skip without it, under CI too, saying why
-(`needs("drone-runner-exec")`, devworld/needs.py; docs/install.md says how it was built here).
+drone-runner-exec is not served by the Go module proxy; scripts/bootstrap builds it from
+../shared/vendor (vendor_go_tool). The binary is looked up as $DRONE_RUNNER_EXEC, on PATH, or
+in $CCCI_TOOLS/bin (`needs("drone-runner-exec")`, devworld/needs.py: failed under CI when it
+is missing, skipped elsewhere).
 
 The runner's local `exec` command has no flag for build parameters, which the Drone server
 normally exports to every step beneath the step's own `environment:`. The tests hand them
