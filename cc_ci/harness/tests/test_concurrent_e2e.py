@@ -49,7 +49,7 @@ def containers_of(run_id: str) -> list[str]:
     return out.split()
 
 
-def tests_running(run_id: str) -> bool:
+def recipe_tests_running(run_id: str) -> bool:
     """The run's recipe tests' container (not only its relay) is running."""
     out = docker(
         "ps", "--format", "{{.Names}}", "--filter", f"label={SANDBOX_LABEL}={run_id}"
@@ -120,7 +120,7 @@ def test_a_run_sigkilled_mid_stage_stops_no_other_and_the_next_janitor_clears_on
     try:
         wait_for(
             "both runs' recipe tests to run",
-            lambda: tests_running(killed) and tests_running(survivor),
+            lambda: recipe_tests_running(killed) and recipe_tests_running(survivor),
             600,
         )
         procs[killed].kill()
