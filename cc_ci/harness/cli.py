@@ -118,7 +118,7 @@ def parse_trigger(env: dict[str, str]) -> Trigger | None:
     by = env.get("CCCI_TRIGGERED_BY") or None
     command = command_id(env)
     kind_text = env.get(TRIGGER_PARAM) or None
-    kinds = {k.value for k in TriggerKind}
+    kinds = [k.value for k in TriggerKind]
     if kind_text is not None and kind_text not in kinds:
         raise InvalidInput(f"{TRIGGER_PARAM} {kind_text!r} is not one of {', '.join(kinds)}")
     kind = TriggerKind(kind_text) if kind_text else None
