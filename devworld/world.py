@@ -246,7 +246,8 @@ def _session(pid: int) -> int | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return int(stat.rsplit(")", 1)[1].split()[3])
+    state, _ppid, _pgrp, session = stat.rsplit(")", 1)[1].split()[:4]
+    return None if state == "Z" else int(session)  # a zombie is gone, only not reaped yet
 
 
 def _sessions(d: Path) -> set[int]:
