@@ -24,7 +24,8 @@ exec runner, the bridge, the dashboard and Traefik, wired as an operator's host 
 Everything lives in the world dir ($CCCI_WORLD_DIR, default ~/.local/state/cc-ci/world):
 `world.json` (URLs, ports, logins), `logs/`, the token files, Gitea's and Drone's data and the
 runner's state. Every process the world starts carries CCCI_WORLD_MEMBER=<that dir> in its
-environment (the runner hands its own to every step), which is how `down` finds all of them,
+environment and leads a session of its own, listed in `sessions`; the exec runner's steps stay
+in its session (it hands them only a few variables). That is how `down` finds all of them,
 pipeline steps included, even after the `up` that started them was killed.
 """
 
@@ -240,14 +241,42 @@ def _environ(pid: int) -> dict[str, str]:
     return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in pairs}
 
 
+def _session(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    state, _ppid, _pgrp, session = stat.rsplit(")", 1)[1].split()[:4]
+    return None if state == "Z" else int(session)  # a zombie is gone, only not reaped yet
+
+
+def _sessions(d: Path) -> set[int]:
+    try:
+        return {int(x) for x in (d / "sessions").read_text().split()}
+    except (OSError, ValueError):
+        return set()
+
+
 def world_processes(d: Path) -> list[int]:
-    """Every process that carries this world's mark (pipeline steps too), but this one."""
-    me = os.getpid()
-    return sorted(
-        int(p.name)
-        for p in Path("/proc").iterdir()
-        if p.name.isdigit() and int(p.name) != me and _environ(int(p.name)).get(MARK) == str(d)
-    )
+    """Every process of this world, but this one: those carrying its mark, and those in the
+    sessions it started (pipeline steps: the exec runner passes only a few variables of its
+    own to them, and they stay in its session even when it is gone)."""
+    me, sessions = os.getpid(), _sessions(d)
+    found = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit() or int(p.name) == me:
+            continue
+        pid = int(p.name)
+        if _environ(pid).get(MARK) == str(d) or (sessions and _session(pid) in sessions):
+            found.append(pid)
+    return sorted(found)
+
+
+def _record_session(d: Path, pid: int) -> None:
+    """Remember a session the world started (its leader's pid), before anything else can
+    happen to it: a world killed at any later moment is still found."""
+    with open(d / "sessions", "a") as f:
+        f.write(f"{pid}\n")
 
 
 def _kill_all(d: Path, grace: float = 10.0) -> list[int]:
@@ -279,6 +308,7 @@ def _spawn(d: Path, name: str, argv: list[str], env: dict[str, str]) -> int:
             start_new_session=True,
             cwd=d,
         )
+    _record_session(d, proc.pid)
     return proc.pid
 
 
@@ -501,6 +531,7 @@ def up(d: Path | None = None, say=print) -> Info:  # noqa: PLR0915 - one sequenc
     g = RealGitea(d / "gitea", env={MARK: str(d)}, detach=True)
     g.start()
     pids["gitea"] = g.pid
+    _record_session(d, g.pid)
     bot_token = g.user(BOT, scopes=BOT_SCOPES)
     g.user(MAINTAINER)
     g.user(OUTSIDER)

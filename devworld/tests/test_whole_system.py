@@ -214,7 +214,7 @@ def run_command(world: w.Info, g: RealGitea, pr: dict, body: str) -> tuple[dict,
     return done, record, wait_for(f"the status of {run_id}", settled, timeout=120, interval=1)
 
 
-def test_a_failing_recipe_test_fails_the_status_and_is_named_in_the_comment(world):
+def test_a_failing_recipe_test_fails_the_status_and_is_named_on_the_run_page(world):
     from devworld.demo import BROKEN_TEST
 
     g = gitea(world)
@@ -237,10 +237,16 @@ def test_a_failing_recipe_test_fails_the_status_and_is_named_in_the_comment(worl
     assert status["status"] == "failure"
     assert done["status"] == "failure"
 
-    def named():
-        return any("test_deliberately_broken" in c["body"] for c in bot_comments(g, pr["number"]))
+    def failed_row():
+        bodies = [c["body"] for c in bot_comments(g, pr["number"])]
+        return any("recipe-local" in b and "tests failed" in b for b in bodies)
 
-    wait_for("the failing test named in the PR comment", named, timeout=60, interval=1)
+    wait_for("the failed stage in the PR comment", failed_row, timeout=60, interval=1)
+    # the failing test by name: in the JUnit file the run page (the status's link) serves
+    with urllib.request.urlopen(status["target_url"], timeout=30) as resp:
+        assert "recipe-local.junit.xml" in resp.read().decode()
+    with urllib.request.urlopen(f"{status['target_url']}/recipe-local.junit.xml", timeout=30) as r:
+        assert 'name="test_deliberately_broken"' in r.read().decode()
     g.api("PATCH", f"/repos/{w.DEMO_REPO}/pulls/{pr['number']}", {"state": "closed"})
 
 
