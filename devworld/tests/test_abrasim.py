@@ -219,8 +219,11 @@ def domain() -> Iterator[str]:
 
 
 def sim(*args: str, root: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """abra-sim ARGS, offline (`-o`) as the harness always calls abra."""
-    return sim_exactly(*args, *(() if args[0] == "--version" else ("-o",)), root=root, **env)
+    """abra-sim ARGS, offline (`-o`, before any `--`) as the harness always calls abra."""
+    if args[0] == "--version":
+        return sim_exactly(*args, root=root, **env)
+    cut = args.index("--") if "--" in args else len(args)
+    return sim_exactly(*args[:cut], "-o", *args[cut:], root=root, **env)
 
 
 def sim_exactly(*args: str, root: Path, **env: str) -> subprocess.CompletedProcess[str]:
