@@ -49,7 +49,7 @@ from pathlib import Path
 
 from cc_ci.contract.names import stack_name
 from cc_ci.harness.deploy import docker as dk
-from cc_ci.harness.deploy.janitor import SANDBOX_LABEL, _dead_runs
+from cc_ci.harness.deploy.janitor import SANDBOX_LABEL, read_claims
 from cc_ci.harness.deploy.lifecycle import remove_with_docker
 from cc_ci.harness.waiting import wait_for
 from devworld.real_gitea import ADMIN, RealGitea, _free_port
@@ -340,17 +340,20 @@ def clear_runs(runner_state: Path) -> list[str]:
     (a killed runner leaves them); only what those runs claimed, never another's apps."""
     if not (runner_state / "live").is_dir():
         return []
-    _live, dead, _ids = _dead_runs(runner_state)
+    _claims, dead = read_claims(runner_state)
     removed = []
     for run in dead:
         for domain in run.get("domains", []):
             remove_with_docker(stack_name(domain))
             removed.append(stack_name(domain))
-        out = dk.docker(
-            "ps", "-aq", "--filter", f"label={SANDBOX_LABEL}={run.get('run_id')}", check=False, timeout=60
-        )  # fmt: skip
-        for cid in out.split():
+        label = f"label={SANDBOX_LABEL}={run.get('run_id')}"
+        # its tests container and relay, then its own tests network (cc_ci/harness/sandbox/)
+        for cid in dk.docker("ps", "-aq", "--filter", label, check=False, timeout=60).split():
             dk.docker("rm", "--force", cid, check=False, timeout=60)
+        nets = dk.docker(
+            "network", "ls", "--filter", label, "--format", "{{.Name}}", check=False, timeout=60
+        )
+        dk.remove_networks(nets.split())
         for key in ("_info", "_lock"):
             Path(run[key]).unlink(missing_ok=True)
     return removed

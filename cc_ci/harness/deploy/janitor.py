@@ -127,7 +127,7 @@ def orphans(found: Swarm, claims: Claims) -> Orphans:
     )
 
 
-def _claims(state_dir: Path) -> tuple[Claims, list[dict]]:
+def read_claims(state_dir: Path) -> tuple[Claims, list[dict]]:
     """The live runs' claims, and the records of runs that died (their lock is free)."""
     live_ids: set[str] = set()
     domains: set[str] = set()
@@ -186,7 +186,7 @@ def janitor(state_dir: Path, zone: str, log: LogSink) -> list[str]:
     `janitor` lock). Returns the app stacks removed."""
     with locks.held(locks.JANITOR, state_dir):
         found = survey(zone)
-        claims, dead = _claims(state_dir)
+        claims, dead = read_claims(state_dir)
         gone = orphans(found, claims)
         for name, run_id in gone.containers:
             log.write(f"janitor: removing the tests container {name} of run {run_id}\n")

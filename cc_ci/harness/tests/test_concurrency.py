@@ -16,7 +16,7 @@ import pytest
 from cc_ci.contract.redact import Redactor
 from cc_ci.harness import locks
 from cc_ci.harness.deploy import docker as dk
-from cc_ci.harness.deploy.janitor import Claims, LiveRun, Swarm, _claims, orphans
+from cc_ci.harness.deploy.janitor import Claims, LiveRun, Swarm, orphans, read_claims
 from cc_ci.harness.runlog import FileLog
 from cc_ci.harness.sandbox import relay
 from cc_ci.harness.sandbox.network import (
@@ -73,11 +73,11 @@ def test_a_live_runs_claims_are_read_from_its_lock_and_a_dead_runs_are_not(tmp_p
         dead.__enter__()
         dead.claim("demo-bbbbbb.ci.test")
         os.close(dead._fd)  # what SIGKILL does to the lock; the files stay
-        claims, gone = _claims(tmp_path)
+        claims, gone = read_claims(tmp_path)
         assert claims == Claims(frozenset({"run-live"}), frozenset({"demo-aaaaaa.ci.test"}))
         assert [d["run_id"] for d in gone] == ["run-dead"]
         assert gone[0]["domains"] == ["demo-bbbbbb.ci.test"]
-    assert _claims(tmp_path)[0] == Claims()
+    assert read_claims(tmp_path)[0] == Claims()
 
 
 def test_a_live_run_in_another_process_is_live(tmp_path):
@@ -95,12 +95,12 @@ def test_a_live_run_in_another_process_is_live(tmp_path):
     )
     try:
         assert p.stdout.readline().strip() == "claimed"
-        claims, dead = _claims(tmp_path)
+        claims, dead = read_claims(tmp_path)
         assert claims.run_ids == {"other"} and claims.domains == {"demo-cccccc.ci.test"}
         assert dead == []
         p.kill()
         p.wait(timeout=10)
-        claims, dead = _claims(tmp_path)
+        claims, dead = read_claims(tmp_path)
         assert claims == Claims() and [d["run_id"] for d in dead] == ["other"]
     finally:
         p.kill()
