@@ -166,6 +166,8 @@ def host_module(
     bridge = {{
       repos = [ "{DEMO_REPO}" ];
       pollInterval = {poll_interval};
+      # no default-branch runs of its own: every build the world makes is one a PR asked for
+      schedule = {{ interval = 0; tags = false; }};
       webhook = {{ enable = true; listen = "127.0.0.1:{ports["webhook"]}"; secretFile = {s(d / "webhook-secret")}; }};
       settings = {{
         gitea.token_file = {s(d / "gitea-token")};

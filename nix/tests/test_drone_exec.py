@@ -39,7 +39,8 @@ python3 - "$@" <<'EOF'
 import json, os, subprocess, sys
 head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout
 marker = open("tests/marker").read() if os.path.exists("tests/marker") else None
-keys = ["RECIPE", "SRC", "REF", "PR", "STAGES", "CCCI_SUITES_DIR", "DRONE_BUILD_NUMBER", "HOME"]
+keys = ["RECIPE", "REPO", "SRC", "REF", "PR", "STAGES", "CCCI_TRIGGER", "CCCI_SUITES_DIR",
+        "DRONE_BUILD_NUMBER", "HOME"]
 json.dump({"argv": sys.argv[1:], "env": {k: os.environ.get(k) for k in keys},
            "cwd": os.getcwd(), "head": head.strip(), "marker": marker}, open(%(out)r, "w"))
 EOF
