@@ -169,8 +169,11 @@ def test_a_maintainers_testme_travels_from_the_pr_to_a_green_verdict(world):
         )
 
     wait_for("the stage table in the PR comment", table, timeout=60, interval=1)
-    with urllib.request.urlopen(world.dashboard_url + "/", timeout=30) as resp:
-        assert run_id in resp.read().decode()
+    # a PR's run is on the recipe's page, marked by its PR; the overview and the README badge
+    # show the newest default-branch run only (docs/dashboard.md)
+    with urllib.request.urlopen(world.dashboard_url + "/recipes/demo", timeout=30) as resp:
+        page = resp.read().decode()
+    assert run_id in page and f"PR #{pr['number']}" in page
 
     screenshots(world, pr["html_url"], build["number"], status["target_url"])
     for name in ("gitea-pr.png", "drone-build.png", "dashboard-run.png"):
