@@ -68,9 +68,11 @@ def parse_queue(raw: Any) -> tuple[QueueItem, ...]:
 
 
 def builds_ahead(queue: tuple[QueueItem, ...], build_id: int) -> int | None:
-    """How many stages run before build `build_id`'s: those of the same repository and
-    pipeline that are running or were queued earlier (Drone runs a repository's stages of one
-    name in id order, `concurrency.limit` at a time). None when the build is not queued."""
+    """How many stages are ahead of build `build_id`'s: those of the same repository and
+    pipeline that are running or were queued earlier. Drone hands pending stages to free
+    runner slots in id order (`.drone.yml` sets no `concurrency:` limit), so with a runner
+    capacity above 1 this is an upper bound: the running ones hold slots, not a place in
+    line. None when the build is not queued."""
     mine = [q for q in queue if q.build_id == build_id and q.status == "pending"]
     if not mine:
         return None
