@@ -47,7 +47,7 @@ from cc_ci.harness.publish import Redact, artifact_name, publish_text
 from cc_ci.harness.runlog import FileLog
 from cc_ci.harness.sandbox.debimage import DebImageError
 from cc_ci.harness.sandbox.image import ensure_sandbox_image
-from cc_ci.harness.sandbox.network import PROXY_PORT, NetworkError, RunNetwork
+from cc_ci.harness.sandbox.network import PROXY_PORT, NetworkError, RunNetwork, confined
 from cc_ci.harness.settings import Settings
 from cc_ci.suite import plugins
 from cc_ci.suite.context import SuiteContext
@@ -116,23 +116,11 @@ def docker_run_argv(
         "recipe-tests",
         "--workdir",
         f"{INPUT}/tests",
-        "--read-only",
+        *confined(user=UID, pids=limits.pids, memory=limits.memory),
         "--tmpfs",
         f"/tmp:rw,nosuid,nodev,size={limits.tmpfs}",
-        "--user",
-        f"{UID}:{UID}",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
         "--ipc",
         "private",
-        "--pids-limit",
-        str(limits.pids),
-        "--memory",
-        limits.memory,
-        "--memory-swap",
-        limits.memory,
         "--cpus",
         f"{limits.cpus:g}",
         "--log-driver",

@@ -143,6 +143,27 @@ def proxy_address(
             raise NetworkError(str(exc)) from exc
 
 
+def confined(*, user: int, pids: int, memory: str) -> list[str]:
+    """The confinement every container cc-ci starts for a run shares (the tests' container,
+    the relay): a read-only root, an unprivileged user, no capabilities and no way to gain
+    any, and caps on processes and memory (no swap beyond it)."""
+    return [
+        "--read-only",
+        "--user",
+        f"{user}:{user}",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--pids-limit",
+        str(pids),
+        "--memory",
+        memory,
+        "--memory-swap",
+        memory,
+    ]
+
+
 def relay_argv(*, name: str, run_id: str, image: str, network: str, proxy_ip: str) -> list[str]:
     """`docker create` for the run's relay: confined like the tests' container, on the run's
     network (the shared one is connected before it starts), forwarding 443 to Traefik."""
@@ -155,22 +176,10 @@ def relay_argv(*, name: str, run_id: str, image: str, network: str, proxy_ip: st
         f"{LABEL}={run_id}",
         "--network",
         network,
-        "--read-only",
-        "--user",
-        f"{RELAY_UID}:{RELAY_UID}",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
+        *confined(user=RELAY_UID, pids=64, memory="128m"),
         # a port below 1024 without a capability; a sysctl of the container's own namespace
         "--sysctl",
         "net.ipv4.ip_unprivileged_port_start=0",
-        "--pids-limit",
-        "64",
-        "--memory",
-        "128m",
-        "--memory-swap",
-        "128m",
         # `docker logs` says when it listens; a driver that keeps little, whatever the default
         "--log-driver",
         "local",
