@@ -18,6 +18,7 @@ import secrets
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,5 +172,15 @@ def derive(base: str, layer: Layer, timeout: float = 3600) -> str:
         except (subprocess.TimeoutExpired, DockerError) as exc:
             raise DebImageError(f"building {layer.name}: {exc}") from exc
         finally:
-            docker("rm", "-f", name, check=False, timeout=60)
+            _remove_build_container(name)
     return tag
+
+
+def _remove_build_container(name: str) -> None:
+    """Remove a layer's build container. Its writable layer can be gigabytes (n8n's
+    node_modules: over 2 GB), which Docker may take minutes to delete on a busy disk; the
+    image is committed by then, so a removal that does not end in time is said, not raised."""
+    try:
+        docker("rm", "-f", name, check=False, timeout=600)
+    except DockerError as exc:
+        print(f"debimage: {exc}; remove it later: docker rm -f {name}", file=sys.stderr)
