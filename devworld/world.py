@@ -20,6 +20,11 @@ exec runner, the bridge, the dashboard and Traefik, wired as an operator's host 
   bridge's settings and the dashboard's command line are read from that evaluation; only the
   paths and loopback addresses an operator would also set differ, each set through an option.
 - **Traefik** is devworld/proxy.py's, shared with the other tests (the zone `ci.test`).
+- **backupbot-standin** (devworld/backupbot, a stand-in for backup-bot-two, whose image cannot
+  be had here), so that a plain `!testme` runs all four stages: deployed by `up` unless a
+  backupbot already runs on the swarm (then the runs use that one), labelled as this world's
+  (`cc-ci.standin.owner=world:<dir>`), and removed by `down` only when this world deployed
+  it: a stand-in a test module or a script brought up is theirs to remove.
 
 Everything lives in the world dir ($CCCI_WORLD_DIR, default ~/.local/state/cc-ci/world):
 `world.json` (URLs, ports, logins), `logs/`, the token files, Gitea's and Drone's data and the
@@ -52,6 +57,7 @@ from cc_ci.harness.deploy import docker as dk
 from cc_ci.harness.deploy.janitor import SANDBOX_LABEL, read_claims
 from cc_ci.harness.deploy.lifecycle import remove_with_docker
 from cc_ci.harness.waiting import wait_for
+from devworld import backupbot
 from devworld.real_gitea import ADMIN, RealGitea, _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,6 +111,8 @@ class Info:
     runner_state: str
     ports: dict[str, int]
     pids: dict[str, int]
+    backupbot: str = ""
+    """The backupbot service the runs use: the world's stand-in, or one that ran already."""
 
     @staticmethod
     def load(d: Path) -> Info:
@@ -361,15 +369,41 @@ def clear_runs(runner_state: Path) -> list[str]:
     return removed
 
 
+def backupbot_owner(d: Path) -> str:
+    """The owner label of a stand-in this world deployed (devworld/backupbot, Ownership)."""
+    return f"world:{Path(d).absolute()}"
+
+
+def start_backupbot(d: Path, say=print) -> str:
+    """The backupbot the world's runs use: one already on the swarm (a real backup-bot-two,
+    or a stand-in someone else deployed), else backupbot-standin deployed as this world's."""
+    others = [n for n in backupbot.backupbots() if n != backupbot.SERVICE]
+    if others:
+        say(f"world: a backupbot already runs on this swarm ({others[0]}): the runs use it")
+        return others[0]
+    service = backupbot.up(owner=backupbot_owner(d))
+    owner = backupbot.owner()
+    if owner != backupbot_owner(d):
+        say(f"world: backupbot-standin already runs (deployed by {owner}): the runs use it")
+    return service
+
+
 def down(d: Path | None = None) -> list[str]:
-    """Stop every process of the world and remove what its runs left; returns a summary."""
-    d = d or world_dir()
+    """Stop every process of the world and remove what its runs left, and the backupbot
+    stand-in when this world deployed it; returns a summary."""
+    return _clear(d or world_dir(), keep_backupbot=False)
+
+
+def _clear(d: Path, keep_backupbot: bool) -> list[str]:
+    """`down`; `keep_backupbot`: leave this world's stand-in for the next `up` to take over."""
     said = []
     pids = _kill_all(d)
     if pids:
         said.append(f"stopped {len(pids)} processes")
     for stack in clear_runs(d / "state" / "runner"):
         said.append(f"removed the run app {stack}")
+    if not keep_backupbot and backupbot.down(owner=backupbot_owner(d)):
+        said.append("removed backupbot-standin (this world deployed it)")
     if d.exists():
         shutil.rmtree(d)
         said.append(f"removed {d}")
@@ -512,7 +546,8 @@ def up(d: Path | None = None, say=print) -> Info:  # noqa: PLR0915 - one sequenc
     d = d or world_dir()
     started = time.monotonic()
     if d.exists() or world_processes(d):
-        for line in down(d):
+        # the previous world's stand-in, if it deployed one, is this one's now (same owner)
+        for line in _clear(d, keep_backupbot=True):
             say(f"world: cleared a previous world: {line}")
     d.mkdir(parents=True)
     os.chmod(d, 0o700)
@@ -526,6 +561,8 @@ def up(d: Path | None = None, say=print) -> Info:  # noqa: PLR0915 - one sequenc
     from devworld.demo.world import demo_world
 
     demo_world(d / "forge-scratch")
+    say("world: backupbot-standin, a stand-in for backup-bot-two (its image: once, a minute)")
+    bot = start_backupbot(d, say)
     # cc-ci-run hands Chromium the zone certificate's key from <its state>/pki (a publicly
     # trusted certificate, as on an operator's host, needs none): the local proxy's is copied
     pki = d / "state" / "runner" / "pki"
@@ -619,6 +656,7 @@ def up(d: Path | None = None, say=print) -> Info:  # noqa: PLR0915 - one sequenc
         runner_state=str(d / "state" / "runner"),
         ports=ports,
         pids=pids,
+        backupbot=bot,
     )
     (d / "world.json").write_text(json.dumps(asdict(info), indent=2))
     say(f"world: up in {time.monotonic() - started:.0f} s ({d})")
@@ -638,6 +676,12 @@ def status(d: Path | None = None) -> str:
         f" {OUTSIDER} / {password(OUTSIDER)}, {BOT} / {password(BOT)})",
         f"  Drone      {info.drone_url}/{CCCI_REPO}",
         f"  dashboard  {info.dashboard_url}",
+        f"  backupbot  {info.backupbot or 'none'}"
+        + (
+            " (backupbot-standin, a stand-in for backup-bot-two)"
+            if info.backupbot == backupbot.SERVICE
+            else ""
+        ),
     ]
     return "\n".join(lines)
 

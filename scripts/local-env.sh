@@ -17,14 +17,16 @@ fi
 export CCCI_ABRA
 
 # backup-bot-two's image cannot be had here: unless a backupbot already runs on the swarm,
-# deploy backupbot-standin (a stand-in for it, docs/backupbot-standin.md) and remove it
-# when the calling script exits, so no backupbot stays on the shared swarm.
+# deploy backupbot-standin (a stand-in for it, docs/backupbot-standin.md) as this script's
+# (its owner label) and remove it when the calling script exits, so no backupbot stays on
+# the shared swarm; one someone else deployed meanwhile is theirs and left up.
 backupbot_for_this_run() {
   if [ -n "$(docker service ls -q --filter label=coop-cloud.backupbot.enabled=true)" ]; then
     return 0
   fi
   echo "backup-bot-two cannot be had here: deploying backupbot-standin, a stand-in for it" \
     "built from its label contract (docs/backupbot-standin.md)" >&2
-  trap '.venv/bin/python -m devworld.backupbot down >&2 || echo "could not remove backupbot-standin: run .venv/bin/python -m devworld.backupbot down" >&2' EXIT
-  .venv/bin/python -m devworld.backupbot up >&2
+  backupbot_owner="script:$(basename "$0"):$$"
+  trap '.venv/bin/python -m devworld.backupbot down --owner "$backupbot_owner" >&2 || echo "could not remove backupbot-standin: run .venv/bin/python -m devworld.backupbot down" >&2' EXIT
+  .venv/bin/python -m devworld.backupbot up --owner "$backupbot_owner" >&2
 }

@@ -135,8 +135,9 @@ class Drone:
         return parse_build(self.http.json("GET", f"{self._path}/{number}"))
 
     def cancel(self, number: int) -> Build:
-        """Cancel a pending or running build (it becomes `killed`; the exec runner stops the
-        step with SIGTERM). A build already done comes back unchanged."""
+        """Cancel a pending or running build (it becomes `killed`; the exec runner SIGKILLs
+        the step's shell, and cc-ci-run, its child, gets SIGTERM as its parent dies: it tears
+        down). A build already done comes back unchanged."""
         return parse_build(self.http.json("DELETE", f"{self._path}/{number}"))
 
     def queue(self) -> tuple[QueueItem, ...]:

@@ -30,7 +30,14 @@ from cc_ci.bridge.flow import progress
 from cc_ci.bridge.identity import RecordMismatch
 from cc_ci.bridge.state import CommandRow
 from cc_ci.contract.names import COMMAND_PARAM, TRIGGER_PARAM, drone_run_id, is_row_name
-from cc_ci.contract.record import RunRecord, RunStatus, StageStatus, TeardownStatus, TriggerKind
+from cc_ci.contract.record import (
+    RunRecord,
+    RunStatus,
+    StageStatus,
+    TeardownStatus,
+    TriggerKind,
+    failing_name,
+)
 from cc_ci.contract.record_read import decode_record
 from cc_ci.contract.stages import STAGES, row_base
 
@@ -178,6 +185,24 @@ class StageLine:
     status: StageStatus
     duration_s: float | None
     message: str
+    failing: tuple[str, ...] = ()
+    """The failing tests' ids the record names (`StageResult.failing`)."""
+    failed: int = 0
+    """How many tests failed or errored in all (the record names at most MAX_FAILING)."""
+
+
+SHOWN_FAILING = 3
+"""Failing tests named in a stage's row at most; the rest are "and N more"."""
+
+
+def failing_note(s: StageLine, *, redact: Redact) -> str:
+    """The failing tests of a stage, for its row: the first few by name, each quoted, then
+    how many more there were (the run page lists the ids)."""
+    if not s.failing:
+        return ""
+    shown = [text(failing_name(t), 80, redact=redact, cell=True) for t in s.failing[:SHOWN_FAILING]]
+    more = max(s.failed, len(s.failing)) - len(shown)
+    return "failing: " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +248,17 @@ def summarize_record(record: RunRecord) -> RunSummary:
     from_repos = [(s.details or {}).get("from_repo") for s in record.stages]
     return RunSummary(
         status=record.status,
-        stages=tuple(StageLine(s.name, s.status, s.duration_s, s.message) for s in record.stages),
+        stages=tuple(
+            StageLine(
+                s.name,
+                s.status,
+                s.duration_s,
+                s.message,
+                s.failing,
+                s.tests.failed + s.tests.errors,
+            )
+            for s in record.stages
+        ),
         findings=tuple(findings),
         teardown=record.teardown.status if record.teardown else None,
         error_class=record.error_class.value if record.error_class else None,
@@ -436,10 +471,16 @@ def final_body(
         lines += ["", "| stage | status | duration | note |", "|---|---|---|---|"]
         for s in run.stages:
             icon = ICONS.get(s.status, "")
+            note = " ".join(
+                part
+                for part in (text(s.message, 160, redact=redact, cell=True),
+                             failing_note(s, redact=redact))
+                if part
+            )  # fmt: skip
             lines.append(
                 f"| {row(s.name, redact=redact)} "
                 f"| {icon} {word(s.status, ICONS, 20, redact=redact)} "
-                f"| {_duration(s.duration_s)} | {text(s.message, 160, redact=redact, cell=True)} |"
+                f"| {_duration(s.duration_s)} | {note} |"
             )
     if run.base_repo:
         repo = text(run.base_repo, 120, redact=redact)

@@ -103,6 +103,9 @@ class StageResult:
     artifacts: tuple[str, ...] = ()
     details: dict[str, Any] | None = None
     """Stage-specific facts, e.g. for upgrade `{"from": "1.1.0+1.1", "from_repo": …}`."""
+    failing: tuple[str, ...] = ()
+    """The ids of the stage's tests that failed or errored, from its JUnit XML, in the order
+    pytest ran them, at most MAX_FAILING (`tests` counts them all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +312,7 @@ def _stage_json(s: StageResult) -> dict[str, Any]:
         "junit": s.junit,
         "artifacts": list(s.artifacts),
         "details": None if s.details is None else dict(s.details),
+        "failing": list(s.failing),
     }
 
 
@@ -371,6 +375,39 @@ def junit_counts(path: Path) -> Counts:
             return Counts()
         total = total + Counts(max(tests - fail - err - skip, 0), fail, err, skip)
     return total
+
+
+MAX_FAILING = 50
+"""The most failing test ids a stage keeps (the JUnit file has them all)."""
+
+
+def junit_failing(path: Path | None, limit: int = MAX_FAILING) -> tuple[str, ...]:
+    """The ids of the tests that failed or errored in a pytest JUnit XML file, in its order:
+    `<classname>::<name>` as pytest writes them (`tests.test_recipe_local::test_x`), or the
+    name alone when there is no classname; each once, at most `limit`. A missing or
+    unreadable file names none."""
+    if path is None:
+        return ()
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return ()
+    found: list[str] = []
+    for case in root.iter("testcase"):
+        if case.find("failure") is None and case.find("error") is None:
+            continue
+        name, cls = case.get("name") or "?", case.get("classname") or ""
+        test_id = f"{cls}::{name}" if cls else name
+        if test_id not in found:
+            found.append(test_id)
+        if len(found) >= limit:
+            break
+    return tuple(found)
+
+
+def failing_name(test_id: str) -> str:
+    """A failing test's name without its module (`test_x[param]`): what a short list shows."""
+    return test_id.rsplit("::", 1)[-1]
 
 
 def write_record(

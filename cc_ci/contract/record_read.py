@@ -225,6 +225,7 @@ def _stage(data: Any, where: str) -> StageResult:
         junit=f.relpath("junit"),
         artifacts=f.relpaths("artifacts"),
         details=f.object("details"),
+        failing=f.texts("failing"),
     )
 
 

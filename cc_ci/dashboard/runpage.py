@@ -152,12 +152,24 @@ def _stage(run_id: str, stage: StageResult, shelf: _Shelf) -> str:
         f"<h3>{esc(stage.name)} {pill(stage.status.value)}</h3>"
         f'<p class="meta">{duration(stage.duration_s)} · {counts}</p>'
         + message
+        + _failing(stage)
         + upgrade_facts(stage.details)
         + shelf.show(stage.log)
         + (f'<p class="files">{" · ".join(files)}</p>' if files else "")
         + _screenshots(run_id, shots)
         + "</article>"
     )
+
+
+def _failing(stage: StageResult) -> str:
+    """The failing tests by id (the record keeps at most MAX_FAILING; the counts say how many
+    there were)."""
+    if not stage.failing:
+        return ""
+    items = "".join(f"<li><code>{esc(t)}</code></li>" for t in stage.failing)
+    more = stage.tests.failed + stage.tests.errors - len(stage.failing)
+    tail = f'<p class="meta">and {more} more in the JUnit XML</p>' if more > 0 else ""
+    return f'<div class="failing"><p>Failing tests:</p><ul>{items}</ul>{tail}</div>'
 
 
 def _repro(line: str | None) -> str:

@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     except (InvalidInput, SettingsError, PolicyConfigError) as exc:
         print(f"cc-ci-run: {exc}", file=sys.stderr)
         return 2
-    from cc_ci.harness.interrupt import install_signal_handlers
+    from cc_ci.harness.interrupt import install_signal_handlers, term_when_parent_dies
     from cc_ci.harness.run import Run, RunRequest
 
     ci = None
@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         upgrade_from=upgrade_from,
     )
     restore = install_signal_handlers()
+    term_when_parent_dies()  # a cancelled Drone build kills only the step's shell
     try:
         record = Run(req, settings, allow).execute()
     except FileExistsError as exc:

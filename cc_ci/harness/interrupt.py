@@ -1,9 +1,15 @@
-"""SIGTERM as an exception, so a killed-politely run unwinds through its teardown."""
+"""SIGTERM as an exception, so a killed-politely run unwinds through its teardown; and
+SIGTERM when the run's parent dies, so a run whose parent was killed does too."""
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
+import sys
 from collections.abc import Callable
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class Interrupted(BaseException):
@@ -18,3 +24,24 @@ def install_signal_handlers() -> Callable[[], None]:
 
     old = signal.signal(signal.SIGTERM, on_term)
     return lambda: signal.signal(signal.SIGTERM, old)
+
+
+def term_when_parent_dies() -> bool:
+    """Have Linux send this process SIGTERM when its parent dies (prctl PR_SET_PDEATHSIG), so
+    that the run tears down. Drone's exec runner cancels a build by SIGKILLing the step's
+    shell only (drone-runner-exec's engine: `cmd.Process.Kill()`), which would leave
+    cc-ci-run running on as an orphan, its app deployed; the kernel's signal reaches it
+    instead. A parent already gone before the call is noticed too. Returns whether it is
+    set (False off Linux). Call it after `install_signal_handlers`."""
+    if not sys.platform.startswith("linux"):
+        return False
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent:  # it died between the read and the prctl
+        os.kill(os.getpid(), signal.SIGTERM)
+    return True

@@ -24,6 +24,7 @@ from cc_ci.contract.record import (
     StageResult,
     StageStatus,
     Trigger,
+    junit_failing,
     utc_now,
     write_record,
 )
@@ -513,6 +514,7 @@ class Run:
             duration_s=round(time.monotonic() - t0, 2),
             tests=counts if counts is not None else self.record.stage(name).tests,
             junit=junit.name if junit else None,
+            failing=junit_failing(junit),
             artifacts=tuple(shots),
         )
         event("stage", name=name, status=result.status, seconds=f"{time.monotonic() - t0:.1f}")

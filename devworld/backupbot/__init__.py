@@ -12,10 +12,20 @@ Debian docker CLI, and `bot.py` as /usr/bin/backup), never pulled.
 
 Tests and demos that need it bring it up and take it down again: the shared swarm must not
 keep a backupbot, since other tests check how a backup without one is reported.
+
+Ownership: several users share the one stand-in (the whole-system world, the backup tests,
+scripts/replica and scripts/demo), so its service carries the label `cc-ci.standin.owner=
+<owner>`, naming who deployed it. `up(owner=…)` deploys it only when no backupbot runs, and
+otherwise uses the one there (a real backup-bot-two refuses it: two bots would be one too
+many for abra); `down(owner=…)` removes it only when that owner deployed it, so no user's
+`down` takes away a stand-in another one brought up. `down()` without an owner removes it
+whoever deployed it (a person cleaning up by hand).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import secrets as pysecrets
 import tempfile
 from collections.abc import Iterator
@@ -34,6 +44,8 @@ SECRET = f"{STACK}_restic_password_v1"
 VOLUME = f"{STACK}_backups"
 BOT_LABEL = "coop-cloud.backupbot.enabled=true"
 STANDIN_LABEL = "cc-ci.standin=backup-bot-two"
+OWNER_LABEL = "cc-ci.standin.owner"
+"""Who deployed the stand-in (see the module's doc, Ownership)."""
 DOCKER_CLI = Path("/usr/bin/docker")  # Debian's docker.io client (scripts/bootstrap installs it)
 
 
@@ -76,6 +88,7 @@ services:
       labels:
         - "{bot_label}"
         - "{standin_label}"
+        - {owner_label}
 volumes:
   backups:
 secrets:
@@ -98,18 +111,64 @@ def _ready() -> bool:
     return bool(c) and "ready" in docker("logs", c, check=False, timeout=60)
 
 
-def up(timeout: float = 180) -> str:
-    """Deploy the stand-in (idempotent) and wait until its repository is ready; returns the
-    service name."""
-    others = [
-        n
-        for n in docker(
-            "service", "ls", "--filter", f"label={BOT_LABEL}", "--format", "{{.Name}}"
-        ).split()
-        if n != SERVICE
-    ]
+def backupbots() -> dict[str, str | None]:
+    """Every backupbot service on the swarm (the label abra looks for), with the stand-in's
+    owner label (None for a service that has none: a real backup-bot-two)."""
+    names = docker(
+        "service", "ls", "--filter", f"label={BOT_LABEL}", "--format", "{{.Name}}", timeout=60
+    ).split()  # fmt: skip
+    found: dict[str, str | None] = {}
+    for name in names:
+        label = docker(
+            "service", "inspect", name, "--format",
+            f'{{{{index .Spec.Labels "{OWNER_LABEL}"}}}}', check=False, timeout=60,
+        ).strip()  # fmt: skip
+        found[name] = label or None
+    return found
+
+
+def owner() -> str | None:
+    """Who deployed the running stand-in (its owner label), or None when it is not deployed."""
+    return backupbots().get(SERVICE)
+
+
+def decide_up(bots: dict[str, str | None], me: str) -> str:
+    """What `up` does given the backupbots running (`backupbots()`): `deploy` when there is
+    none, `refresh` when the stand-in is `me`'s own (deployed again: a changed bot.py is
+    picked up), `use` when it is another owner's (left as it is). Another backupbot (a real
+    one) makes a second one wrong: refused, naming it."""
+    others = sorted(n for n in bots if n != SERVICE)
     if others:
         raise BackupbotError(f"a backupbot already runs on this swarm: {', '.join(others)}")
+    if SERVICE not in bots:
+        return "deploy"
+    return "refresh" if bots[SERVICE] == me else "use"
+
+
+def decide_down(bots: dict[str, str | None], me: str | None) -> bool:
+    """Whether `down` removes the stand-in: when it runs and `me` deployed it, or `me` is
+    None (removal by hand, whoever deployed it). Never another backupbot."""
+    return SERVICE in bots and (me is None or bots[SERVICE] == me)
+
+
+def default_owner() -> str:
+    """The owner a caller that names none is: this process (`pid:<pid>`)."""
+    return f"pid:{os.getpid()}"
+
+
+def up(timeout: float = 180, owner: str | None = None) -> str:
+    """Make sure the stand-in runs, deploying it as `owner` (default: this process) when no
+    backupbot does, and wait until its repository is ready; returns the service name. A
+    stand-in another owner deployed is used as it is (see the module's doc, Ownership)."""
+    me = owner or default_owner()
+    action = decide_up(backupbots(), me)
+    if action != "use":
+        _deploy(me)
+    wait_for("the backupbot stand-in to be ready", _ready, timeout, interval=0.5)
+    return SERVICE
+
+
+def _deploy(me: str) -> None:
     tag = image()
     if not docker("secret", "ls", "-q", "--filter", f"name={SECRET}", timeout=60).split():
         docker("secret", "create", SECRET, "-", input=pysecrets.token_hex(24), timeout=60)
@@ -117,19 +176,29 @@ def up(timeout: float = 180) -> str:
         compose = Path(tmp) / "compose.yml"
         compose.write_text(
             COMPOSE.format(
-                image=tag, bot_label=BOT_LABEL, standin_label=STANDIN_LABEL, secret=SECRET
+                image=tag,
+                bot_label=BOT_LABEL,
+                standin_label=STANDIN_LABEL,
+                owner_label=json.dumps(f"{OWNER_LABEL}={me}"),
+                secret=SECRET,
             )
         )
         docker(
             "stack", "deploy", "--detach=true", "--resolve-image", "never",
             "-c", str(compose), STACK, timeout=180,
         )  # fmt: skip
-    wait_for("the backupbot stand-in to be ready", _ready, timeout, interval=0.5)
-    return SERVICE
 
 
-def down(timeout: float = 180) -> None:
-    """Remove the stand-in: its stack, then its restic repository volume and its secret."""
+def down(timeout: float = 180, owner: str | None = None) -> bool:
+    """Remove the stand-in, its stack, then its restic repository volume and its secret,
+    when `owner` deployed it, or whoever did when `owner` is None. Returns whether it was
+    removed; a stand-in another owner deployed is left running (False)."""
+    bots = backupbots()
+    if SERVICE not in bots:
+        _leftovers()  # no stand-in runs: what a stopped one left is nobody's
+        return False
+    if not decide_down(bots, owner):
+        return False
     docker("stack", "rm", STACK, check=False, timeout=120)
 
     def gone() -> bool:
@@ -141,6 +210,12 @@ def down(timeout: float = 180) -> None:
         ).split()  # fmt: skip
 
     wait_for("the backupbot stand-in's containers to be gone", gone, timeout, interval=0.5)
+    _leftovers()
+    return True
+
+
+def _leftovers() -> None:
+    """The restic repository volume, the secret and the networks of a stand-in that is gone."""
     for kind, name in (("volume", VOLUME), ("secret", SECRET)):
         try:
             wait_for(f"{kind} {name} to be removed", partial(_rm, kind, name), 60, interval=0.5)
@@ -164,7 +239,10 @@ def status() -> str:
     c = running_container()
     if c is None:
         return "backupbot-standin: not running"
-    return f"backupbot-standin: running as {SERVICE} (container {c[:12]}; a stand-in)"
+    return (
+        f"backupbot-standin: running as {SERVICE} (container {c[:12]}; a stand-in),"
+        f" deployed by {owner() or 'an unnamed owner'}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,13 +254,21 @@ def main(argv: list[str] | None = None) -> int:
         description="backupbot-standin: a stand-in for backup-bot-two (not backup-bot-two)",
     )
     p.add_argument("command", choices=("up", "down", "status"))
+    p.add_argument(
+        "--owner",
+        help="who deploys it (up; default: cli) or whose it must be to be removed (down;"
+        " default: anyone's)",
+    )
     a = p.parse_args(argv)
     try:
         if a.command == "up":
-            print(f"backupbot-standin: up as {up()} (a stand-in for backup-bot-two)")
+            print(f"backupbot-standin: up as {up(owner=a.owner or 'cli')}, deployed by {owner()}"
+                  " (a stand-in for backup-bot-two)")  # fmt: skip
         elif a.command == "down":
-            down()
-            print("backupbot-standin: removed (stack, restic repository volume, secret)")
+            if down(owner=a.owner):
+                print("backupbot-standin: removed (stack, restic repository volume, secret)")
+            else:
+                print(f"backupbot-standin: not removed: {status().split(': ', 1)[1]}")
         else:
             print(status())
     except (BackupbotError, DockerError, TimeoutError) as exc:
@@ -192,10 +278,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextmanager
-def deployed() -> Iterator[str]:
+def deployed(owner: str | None = None) -> Iterator[str]:
     """The stand-in for a `with` block (its service name), removed afterwards even when the
-    block fails, so no backupbot stays on the shared swarm."""
+    block fails, so no backupbot stays on the shared swarm; one that was up already (another
+    owner's: the world's, say) is used and left up."""
+    me = owner or f"{default_owner()}:{pysecrets.token_hex(4)}"
     try:
-        yield up()
+        yield up(owner=me)
     finally:
-        down()
+        down(owner=me)

@@ -107,6 +107,29 @@ def test_a_failed_test_is_a_failure_and_a_run_that_could_not_be_carried_out_an_e
     assert world.statuses(pr=2)[-1]["status"] == "error"
 
 
+def test_the_failing_tests_are_named_in_their_stage_row_first_few_then_how_many_more(world):
+    bridge, _, build = started(world)
+    rec = record(build, "failed", [("recipe-local", "failed", 9.0, "recipe-local: tests failed")])
+    rec["stages"][0]["tests"] = {"passed": 1, "failed": 6, "errors": 1, "skipped": 0}
+    rec["stages"][0]["failing"] = [
+        "tests.test_recipe_local::test_deliberately_broken",
+        "tests.test_recipe_local::test_a|b `@root` #1",
+        "tests.test_recipe_local.TestLogin::test_login[admin]",
+        "tests.test_recipe_local::test_not_shown",
+    ]
+    world.sim.world.finish_build(CI_REPO, build.number, "failure", rec)
+    bridge.report_once()
+    body = world.bot_comments()[0].body
+    rows = table_rows(body)
+    assert all(len(r) == 4 for r in rows), rows
+    note = rows[2][3]
+    assert note.startswith("`recipe-local: tests failed` failing: `test_deliberately_broken`, ")
+    assert note.endswith(", `test_login[admin]` and 4 more")  # 7 failed or errored, 3 named
+    assert "test_not_shown" not in body
+    plain, _spans = split_code(note)
+    assert "@root" not in plain and "#1" not in plain  # the hostile name is quoted, inert
+
+
 def test_policy_findings_from_the_record_are_listed_and_made_inert(world):
     bridge, _, build = started(world)
     finding = {

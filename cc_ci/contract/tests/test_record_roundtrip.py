@@ -112,8 +112,14 @@ def cases(tmp_path: Path) -> dict[str, Case]:
         replace(
             passed_stage("upgrade", 75.0),
             status=StageStatus.FAILED,
-            tests=Counts(passed=2, failed=1),
-            message="upgrade: 1 test failed: see upgrade.log",
+            tests=Counts(passed=2, failed=4, errors=1),
+            message="upgrade: tests failed",
+            failing=(
+                "test_upgrade::test_data_survived",
+                "test_upgrade::test_version[2.0]",
+                "test_upgrade.TestFront::test_page",
+                "test_login",
+            ),
         ),
         StageResult(
             "backup",
@@ -151,7 +157,8 @@ def cases(tmp_path: Path) -> dict[str, Case]:
             "error",
             (
                 "| install | ✅ passed | 31 s |  |",
-                "| upgrade | ❌ failed | 1 min 15 s | `upgrade: 1 test failed: see upgrade.log` |",
+                "| upgrade | ❌ failed | 1 min 15 s | `upgrade: tests failed` failing: "
+                "`test_data_survived`, `test_version[2.0]`, `test_page` and 2 more |",
                 "| backup | ⚠️ error | 4 s | `backup: abra app backup create exited 1` |",
                 "| recipe-local | ⏭️ skipped | 0 s | `the recipe ships no tests/` |",
             ),
@@ -355,6 +362,11 @@ def test_the_dashboard_serves_the_record_as_written_and_shows_its_details(world)
         for stage in case.record.stages:
             if stage.message:
                 assert stage.message.replace("'", "&#x27;") in page, f"{name}: {stage.name}"
+            for test in stage.failing:  # every id the record keeps, with how many more
+                assert f"<li><code>{test}</code></li>" in page, f"{name}: {test}"
+            more = stage.tests.failed + stage.tests.errors - len(stage.failing)
+            if stage.failing and more:
+                assert f"and {more} more in the JUnit XML" in page, name
         for leftover in case.record.teardown.leftovers if case.record.teardown else ():
             assert leftover in page, name
 

@@ -13,8 +13,10 @@ import pytest
 
 from cc_ci.contract.record import (
     Counts,
+    failing_name,
     format_time,
     junit_counts,
+    junit_failing,
     utc_now,
     write_atomic,
     write_record,
@@ -129,3 +131,57 @@ def test_a_row_names_its_stage_its_base_and_its_files():
     assert is_row_name(row) and is_row_name("install") and is_row_name("a-newer-stage")
     for bad in ("upgrade from -x", "upgrade from a..b", "upgrade from x y", "Upgrade", ""):
         assert not is_row_name(bad), bad
+
+
+FAILING_JUNIT = """<?xml version="1.0"?><testsuites>
+<testsuite name="pytest:verify" tests="5" failures="2" errors="1" skipped="1">
+  <testcase classname="tests.test_recipe_local" name="test_front_page"/>
+  <testcase classname="tests.test_recipe_local" name="test_deliberately_broken">
+    <failure message="assert 1 == 2">boom</failure></testcase>
+  <testcase classname="tests.test_recipe_local.TestLogin" name="test_login[admin]">
+    <failure message="no">no</failure></testcase>
+  <testcase classname="" name="test_setup_of_the_module"><error message="x">x</error></testcase>
+  <testcase classname="tests.test_recipe_local" name="test_later"><skipped/></testcase>
+</testsuite>
+<testsuite name="pytest:mutate" tests="1" failures="1">
+  <testcase classname="tests.test_recipe_local" name="test_deliberately_broken">
+    <failure message="again">again</failure></testcase>
+</testsuite></testsuites>"""
+
+
+def test_junit_failing_names_each_failed_or_errored_test_once_in_order(tmp_path: Path):
+    (tmp_path / "j.xml").write_text(FAILING_JUNIT)
+    assert junit_failing(tmp_path / "j.xml") == (
+        "tests.test_recipe_local::test_deliberately_broken",
+        "tests.test_recipe_local.TestLogin::test_login[admin]",
+        "test_setup_of_the_module",
+    )
+    assert junit_failing(tmp_path / "j.xml", limit=1) == (
+        "tests.test_recipe_local::test_deliberately_broken",
+    )
+    assert failing_name("tests.test_recipe_local.TestLogin::test_login[admin]") == (
+        "test_login[admin]"
+    )
+    (tmp_path / "bad.xml").write_text("<testsuites><testcase")
+    assert junit_failing(tmp_path / "bad.xml") == ()
+    assert junit_failing(tmp_path / "missing.xml") == junit_failing(None) == ()
+
+
+def test_a_stages_failing_tests_are_written_and_read_back():
+    from dataclasses import replace
+
+    from cc_ci.contract.record_read import parse_record
+
+    run = finished_run()
+    first = replace(run.stages[0], failing=("tests.test_x::test_a", "test_b"))
+    run = replace(run, stages=(first, *run.stages[1:]))
+    data = run.to_json()
+    assert data["stages"][0]["failing"] == ["tests.test_x::test_a", "test_b"]
+    assert data["stages"][1]["failing"] == []
+    back = parse_record(json.loads(json.dumps(data)), run.run_id)
+    assert back.stages[0].failing == ("tests.test_x::test_a", "test_b")
+    del data["stages"][0]["failing"]  # a record from before the field
+    assert parse_record(data, run.run_id).stages[0].failing == ()
+    data["stages"][0]["failing"] = "test_a"
+    with pytest.raises(ValueError, match=r"stages\[0\]\.failing"):
+        parse_record(data, run.run_id)
