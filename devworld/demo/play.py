@@ -450,7 +450,7 @@ def tear_down(d: Path) -> None:
 # --- the demo ----------------------------------------------------------------------------
 
 
-def show(info: w.Info, played: Played, opts: Options) -> None:
+def show(info: w.Info, played: Played) -> None:
     u = urls(info, played.pr, played.build, played.comment)
     print()
     print(render_comment(played.report))
@@ -496,7 +496,7 @@ def run(opts: Options, d: Path | None = None) -> int:
         say(f"the demo PR: #{pr['number']} {pr['title']!r}, head {pr['head']['sha'][:12]} "
             f"(branch {info.pr_branch}: app 1.2 over the releases 1.0.0+1.0 and 1.1.0+1.1)")  # fmt: skip
         played = play(info, g, pr["number"], opts.command)
-        show(info, played, opts)
+        show(info, played)
         if opts.mode == "keep":
             kept = True
             print(
