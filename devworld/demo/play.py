@@ -36,8 +36,8 @@ PR_TITLE = "demo 1.2"
 BEAT = 10.0
 """At most this many seconds between two progress lines."""
 VERDICT_TIMEOUT = 1800.0
-# What the steps take on this machine (2 cores), for the progress lines: docs/development.md,
-# "The demo on the whole system", has the measured figures these round.
+# Rough estimates of what the steps take on a 2-core machine, for the progress lines (not
+# measurements: bench/world_bench.py measures the command's path).
 ABOUT = {
     "world": "about 15 s when the tools and images are built; minutes the first time",
     "eyes": "about 2 s: the bridge polls every 2 s",
