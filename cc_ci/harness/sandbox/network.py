@@ -21,12 +21,11 @@ from __future__ import annotations
 import json
 import secrets
 import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cc_ci.harness import locks
+from cc_ci.harness import children, locks
 from cc_ci.harness.deploy import docker as dk
 from cc_ci.harness.deploy.janitor import SANDBOX_LABEL as LABEL
 from cc_ci.harness.outcome import teardown_raised
@@ -51,7 +50,7 @@ def run_network_name(run_id: str) -> str:
 
 
 def _create_network(name: str, labels: dict[str, str]) -> None:
-    r = subprocess.run(
+    r = children.run(
         [
             "docker",
             "network",
@@ -106,7 +105,7 @@ def proxy_address(
             raise NetworkError(f"no proxy service {service} (CCCI_PROXY_SERVICE): {exc}") from exc
         targets = {n.get("Target") for n in spec["Spec"]["TaskTemplate"].get("Networks") or []}
         if not targets & {net_id, network}:
-            r = subprocess.run(
+            r = children.run(
                 [
                     "docker",
                     "service",
@@ -224,7 +223,7 @@ class RunNetwork:
             name=relay, run_id=self.run_id, image=image, network=self.name, proxy_ip=proxy_ip
         )
         for step in (argv, ["docker", "network", "connect", NETWORK, relay]):
-            r = subprocess.run(step, capture_output=True, text=True, timeout=120)
+            r = children.run(step, capture_output=True, text=True, timeout=120)
             if r.returncode != 0:
                 raise NetworkError(f"cannot set up the relay: {r.stderr.strip()[-300:]}")
         dk.docker("start", relay, timeout=60)
