@@ -55,13 +55,15 @@ class Settings:
             deploy_timeout = float(env.get("CCCI_DEPLOY_TIMEOUT", str(DEPLOY_CEILING)))
             stage_timeout = float(env.get("CCCI_STAGE_TIMEOUT", str(STAGE_CEILING)))
             tests_cpus = float(env.get("CCCI_TESTS_CPUS", "2"))
-            max_deployments = int(env.get("CCCI_MAX_DEPLOYMENTS", "2"))
         except ValueError as exc:
             raise SettingsError(f"a numeric CCCI_* setting is malformed: {exc}") from exc
-        if max_deployments < 1:
+        at_once = env.get("CCCI_MAX_DEPLOYMENTS", "2").strip()
+        if not at_once.isdigit() or int(at_once) < 1:
             raise SettingsError(
-                f"CCCI_MAX_DEPLOYMENTS={max_deployments} must be at least 1 (1: in series)"
+                f"CCCI_MAX_DEPLOYMENTS={at_once!r} must be a whole number of deployments a run "
+                "may have at once, at least 1 (1: in series)"
             )
+        max_deployments = int(at_once)
         if not 0 < https_port < 65536:
             raise SettingsError(f"CCCI_HTTPS_PORT={https_port} is not a port (1-65535)")
         for key, seconds in (
