@@ -390,10 +390,12 @@ class Run:
                 secret=self.redact.add,
             )
             deploy(app, log, timeout=self.timeouts.deploy)
-            timing["deploy_s"] = round(time.monotonic() - t0, 2)
-            timing["healthy_s"] = round(
-                wait_healthy(app, self.settings, self.meta, log, self.timeouts.deploy), 2
-            )
+            with self._lock:  # save() reads the timings from another chain's thread
+                timing["deploy_s"] = round(time.monotonic() - t0, 2)
+            healthy_s = wait_healthy(app, self.settings, self.meta, log, self.timeouts.deploy)
+            with self._lock:
+                timing["healthy_s"] = round(healthy_s, 2)
+            self.save()  # the app is up: the record says so at once
             yield app
         finally:
             self._teardown(domain, timing, chain.abra)

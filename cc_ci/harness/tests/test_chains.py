@@ -3,6 +3,7 @@ are functions that run real subprocesses (sleep, true) and note what happened.""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -265,3 +266,43 @@ def test_each_chain_has_its_own_abra_directory_and_recipe_checkout(tmp_path: Pat
     assert (fresh.abra.abra_dir / "servers" / "default").is_dir()
     assert fresh.artifacts != upgrade.artifacts
     assert str(upgrade.abra.env_file("x.ci.test")).startswith(str(upgrade.abra.abra_dir))
+
+
+@pytest.mark.parametrize(
+    ("serial", "at_once", "limit_says"),
+    [(False, 2, "at most 2 at once (CCCI_MAX_DEPLOYMENTS)"),
+     (True, 1, "at most 1 at once (recipe_meta.py SERIAL)")],
+)  # fmt: skip
+def test_a_run_has_its_deployments_side_by_side_unless_its_recipe_asks_for_series(
+    tmp_path: Path, monkeypatch, serial, at_once, limit_says
+):
+    settings = Settings.from_env({"CCCI_STATE_DIR": str(tmp_path / "state"), "CCCI_ABRA": "abra"})
+    req = RunRequest("demo", "cc-ci/demo", "main", ("install", "upgrade"), "r1", tmp_path)
+    run = Run(req, settings)
+    run.run_dir.mkdir(parents=True)
+    run.bases = ("1.0.0+1",)
+    run.meta = RecipeMeta(serial=serial)
+    j = Journal()
+    both = threading.Barrier(2, timeout=2)
+
+    def deployment(dep, live, chain) -> None:
+        j.enter()
+        try:
+            both.wait()  # passes only with both chains working at once
+            j.note(f"{dep.stages[0]} met the other")
+        except threading.BrokenBarrierError:
+            j.note(f"{dep.stages[0]} alone")
+        finally:
+            j.leave()
+
+    monkeypatch.setattr(run, "_chain_state", lambda dep: None)
+    monkeypatch.setattr(run, "_deployment", deployment)
+    run._run_plan(live=None)
+    assert j.most == at_once
+    assert limit_says in (run.run_dir / "setup.log").read_text()
+    fresh, upgrade = run.chain_timings
+    assert (fresh["stages"], upgrade["stages"]) == (["install"], ["upgrade from 1.0.0+1"])
+    if serial:
+        assert upgrade["started_s"] >= fresh["ended_s"]
+    saved = json.loads((run.run_dir / "run.json").read_text())["timings"]["chains"]
+    assert saved == run.chain_timings
