@@ -122,10 +122,11 @@ class RunRequest:
 
 @dataclass(slots=True)
 class ChainState:
-    """What one chain has of its own: its abra directory (ABRA_DIR: the app's env file) and
+    """What one chain has of its own: its place in the plan, its abra directory (ABRA_DIR: the app's env file) and
     its recipe checkout there (the upgrade moves it to the base release and back), where its
     tests' screenshots go before they are published, and its deployment's timings."""
 
+    index: int  # the deployment's place in the plan
     abra: Abra
     checkout: rcp.Checkout
     artifacts: Path
@@ -162,7 +163,8 @@ class Run:
         self._lock = threading.RLock()  # the record, the timings: changed by every chain
         self.chain_timings: list[dict] = []
         self.teardowns: list[tuple[float, list[str]]] = []
-        self.deploy_timings: list[dict] = []
+        # each deployment's timings, by its place in the plan (chains deploy in any order)
+        self.deploy_timings: dict[int, dict] = {}
         self.phase_timings: list[dict] = []
         self.error_classes: list[ErrorClass] = []  # each error's class, as they happened
 
@@ -171,7 +173,7 @@ class Run:
     def save(self) -> None:
         with self._lock:
             timings = {
-                "deployments": self.deploy_timings,
+                "deployments": [self.deploy_timings[i] for i in sorted(self.deploy_timings)],
                 "phases": self.phase_timings,
                 "chains": self.chain_timings,
             }
@@ -317,7 +319,10 @@ class Run:
             self.log("setup").write(
                 f"deployments: {len(plan.deployments)}, at most {limit} at once ({why})\n"
             )
-        chains = [Chain(d.stages[0], partial(self._chain, d, live)) for d in plan.deployments]
+        chains = [
+            Chain(d.stages[0], partial(self._chain, d, live, i))
+            for i, d in enumerate(plan.deployments)
+        ]
         results = run_chains(chains, limit, self.cancel)
         with self._lock:
             self.chain_timings[:] = [
@@ -339,22 +344,23 @@ class Run:
         if self.cancel.is_set:
             raise Interrupted(self.cancel.why)
 
-    def _chain(self, dep: Deployment, live: LiveRun) -> None:
+    def _chain(self, dep: Deployment, live: LiveRun, index: int) -> None:
         """One chain, in its own thread: its own abra directory (a copy of the prepared
         one, with the recipe checkout), then the deployment; interrupted, its open stages
         say so."""
         try:
-            self._deployment(dep, live, self._chain_state(dep))
+            self._deployment(dep, live, self._chain_state(dep, index))
         except Interrupted:
             self._blame(fault_outcome(Fault.INTERRUPTED, "", Step.RUN), dep.stages)
             raise
 
-    def _chain_state(self, dep: Deployment) -> ChainState:
+    def _chain_state(self, dep: Deployment, index: int) -> ChainState:
         root = self.workdir / "chains" / row_file(dep.stages[0])
         abra_dir = root / "abra"
         shutil.copytree(self.abra.abra_dir, abra_dir, symlinks=True)
         checkout = replace(self.checkout, path=abra_dir / "recipes" / self.req.recipe)
-        return ChainState(replace(self.abra, abra_dir=abra_dir), checkout, root / "screenshots")
+        abra = replace(self.abra, abra_dir=abra_dir)
+        return ChainState(index, abra, checkout, root / "screenshots")
 
     @contextmanager
     def _deployed(
@@ -377,7 +383,7 @@ class Run:
         timing = chain.timing
         timing.update({"kind": str(kind), "domain": domain})
         with self._lock:
-            self.deploy_timings.append(timing)
+            self.deploy_timings[chain.index] = timing
         try:
             t0 = time.monotonic()
             app = create_app(

@@ -256,8 +256,10 @@ def test_each_chain_has_its_own_abra_directory_and_recipe_checkout(tmp_path: Pat
     (recipe / "compose.yml").write_text("head\n")
     (run.abra.abra_dir / "servers" / "default").mkdir(parents=True)
     run.checkout = Checkout(recipe, "a" * 40, ("1.0.0+1",), "1.0.0+1")
-    fresh = run._chain_state(Deployment(DeployKind.FRESH, ("install",)))
-    upgrade = run._chain_state(Deployment(DeployKind.UPGRADE, ("upgrade from 1.0.0+1",), "1.0.0+1"))
+    fresh = run._chain_state(Deployment(DeployKind.FRESH, ("install",)), 0)
+    upgrade = run._chain_state(
+        Deployment(DeployKind.UPGRADE, ("upgrade from 1.0.0+1",), "1.0.0+1"), 1
+    )
     assert fresh.abra.abra_dir != upgrade.abra.abra_dir != run.abra.abra_dir
     assert upgrade.checkout.path == upgrade.abra.abra_dir / "recipes" / "demo"
     assert (upgrade.checkout.head, upgrade.checkout.tags) == (run.checkout.head, ("1.0.0+1",))
@@ -265,6 +267,7 @@ def test_each_chain_has_its_own_abra_directory_and_recipe_checkout(tmp_path: Pat
     assert (fresh.checkout.path / "compose.yml").read_text() == "head\n"
     assert (fresh.abra.abra_dir / "servers" / "default").is_dir()
     assert fresh.artifacts != upgrade.artifacts
+    assert (fresh.index, upgrade.index) == (0, 1)
     assert str(upgrade.abra.env_file("x.ci.test")).startswith(str(upgrade.abra.abra_dir))
 
 
@@ -295,7 +298,7 @@ def test_a_run_has_its_deployments_side_by_side_unless_its_recipe_asks_for_serie
         finally:
             j.leave()
 
-    monkeypatch.setattr(run, "_chain_state", lambda dep: None)
+    monkeypatch.setattr(run, "_chain_state", lambda dep, index: None)
     monkeypatch.setattr(run, "_deployment", deployment)
     run._run_plan(live=None)
     assert j.most == at_once
