@@ -123,27 +123,14 @@ def start_two_chains(world: dict[str, str], results: Path, run_id: str):
     returns once both chains' apps are deployed and healthy, before either tears down."""
     forge = Path(world["FORGE"]) / run_id
     head = build_forge(forge, head_tests={"test_sleeps.py": SLEEPS})
-    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
-    argv = [sys.executable, "-m", "cc_ci.harness.cli", "demo", "--src", "cc-ci/demo"]
-    argv += ["--ref", head, "--stages", "recipe-local,upgrade", "--run-id", run_id]
-    p = subprocess.Popen(
-        [*argv, "--results-dir", str(results)],
-        env={**env, "CCCI_FORGE_URL": f"file://{forge}"},
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    env = {**world, "CCCI_FORGE_URL": f"file://{forge}"}
+    p = start(env, results, run_id, head, "recipe-local,upgrade")
     wait_for("both chains' apps to be up", lambda: _both_up(results / run_id), 300)
     return p
 
 
 def _both_up(run_dir: Path) -> bool:
-    try:
-        rec = json.loads((run_dir / "run.json").read_text())
-    except (OSError, ValueError):
-        return False
-    deployments = rec.get("timings", {}).get("deployments", [])
+    deployments = _record_now(run_dir).get("timings", {}).get("deployments", [])
     return len(deployments) == 2 and all(
         "healthy_s" in d and "teardown_s" not in d for d in deployments
     )
@@ -192,33 +179,37 @@ def test_the_next_runs_janitor_removes_what_a_sigkilled_run_left(
     assert demo_leftovers() == []
 
 
-def start_install(world: dict[str, str], results: Path, run_id: str, quiet: bool = False):
+def start(env: dict[str, str], results: Path, run_id: str, ref: str, stages: str):
+    """cc-ci-run on the demo recipe, in the background."""
+    env = {k: v for k, v in env.items() if k not in ("HEAD", "FORGE")}
+    argv = [sys.executable, "-m", "cc_ci.harness.cli", "demo", "--src", "cc-ci/demo"]
+    argv += ["--ref", ref, "--stages", stages, "--run-id", run_id, "--results-dir", str(results)]
+    return subprocess.Popen(
+        argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def start_install(world: dict[str, str], results: Path, run_id: str):
     """cc-ci-run's install stage on the demo head, in the background; returns once the stage
     is running (its app deployed and healthy)."""
-    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
-    argv = [sys.executable, "-m", "cc_ci.harness.cli", "demo", "--src", "cc-ci/demo"]
-    argv += ["--ref", world["HEAD"], "--stages", "install", "--run-id", run_id]
-    out = subprocess.DEVNULL if quiet else subprocess.PIPE
-    p = subprocess.Popen(
-        [*argv, "--results-dir", str(results)],
-        env=env,
-        cwd=ROOT,
-        stdout=out,
-        stderr=out,
-        text=True,
-    )
+    p = start(world, results, run_id, world["HEAD"], "install")
     wait_for("the install stage to start", lambda: _stage_running(results / run_id), 120)
     return p
 
 
-def _stage_running(run_dir: Path) -> bool:
+def _record_now(run_dir: Path) -> dict:
+    """The run record as it is now; empty before it is first written."""
     try:
-        rec = json.loads((run_dir / "run.json").read_text())
+        return json.loads((run_dir / "run.json").read_text())
     except (OSError, ValueError):
-        return False
+        return {}
+
+
+def _stage_running(run_dir: Path) -> bool:
+    rec = _record_now(run_dir)
     return (
-        any(s["status"] == "running" for s in rec["stages"])
-        and rec["deployments"] >= 1
+        any(s["status"] == "running" for s in rec.get("stages", []))
+        and rec.get("deployments", 0) >= 1
         and any(line.startswith("healthy") for line in _read(run_dir / "install.log"))
     )
 
