@@ -162,6 +162,7 @@ class Run:
         self.cancel = Cancel()  # set on SIGTERM/SIGINT while the chains work (chains.py)
         self._lock = threading.RLock()  # the record, the timings: changed by every chain
         self.chain_timings: list[dict] = []
+        self._network_down = False
         self.teardowns: list[tuple[float, list[str]]] = []
         # each deployment's timings, by its place in the plan (chains deploy in any order)
         self.deploy_timings: dict[int, dict] = {}
@@ -227,9 +228,7 @@ class Run:
                     self._prepare(infra)
                     self._run_plan(live)
                 finally:
-                    net = teardown_network(self.network, self.log("teardown"))
-                    if net is not None:
-                        self.teardowns.append(net)
+                    self._network_teardown()
                     # only the run that holds the lock owns the work dir: a second run of the
                     # same id, refused above, must not remove the first one's
                     shutil.rmtree(self.workdir, ignore_errors=True)
@@ -353,6 +352,21 @@ class Run:
         except Interrupted:
             self._blame(fault_outcome(Fault.INTERRUPTED, "", Step.RUN), dep.stages)
             raise
+        finally:
+            if StageName.RECIPE_LOCAL in dep.stages:
+                # the one chain that uses the tests network: it goes now, not after the others
+                self._network_teardown()
+
+    def _network_teardown(self) -> None:
+        """Remove the run's tests network and relay (when it made them), once."""
+        with self._lock:
+            if self._network_down:
+                return
+            self._network_down = True
+        net = teardown_network(self.network, self.log("teardown"))
+        if net is not None:
+            with self._lock:
+                self.teardowns.append(net)
 
     def _chain_state(self, dep: Deployment, index: int) -> ChainState:
         root = self.workdir / "chains" / row_file(dep.stages[0])

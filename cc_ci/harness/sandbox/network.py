@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,19 +265,16 @@ class RunNetwork:
 
 
 def teardown_network(net: RunNetwork, log: FileLog) -> tuple[float, list[str]] | None:
-    """The run's network teardown as (seconds, leftovers), SIGTERM and SIGINT held off
-    meanwhile; None when the run never made one."""
+    """The run's network teardown as (seconds, leftovers), shielded meanwhile (on the main
+    thread SIGTERM and SIGINT held off; in a chain, the run's cancel: children.shielded);
+    None when the run never made one."""
     if not net.created:
         return None
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGTERM, signal.SIGINT)}
-    t0 = time.monotonic()
-    try:
+    with children.shielded():
+        t0 = time.monotonic()
         try:
             left = net.remove(log)
         except Exception as exc:  # noqa: BLE001 - a failed teardown is a result, not a crash
             log.write(f"teardown of {net.name} raised: {exc}\n")
             left = teardown_raised(str(exc))
         return time.monotonic() - t0, left
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
