@@ -309,3 +309,24 @@ def test_a_run_has_its_deployments_side_by_side_unless_its_recipe_asks_for_serie
         assert upgrade["started_s"] >= fresh["ended_s"]
     saved = json.loads((run.run_dir / "run.json").read_text())["timings"]["chains"]
     assert saved == run.chain_timings
+
+
+def test_a_teardown_off_the_chains_holds_off_signals_on_the_main_thread_only():
+    before = signal.getsignal(signal.SIGTERM)
+    with children.shielded():  # the main thread, no chain: signals ignored meanwhile
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) is before
+    errors: list[BaseException] = []
+
+    def elsewhere() -> None:  # signal.signal would raise ValueError in this thread
+        try:
+            with children.shielded():
+                children.run(["true"])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    t = threading.Thread(target=elsewhere)
+    t.start()
+    t.join(WAIT)
+    assert errors == []
