@@ -2,6 +2,7 @@
 and the time from deploy to healthy, beside the earlier real build's figures on a real server.
 
     .venv/bin/python bench/replica_bench.py [--results-dir results] [--run] [--images]
+    .venv/bin/python bench/replica_bench.py --compare [RECIPE …]
 
 It reads the newest run record `scripts/replica` wrote for each replica (run ids
 `replica-<recipe>-<time>`, in the results folder) that ran install and upgrade and passed.
@@ -10,13 +11,19 @@ replica's images and recipe repository (everything cached: the figure a second r
 For the backup stage it also prints `backup create` and `restore` as abra ran them, and the
 share of the stage restic itself took (the `backupbot-standin: restic … took N s` lines the
 backupbot stand-in writes to the stage's log; a real backup-bot-two writes none).
-Prints the figures; asserts nothing.
+`--compare` runs each replica (all, or those named) twice with `scripts/replica`, its
+deployments in series (CCCI_MAX_DEPLOYMENTS=1) and side by side (2), and prints the two
+runs side by side: wall time, each chain's time, the time abra and the swarm spent on each
+chain's deployment (from the record: deploy → healthy, upgrade → healthy, teardown), the
+time in its test suites, the harness's overhead, and the ratios parallel / its longest
+chain and parallel / serial. Prints the figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -27,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.chain_figures import side_by_side  # noqa: E402
 from cc_ci.contract.stages import row_stage  # noqa: E402
 from devworld.replicas.build import replicas  # noqa: E402
 
@@ -130,12 +138,56 @@ def report(recipe: str, rec: dict | None, warm: float | None) -> None:
     print(f"  earlier real server: {REAL_SERVER.get(recipe, 'none recorded')}")
 
 
+def replica_run(recipe: str, results: Path, at_once: int) -> tuple[float, dict] | None:
+    """`scripts/replica RECIPE` with `at_once` deployments at once: (wall s, its record)."""
+    env = {**os.environ, "CCCI_MAX_DEPLOYMENTS": str(at_once)}
+    r = subprocess.run(
+        [str(ROOT / "scripts" / "replica"), recipe, "--results-dir", str(results)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    rec = newest_full_run(results, recipe)
+    if r.returncode != 0 or rec is None:
+        print(f"  scripts/replica {recipe} (CCCI_MAX_DEPLOYMENTS={at_once}) did not pass:")
+        print("\n".join((r.stdout + r.stderr).splitlines()[-15:]))
+        return None
+    # the run's own wall time: scripts/replica also builds images and brings up the proxy
+    return rec["duration_s"], rec
+
+
+def compare(recipes: list[str]) -> int:
+    with tempfile.TemporaryDirectory(prefix="cc-ci-bench-replicas-") as tmp:
+        for recipe in recipes:
+            print(f"\n== {recipe}: in series and side by side")
+            serial = replica_run(recipe, Path(tmp) / "serial", 1)
+            parallel = replica_run(recipe, Path(tmp) / "parallel", 2)
+            if serial is None or parallel is None:
+                continue
+            for line in side_by_side(serial, parallel, None):
+                print(f"  {line}")
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--results-dir", type=Path, default=ROOT / "results")
     p.add_argument("--run", action="store_true", help="run scripts/replica --all first")
     p.add_argument("--images", action="store_true", help="time a warm build of each replica")
+    p.add_argument(
+        "--compare",
+        nargs="*",
+        metavar="RECIPE",
+        help="run each replica (all, or these) in series and side by side and compare",
+    )
     args = p.parse_args()
+    if args.compare is not None:
+        known = [r.recipe for r in replicas()]
+        unknown = [r for r in args.compare if r not in known]
+        if unknown:
+            p.error(f"unknown replicas {', '.join(unknown)}; known: {', '.join(known)}")
+        return compare(args.compare or known)
     if args.run:
         subprocess.run([str(ROOT / "scripts" / "replica"), "--all"], cwd=ROOT, check=False)
     for r in replicas():

@@ -2,11 +2,15 @@
 
     .venv/bin/python bench/runner_bench.py      (after scripts/bootstrap; uses the local proxy)
 
-It runs cc-ci-run on the demo recipe (install, upgrade, recipe-local), then deploys the same
-stack directly with `docker stack deploy` and times how long Docker takes to converge it and
-serve it through Traefik. The harness's overhead is the run's wall time minus what Docker
-itself spends (direct convergence and removal × the run's deployments) minus the time inside
-the test suites. Prints the figures; asserts nothing.
+It runs cc-ci-run on the demo recipe (install, upgrade, recipe-local) twice: its two
+deployments side by side (CCCI_MAX_DEPLOYMENTS=2, the default) and in series (1), then
+deploys the same stack directly with `docker stack deploy` and times how long Docker takes to
+converge it and serve it through Traefik. Side by side it prints each run's wall time, each
+chain's (its stages and its teardown), Docker's own work per chain (the direct figures) and
+the time in the test suites; the harness's overhead is the wall time beyond the floor (in
+series the sum of the chains' Docker work and tests, side by side the longest chain's); and
+the ratios parallel / its longest chain (target ≤ 1.15) and parallel / serial (≤ 0.65).
+Prints the figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.chain_figures import side_by_side  # noqa: E402
 from cc_ci.harness.deploy.docker import docker, remove_stack  # noqa: E402
 from cc_ci.harness.deploy.lifecycle import services_converged  # noqa: E402
 from cc_ci.harness.settings import Settings  # noqa: E402
@@ -90,74 +95,83 @@ def direct_lifecycle(env: dict[str, str], forge: Path, prev: str, head: str) -> 
     return times
 
 
+def run_once(env: dict[str, str], head: str, results: Path, run_id: str, at_once: int):
+    """cc-ci-run on the demo recipe with `at_once` deployments at once: (wall s, record)."""
+    t0 = time.monotonic()
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cc_ci.harness.cli",
+            "demo",
+            "--src",
+            "cc-ci/demo",
+            "--ref",
+            head,
+            "--stages",
+            "install,upgrade,recipe-local",
+            "--run-id",
+            run_id,
+            "--results-dir",
+            str(results),
+        ],
+        env={**env, "CCCI_MAX_DEPLOYMENTS": str(at_once)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.monotonic() - t0
+    if r.returncode != 0:
+        print(r.stdout, r.stderr)
+        raise SystemExit(f"the {run_id} run failed (exit {r.returncode})")
+    return wall, json.loads((results / run_id / "run.json").read_text())
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         forge, results = Path(tmp) / "forge", Path(tmp) / "results"
         env, head = demo_world(forge)
-        t0 = time.monotonic()
-        r = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cc_ci.harness.cli",
-                "demo",
-                "--src",
-                "cc-ci/demo",
-                "--ref",
-                head,
-                "--stages",
-                "install,upgrade,recipe-local",
-                "--run-id",
-                "bench",
-                "--results-dir",
-                str(results),
-            ],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
-        wall = time.monotonic() - t0
-        if r.returncode != 0:
-            print(r.stdout, r.stderr)
-            return 1
-        rec = json.loads((results / "bench" / "run.json").read_text())
+        # one of each, in one invocation: side by side (CCCI_MAX_DEPLOYMENTS 2), in series (1)
+        parallel = run_once(env, head, results, "bench-parallel", 2)
+        serial = run_once(env, head, results, "bench-serial", 1)
         direct = direct_lifecycle(env, forge, "1.1.0+1.1", head)
+    wall, rec = parallel
     deployments = rec["timings"]["deployments"]
     updates = sum(1 for d in deployments if "upgrade_s" in d)
     converge = direct["fresh"] * len(deployments) + direct["update"] * updates
     removal = direct["remove"] * len(deployments)
-    test_time = sum(p["seconds"] for p in rec["timings"]["phases"])
     docker_time = converge + removal
-    overhead = wall - docker_time - test_time
     print(f"cc-ci-run on the demo recipe (abra: {rec['tools'].get('abra')})")
-    print(f"{'stage':<14}{'status':<9}{'seconds':>8}")
+    print(f"{'stage':<24}{'status':<9}{'serial s':>9}{'parallel s':>11}")
+    serial_stages = {s["name"]: s for s in serial[1]["stages"]}
     for s in rec["stages"]:
-        print(f"{s['name']:<14}{s['status']:<9}{s['duration_s']:>8.1f}")
+        other = serial_stages.get(s["name"], {}).get("duration_s") or float("nan")
+        print(f"{s['name']:<24}{s['status']:<9}{other:>9.1f}{s['duration_s']:>11.1f}")
     for d in deployments:
         extra = f", upgrade→healthy {d['upgrade_s']:.1f}s" if "upgrade_s" in d else ""
         print(
             f"deployment {d['kind']:<8} deploy {d['deploy_s']:.1f}s, healthy after "
-            f"{d['healthy_s']:.1f}s, teardown {d['teardown_s']:.1f}s{extra}"
+            f"{d['healthy_s']:.1f}s, teardown {d['teardown_s']:.1f}s{extra} (parallel run)"
         )
-    print(f"run wall time                 {wall:8.1f} s")
     print(
         f"docker alone: fresh deploy → healthy {direct['fresh']:.1f} s, update → healthy "
         f"{direct['update']:.1f} s, stack removal {direct['remove']:.1f} s"
     )
     print(
-        f"docker's own work in the run  {docker_time:8.1f} s ({len(deployments)} deploys → "
+        f"docker's own work in a run    {docker_time:8.1f} s ({len(deployments)} deploys → "
         f"healthy, {updates} update, {len(deployments)} removals: {converge:.1f} + {removal:.1f})"
     )
-    print(f"time inside test suites       {test_time:8.1f} s")
-    print(
-        f"harness overhead              {overhead:8.1f} s = {overhead / wall:.1%} of the run "
-        f"(run − docker's own work − tests; target ≤ 10%)"
-    )
-    print(
-        f"  counting docker's removals as overhead: {overhead + removal:.1f} s = "
-        f"{(overhead + removal) / wall:.1%}"
-    )
+    # Docker's own work per chain: the fresh chain deploys and removes once; an upgrade
+    # chain deploys its base, updates it to the head, and removes it
+    per_chain = {
+        c["chain"]: direct["fresh"]
+        + direct["remove"]
+        + (direct["update"] if c["kind"] == "upgrade" else 0.0)
+        for c in rec["timings"]["chains"]
+    }
+    print()
+    for line in side_by_side(serial, parallel, per_chain):
+        print(line)
     print(
         f"teardown, longest             {max(d['teardown_s'] for d in deployments):8.1f} s "
         f"(target ≤ 15 s)"

@@ -164,10 +164,13 @@ in
     , gitTokenFile ? null
     , policyFile ? null
     , proxyService ? null
+    , maxDeployments ? 2
     }:
     {
       CCCI_FORGE_URL = stripSlash forgeUrl;
       CCCI_HTTPS_PORT = httpsPort;
+      # a run's deployments at once (cc_ci/harness/chains.py); 1: one after the other
+      CCCI_MAX_DEPLOYMENTS = maxDeployments;
       CCCI_RESOLVE_TO = resolveTo;
       CCCI_RESULTS_DIR = resultsDir;
       CCCI_STATE_DIR = stateDir;

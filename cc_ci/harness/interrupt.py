@@ -7,13 +7,18 @@ import ctypes
 import os
 import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class Interrupted(BaseException):
-    """SIGTERM arrived: unwind through every `finally` so teardown runs."""
+    """SIGTERM arrived (or the run was cancelled, in a chain): unwind through every
+    `finally` so teardown runs."""
 
 
 def install_signal_handlers() -> Callable[[], None]:
@@ -45,3 +50,20 @@ def term_when_parent_dies() -> bool:
     if os.getppid() != parent:  # it died between the read and the prctl
         os.kill(os.getpid(), signal.SIGTERM)
     return True
+
+
+@contextmanager
+def deferred(note: Callable[[int], None]) -> Iterator[None]:
+    """For the block, SIGTERM and SIGINT only call `note(signum)`, raising nothing: the main
+    thread, waiting on the chains (chains.py), acts on it between its waits. `note` must do
+    no more than set a value (it runs between any two bytecodes of the main thread). Off the
+    main thread (where no signal arrives, and signal.signal may not be called): nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, lambda signum, frame: note(signum)) for s in SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

@@ -20,6 +20,7 @@ KNOWN = {
     "MAIN_SERVICE",
     "FRONT_PAGE",
     "UPGRADE_FROM",
+    "SERIAL",
 }
 
 HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{1,63}$")
@@ -41,6 +42,9 @@ class RecipeMeta:
     extra_env: Mapping[str, str] | Callable[[str], Mapping[str, str]] = field(default_factory=dict)
     upgrade_from: tuple[str, ...] = ()
     """Release tags the upgrade stage also starts from, after the previous release."""
+    serial: bool = False
+    """The run's deployments one after the other, whatever CCCI_MAX_DEPLOYMENTS allows: an
+    app too big to run twice on the host (chains.py)."""
 
     def env_for(self, domain: str) -> dict[str, str]:
         """Extra env for an app at `domain` (EXTRA_ENV may be a function of the domain)."""
@@ -125,6 +129,11 @@ def load_meta(suite_dir: Path) -> RecipeMeta:
         if not all(isinstance(t, str) and is_ref(t) for t in v):
             raise MetaError(f"{path}: UPGRADE_FROM must be a list of release tags, not {v!r}")
         kw["upgrade_from"] = tuple(dict.fromkeys(v))
+    if "SERIAL" in names:
+        v = module.SERIAL
+        if not isinstance(v, bool):
+            raise MetaError(f"{path}: SERIAL must be True or False, not {v!r}")
+        kw["serial"] = v
     if "EXTRA_ENV" in names:
         v = module.EXTRA_ENV
         if not (callable(v) or isinstance(v, Mapping)):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cc_ci.contract.redact import Redactor
+from cc_ci.harness import children
 from cc_ci.harness.deploy.abra import LogSink
 from cc_ci.harness.plan import previous_release
 
@@ -39,7 +40,7 @@ def _git(
 ) -> str:
     log.write(f"$ git {' '.join(args)}\n")
     try:
-        r = subprocess.run(
+        r = children.run(
             ["git", *args],
             cwd=cwd,
             env=env,

@@ -2,17 +2,20 @@
 
 The shell around the pure parts (naming, plan, outcome, record): it deploys, runs pytest,
 asks outcome.py what each result means, writes the run record after every step, and
-guarantees teardown on failure, timeout and SIGTERM.
+guarantees teardown on failure, timeout and SIGTERM. Each planned deployment is a chain
+(chains.py) with its own app, abra directory and recipe checkout; the chains work side by
+side, so the record is changed and saved under a lock.
 """
 
 from __future__ import annotations
 
 import shutil
-import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from cc_ci.contract.names import app_domain, stack_name
@@ -30,10 +33,11 @@ from cc_ci.contract.record import (
 )
 from cc_ci.contract.redact import Redactor
 from cc_ci.contract.stages import StageName, row_base, row_file
-from cc_ci.harness import backup
+from cc_ci.harness import backup, children
 from cc_ci.harness import recipe as rcp
 from cc_ci.harness import upgrade as upg
 from cc_ci.harness.certs import cert_spki
+from cc_ci.harness.chains import Cancel, Chain, limit_for, run_chains
 from cc_ci.harness.deploy.abra import Abra, AbraError
 from cc_ci.harness.deploy.diagnose import classify
 from cc_ci.harness.deploy.janitor import LiveRun, janitor
@@ -117,6 +121,19 @@ class RunRequest:
         return self.repo or self.src
 
 
+@dataclass(slots=True)
+class ChainState:
+    """What one chain has of its own: its place in the plan, its abra directory (ABRA_DIR: the app's env file) and
+    its recipe checkout there (the upgrade moves it to the base release and back), where its
+    tests' screenshots go before they are published, and its deployment's timings."""
+
+    index: int  # the deployment's place in the plan
+    abra: Abra
+    checkout: rcp.Checkout
+    artifacts: Path
+    timing: dict = field(default_factory=dict)
+
+
 class Run:
     def __init__(self, req: RunRequest, settings: Settings, allow: Allowlist | None = None) -> None:
         self.req = req
@@ -143,20 +160,38 @@ class Run:
             repro=self._repro(req.ref, req.upgrade_from),
         )
         self.bases: tuple[str, ...] = ()
+        self.cancel = Cancel()  # set on SIGTERM/SIGINT while the chains work (chains.py)
+        self._lock = threading.RLock()  # the record, the timings: changed by every chain
+        self.chain_timings: list[dict] = []
+        self._network_down = False
         self.teardowns: list[tuple[float, list[str]]] = []
-        self.deploy_timings: list[dict] = []
+        # each deployment's timings, by its place in the plan (chains deploy in any order)
+        self.deploy_timings: dict[int, dict] = {}
         self.phase_timings: list[dict] = []
         self.error_classes: list[ErrorClass] = []  # each error's class, as they happened
 
     # -- record keeping -------------------------------------------------------------------
 
     def save(self) -> None:
-        timings = {"deployments": self.deploy_timings, "phases": self.phase_timings}
-        write_record(self.run_dir, self.record, timings=timings, redact=self.redact)
+        with self._lock:
+            timings = {
+                "deployments": [self.deploy_timings[i] for i in sorted(self.deploy_timings)],
+                "phases": self.phase_timings,
+                "chains": self.chain_timings,
+            }
+            write_record(self.run_dir, self.record, timings=timings, redact=self.redact)
+
+    def _change(self, **changes: object) -> None:
+        """Replace fields of the record (values or functions of the old value) and save."""
+        with self._lock:
+            new = {k: v(getattr(self.record, k)) if callable(v) else v for k, v in changes.items()}
+            self.record = replace(self.record, **new)
+            self.save()
 
     def set_stage(self, name: str, **changes: object) -> None:
-        self.record = self.record.with_stage(replace(self.record.stage(name), **changes))
-        self.save()
+        with self._lock:
+            self.record = self.record.with_stage(replace(self.record.stage(name), **changes))
+            self.save()
 
     def log(self, stage: str) -> FileLog:
         return FileLog(self.run_dir / f"{row_file(stage)}.log", self.redact)
@@ -194,9 +229,7 @@ class Run:
                     self._prepare(infra)
                     self._run_plan(live)
                 finally:
-                    net = teardown_network(self.network, self.log("teardown"))
-                    if net is not None:
-                        self.teardowns.append(net)
+                    self._network_teardown()
                     # only the run that holds the lock owns the work dir: a second run of the
                     # same id, refused above, must not remove the first one's
                     shutil.rmtree(self.workdir, ignore_errors=True)
@@ -274,31 +307,102 @@ class Run:
         )
 
     def _run_plan(self, live: LiveRun) -> None:
+        """The plan's deployments, each a chain, side by side up to the limit (chains.py).
+        After every chain has ended: a chain's unexpected error is the run's; a cancel (a
+        signal while they worked) is Interrupted, as a signal on the main thread is."""
         plan = plan_run(self.req.stages, self.bases)
         for name, why in plan.skipped:
             self.set_stage(name, status=StageStatus.SKIPPED, message=why)
-        for dep in plan.deployments:
-            self._deployment(dep, live)
+        limit = limit_for(self.settings.max_deployments, self.meta.serial)
+        if len(plan.deployments) > 1:
+            why = "recipe_meta.py SERIAL" if self.meta.serial else "CCCI_MAX_DEPLOYMENTS"
+            self.log("setup").write(
+                f"deployments: {len(plan.deployments)}, at most {limit} at once ({why})\n"
+            )
+        chains = [
+            Chain(d.stages[0], partial(self._chain, d, live, i))
+            for i, d in enumerate(plan.deployments)
+        ]
+        results = run_chains(chains, limit, self.cancel)
+        with self._lock:
+            self.chain_timings[:] = [
+                {
+                    "chain": r.name,
+                    "kind": str(d.kind),
+                    "stages": list(d.stages),
+                    "started_s": r.started_s,
+                    "ended_s": r.ended_s,
+                    "wall_s": r.wall_s,
+                    "interrupted": r.interrupted,
+                }
+                for d, r in zip(plan.deployments, results, strict=True)
+            ]
+        self.save()
+        errors = [r.error for r in results if r.error is not None]
+        if errors:
+            raise errors[0]
+        if self.cancel.is_set:
+            raise Interrupted(self.cancel.why)
+
+    def _chain(self, dep: Deployment, live: LiveRun, index: int) -> None:
+        """One chain, in its own thread: its own abra directory (a copy of the prepared
+        one, with the recipe checkout), then the deployment; interrupted, its open stages
+        say so."""
+        try:
+            self._deployment(dep, live, self._chain_state(dep, index))
+        except Interrupted:
+            self._blame(fault_outcome(Fault.INTERRUPTED, "", Step.RUN), dep.stages)
+            raise
+        finally:
+            if StageName.RECIPE_LOCAL in dep.stages:
+                # the one chain that uses the tests network: it goes now, not after the others
+                self._network_teardown()
+
+    def _network_teardown(self) -> None:
+        """Remove the run's tests network and relay (when it made them), once."""
+        with self._lock:
+            if self._network_down:
+                return
+            self._network_down = True
+        net = teardown_network(self.network, self.log("teardown"))
+        if net is not None:
+            with self._lock:
+                self.teardowns.append(net)
+
+    def _chain_state(self, dep: Deployment, index: int) -> ChainState:
+        root = self.workdir / "chains" / row_file(dep.stages[0])
+        abra_dir = root / "abra"
+        shutil.copytree(self.abra.abra_dir, abra_dir, symlinks=True)
+        checkout = replace(self.checkout, path=abra_dir / "recipes" / self.req.recipe)
+        abra = replace(self.abra, abra_dir=abra_dir)
+        return ChainState(index, abra, checkout, root / "screenshots")
 
     @contextmanager
-    def _deployed(self, kind: DeployKind, live: LiveRun, log: FileLog) -> Iterator[App]:
+    def _deployed(
+        self, kind: DeployKind, live: LiveRun, log: FileLog, chain: ChainState
+    ) -> Iterator[App]:
         domain = app_domain(self.req.recipe, self.settings.zone)
         env = sample_env(
-            self.checkout.path,
+            chain.checkout.path,
             {**self.meta.env_for(domain), **harness_env(domain)},
         )
         self._gate(
-            env, f"{kind} deployment", log, self.meta.domains_for(domain, self.settings.zone)
+            env,
+            f"{kind} deployment",
+            log,
+            self.meta.domains_for(domain, self.settings.zone),
+            chain.checkout.path,
         )
         live.claim(domain)
-        self.record = replace(self.record, deployments=self.record.deployments + 1)
-        self.save()
-        timing: dict = {"kind": str(kind), "domain": domain}
-        self.deploy_timings.append(timing)
+        self._change(deployments=lambda n: n + 1)
+        timing = chain.timing
+        timing.update({"kind": str(kind), "domain": domain})
+        with self._lock:
+            self.deploy_timings[chain.index] = timing
         try:
             t0 = time.monotonic()
             app = create_app(
-                self.abra,
+                chain.abra,
                 self.req.recipe,
                 domain,
                 self.meta.env_for(domain),
@@ -307,54 +411,62 @@ class Run:
                 secret=self.redact.add,
             )
             deploy(app, log, timeout=self.timeouts.deploy)
-            timing["deploy_s"] = round(time.monotonic() - t0, 2)
-            timing["healthy_s"] = round(
-                wait_healthy(app, self.settings, self.meta, log, self.timeouts.deploy), 2
-            )
+            with self._lock:  # save() reads the timings from another chain's thread
+                timing["deploy_s"] = round(time.monotonic() - t0, 2)
+            healthy_s = wait_healthy(app, self.settings, self.meta, log, self.timeouts.deploy)
+            with self._lock:
+                timing["healthy_s"] = round(healthy_s, 2)
+            self.save()  # the app is up: the record says so at once
             yield app
         finally:
-            self._teardown(domain, timing)
+            self._teardown(domain, timing, chain.abra)
 
-    def _gate(self, env: dict[str, str], what: str, log: FileLog, domains: tuple[str, ...]) -> None:
-        """Check the compose files about to be deployed; refuse before anything is created.
-        `domains` are the app's own host names, the only ones its Traefik labels may route."""
-        verdict = gate(self.checkout.path, env, self.req.recipe, self.allow, domains)
-        self.record = replace(self.record, policy=(*self.record.policy, verdict.to_record(what)))
-        self.save()
+    def _gate(
+        self,
+        env: dict[str, str],
+        what: str,
+        log: FileLog,
+        domains: tuple[str, ...],
+        checkout: Path,
+    ) -> None:
+        """Check the compose files about to be deployed (in the chain's `checkout`); refuse
+        before anything is created. `domains` are the app's own host names, the only ones
+        its Traefik labels may route."""
+        verdict = gate(checkout, env, self.req.recipe, self.allow, domains)
+        self._change(policy=lambda p: (*p, verdict.to_record(what)))
         for line in verdict.lines():
             log.write(f"policy: {line}\n")
         if verdict.refused:
             log.write(f"policy: refused the {what}; nothing was deployed\n")
             raise PolicyRefused(verdict)
 
-    def _teardown(self, domain: str, timing: dict) -> None:
-        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGTERM, signal.SIGINT)}
-        try:
+    def _teardown(self, domain: str, timing: dict, abra: Abra) -> None:
+        # shielded: a cancel neither kills nor interrupts it (on the main thread: signals
+        # ignored meanwhile); the other chains go on while it runs
+        with children.shielded():
             t0 = time.monotonic()
             try:
-                left = teardown(self.abra, domain, self.log("teardown"))
+                left = teardown(abra, domain, self.log("teardown"))
             except Exception as exc:  # noqa: BLE001 - a failed teardown is a result, not a crash
                 self.log("teardown").write(f"teardown raised: {exc}\n")
                 left = teardown_raised(str(exc))
             took = time.monotonic() - t0
-            timing["teardown_s"] = round(took, 2)
-            self.teardowns.append((took, left))
+            with self._lock:
+                timing["teardown_s"] = round(took, 2)
+                self.teardowns.append((took, left))
             event("teardown", domain=domain, seconds=f"{took:.1f}", leftovers=len(left))
-        finally:
-            for s, h in previous.items():
-                signal.signal(s, h)
 
-    def _deployment(self, dep: Deployment, live: LiveRun) -> None:
+    def _deployment(self, dep: Deployment, live: LiveRun, chain: ChainState) -> None:
         first = dep.stages[0]
         log = self.log(first)
         try:
             if dep.kind is DeployKind.UPGRADE:
-                self._upgrade(live, log, dep)
+                self._upgrade(live, log, dep, chain)
                 return
             self.set_stage(first, status=StageStatus.RUNNING, log=f"{first}.log")
-            with self._deployed(DeployKind.FRESH, live, log) as app:
+            with self._deployed(DeployKind.FRESH, live, log, chain) as app:
                 for name in dep.stages:
-                    self._stage(name, app)
+                    self._stage(name, app, chain)
         except DeployError as exc:
             ended = fault_outcome(
                 Fault.UNHEALTHY, str(exc), Step.DEPLOYMENT, error_class=exc.error_class
@@ -369,7 +481,8 @@ class Run:
             )
             self._blame(ended, dep.stages)
 
-    def _stage(self, name: str, app: App) -> None:
+    def _stage(self, name: str, app: App, chain: ChainState) -> None:
+        children.checkpoint()  # a boundary: the run may have been cancelled meanwhile
         t0 = time.monotonic()
         self.set_stage(name, status=StageStatus.RUNNING, log=f"{name}.log")
         log = self.log(name)
@@ -384,21 +497,22 @@ class Run:
                         [self.suite_dir / "test_install.py", BUILTIN],
                         None,
                         log,
+                        chain,
                     )
                 )
             elif name == StageName.RECIPE_LOCAL:
                 if not self.recipe_tests.is_dir():
                     self._set_outcome(name, NO_RECIPE_TESTS, duration_s=0.0)
                     return
-                phases.append(self._sandboxed(app, name, log))
+                phases.append(self._sandboxed(app, name, log, chain))
             elif name == StageName.BACKUP:
                 tests = self.suite_dir / "test_backup.py"
-                phases.append(self._phase(app, name, "seed", [tests], "seed", log))
+                phases.append(self._phase(app, name, "seed", [tests], "seed", log, chain))
                 if not phases[-1].failed:
                     since = backup.now()
-                    self.abra.backup_create(app.domain, log, timeout=self.timeouts.backup)
-                    phases.append(self._phase(app, name, "mutate", [tests], "mutate", log))
-                    self.abra.restore(app.domain, log, timeout=self.timeouts.backup)
+                    app.abra.backup_create(app.domain, log, timeout=self.timeouts.backup)
+                    phases.append(self._phase(app, name, "mutate", [tests], "mutate", log, chain))
+                    app.abra.restore(app.domain, log, timeout=self.timeouts.backup)
                     wait_healthy(app, self.settings, self.meta, log, self.timeouts.deploy)
                     details, found = backup.check(stack_name(app.domain), since, log)
                     self.set_stage(name, details=details)
@@ -406,7 +520,9 @@ class Run:
                         self._close_stage(name, t0, phases, backup.failed(found))
                         return
                     phases.append(
-                        self._phase(app, name, "verify", [tests], "not seed and not mutate", log)
+                        self._phase(
+                            app, name, "verify", [tests], "not seed and not mutate", log, chain
+                        )
                     )
         except (AbraError, SandboxError, backup.BackupCheckError) as exc:
             detail = self.redact(str(exc))
@@ -430,9 +546,11 @@ class Run:
         paths: list[Path],
         marker: str | None,
         log: FileLog,
+        chain: ChainState,
         extra_env: dict[str, str] | None = None,
     ) -> PhaseResult:
-        ctx = self._context(app, stage, phase)
+        children.checkpoint()
+        ctx = self._context(app, stage, phase, chain.artifacts)
         # pytest writes into the work dir; the run folder gets the masked copies (publish.py)
         private = self.workdir / "junit" / f"{row_file(stage)}.{phase}.junit.xml"
         private.parent.mkdir(parents=True, exist_ok=True)
@@ -441,12 +559,13 @@ class Run:
         junit = self.run_dir / f"{row_file(stage)}.{phase}.junit.xml"
         result = replace(result, junit=publish_junit(result.junit, junit, self.redact))
         publish_files(Path(ctx.artifacts_dir), self.run_dir / "screenshots", self.redact)
-        self.phase_timings.append(
-            {"stage": stage, "phase": phase, "seconds": round(time.monotonic() - t0, 2)}
-        )
+        with self._lock:
+            self.phase_timings.append(
+                {"stage": stage, "phase": phase, "seconds": round(time.monotonic() - t0, 2)}
+            )
         return result
 
-    def _sandboxed(self, app: App, stage: str, log: FileLog) -> PhaseResult:
+    def _sandboxed(self, app: App, stage: str, log: FileLog, chain: ChainState) -> PhaseResult:
         """The recipe's own tests: PR code, so they run confined (cc_ci/harness/sandbox/container.py)."""
         s = self.settings
         t0 = time.monotonic()
@@ -455,7 +574,7 @@ class Run:
             tests=self.recipe_tests,
             workdir=self.workdir,
             run_dir=self.run_dir,
-            ctx=self._context(app, stage, "verify"),
+            ctx=self._context(app, stage, "verify", chain.artifacts),
             ca_file=s.ca_file,
             proxy_service=s.proxy_service,
             network=self.network,
@@ -465,12 +584,13 @@ class Run:
             tools=s.tools_dir,
             redact=self.redact,
         )
-        self.phase_timings.append(
-            {"stage": stage, "phase": "verify", "seconds": round(time.monotonic() - t0, 2)}
-        )
+        with self._lock:
+            self.phase_timings.append(
+                {"stage": stage, "phase": "verify", "seconds": round(time.monotonic() - t0, 2)}
+            )
         return result
 
-    def _context(self, app: App, stage: str, phase: str) -> SuiteContext:
+    def _context(self, app: App, stage: str, phase: str, artifacts: Path) -> SuiteContext:
         s = self.settings
         return SuiteContext(
             recipe=self.req.recipe,
@@ -483,10 +603,10 @@ class Run:
             resolve_to=s.resolve_to,
             ca_file=str(s.ca_file) if s.ca_file else None,
             cert_spki=self.spki,
-            artifacts_dir=str(self.workdir / "screenshots"),
+            artifacts_dir=str(artifacts),
             run_dir=str(self.run_dir),
             data_file=str(self.workdir / f"data-{row_file(stage)}.json"),
-            env_file=str(self.abra.env_file(app.domain)),
+            env_file=str(app.abra.env_file(app.domain)),
             health_path=self.meta.health_path,
             health_ok=self.meta.health_ok,
             main_service=self.meta.main_service,
@@ -519,7 +639,7 @@ class Run:
         )
         event("stage", name=name, status=result.status, seconds=f"{time.monotonic() - t0:.1f}")
 
-    def _upgrade(self, live: LiveRun, log: FileLog, dep: Deployment) -> None:
+    def _upgrade(self, live: LiveRun, log: FileLog, dep: Deployment, chain: ChainState) -> None:
         name = dep.stages[0]  # upgrade from <tag>
         prev = dep.base
         assert prev is not None  # the plan makes an upgrade deployment per base
@@ -527,22 +647,22 @@ class Run:
         details = {
             "from": prev,
             "from_repo": self.req.base_repo,
-            "from_commit": rcp.tag_commit(self.checkout.path, prev, log, self.redact),
+            "from_commit": rcp.tag_commit(chain.checkout.path, prev, log, self.redact),
         }
         self.set_stage(
             name, status=StageStatus.RUNNING, log=f"{row_file(name)}.log", details=details
         )
         from_repo = details["from_repo"]
-        rcp.checkout(self.checkout.path, prev, log, self.redact)
+        rcp.checkout(chain.checkout.path, prev, log, self.redact)
         phases: list[PhaseResult] = []
         tests = self.suite_dir / "test_upgrade.py"
         proof: upg.UpgradeProof | None = None
         try:
-            with self._deployed(DeployKind.UPGRADE, live, log) as app:
+            with self._deployed(DeployKind.UPGRADE, live, log, chain) as app:
                 log.write(f"deployed the previous release {prev}\n")
-                phases.append(self._phase(app, name, "seed", [tests], "seed", log))
+                phases.append(self._phase(app, name, "seed", [tests], "seed", log, chain))
                 if not phases[-1].failed:
-                    rcp.checkout(self.checkout.path, self.checkout.head, log, self.redact)
+                    rcp.checkout(chain.checkout.path, chain.checkout.head, log, self.redact)
                     # the head deploys with the env made from the previous release's sample
                     app_env = parse_env(app.abra.env_file(app.domain).read_text())
                     self._gate(
@@ -550,9 +670,10 @@ class Run:
                         "upgrade to the PR head",
                         log,
                         self.meta.domains_for(app.domain, self.settings.zone),
+                        chain.checkout.path,
                     )
                     before = read_stack(app.stack)
-                    asked = wanted(self.checkout.path, app.abra.env_file(app.domain), app.stack)
+                    asked = wanted(chain.checkout.path, app.abra.env_file(app.domain), app.stack)
                     t_up = time.monotonic()
                     deploy(app, log, timeout=self.timeouts.deploy, force=True)
                     healthy_s = wait_healthy(
@@ -572,12 +693,19 @@ class Run:
                     for line in proof.lines():
                         log.write(line + "\n")
                     self.set_stage(name, details={**details, **proof.to_details()})
-                    self.deploy_timings[-1]["upgrade_s"] = round(time.monotonic() - t_up, 2)
-                    self.deploy_timings[-1]["upgrade_healthy_s"] = round(healthy_s, 2)
+                    with self._lock:
+                        chain.timing["upgrade_s"] = round(time.monotonic() - t_up, 2)
+                        chain.timing["upgrade_healthy_s"] = round(healthy_s, 2)
                     log.write(f"upgraded {prev} → {self.checkout.head[:12]}\n")
                     phases.append(
                         self._phase(
-                            app, name, "verify", [tests, BUILTIN], "not seed and not mutate", log
+                            app,
+                            name,
+                            "verify",
+                            [tests, BUILTIN],
+                            "not seed and not mutate",
+                            log,
+                            chain,
                         )
                     )
         except DeployError as exc:
@@ -603,14 +731,16 @@ class Run:
         self._close_stage(name, t0, phases, upg.proof_outcome(proof) if proof else None)
 
     def _set_outcome(self, name: str, outcome: Outcome, **more: object) -> None:
-        if outcome.error_class is not None:
-            self.error_classes.append(outcome.error_class)
-        self.set_stage(name, status=outcome.status, message=outcome.message, **more)
+        with self._lock:
+            if outcome.error_class is not None:
+                self.error_classes.append(outcome.error_class)
+            self.set_stage(name, status=outcome.status, message=outcome.message, **more)
 
     def _blame(self, outcome: Outcome, among: tuple[str, ...] | None = None) -> None:
         """Close the stages that never finished (of one deployment, or of the run)."""
-        for name, result in blame(self.record.stages, outcome, among):
-            self._set_outcome(name, result)
+        with self._lock:
+            for name, result in blame(self.record.stages, outcome, among):
+                self._set_outcome(name, result)
 
     def _finish(self) -> RunRecord:
         td = teardown_result(self.teardowns)

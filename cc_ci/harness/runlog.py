@@ -26,4 +26,6 @@ class FileLog:
 
 def event(msg: str, **kv: object) -> None:
     """One event line (cc_ci/contract/eventline.py) to stderr."""
-    print(format_event(msg, **kv), file=sys.stderr, flush=True)
+    # one write per line: a run's chains write events from their threads at once
+    sys.stderr.write(format_event(msg, **kv) + "\n")
+    sys.stderr.flush()

@@ -41,6 +41,7 @@ class Settings:
     tests_memory: str = "2g"  # caps of the recipe-local tests' container
     tests_cpus: float = 2.0
     abra_catalogue: Path | None = None  # a catalogue to link (read-only); None: an empty one
+    max_deployments: int = 2  # a run's deployments at once (chains.py); 1: one after the other
 
     @staticmethod
     def from_env(env: dict[str, str] | None = None) -> Settings:
@@ -56,6 +57,13 @@ class Settings:
             tests_cpus = float(env.get("CCCI_TESTS_CPUS", "2"))
         except ValueError as exc:
             raise SettingsError(f"a numeric CCCI_* setting is malformed: {exc}") from exc
+        at_once = env.get("CCCI_MAX_DEPLOYMENTS", "2").strip()
+        if not at_once.isdigit() or int(at_once) < 1:
+            raise SettingsError(
+                f"CCCI_MAX_DEPLOYMENTS={at_once!r} must be a whole number of deployments a run "
+                "may have at once, at least 1 (1: in series)"
+            )
+        max_deployments = int(at_once)
         if not 0 < https_port < 65536:
             raise SettingsError(f"CCCI_HTTPS_PORT={https_port} is not a port (1-65535)")
         for key, seconds in (
@@ -84,4 +92,5 @@ class Settings:
             proxy_service=env.get("CCCI_PROXY_SERVICE", "cc-ci-proxy_app"),
             tests_memory=env.get("CCCI_TESTS_MEMORY", "2g"),
             tests_cpus=min(tests_cpus, float(os.cpu_count() or 1)),
+            max_deployments=max_deployments,
         )

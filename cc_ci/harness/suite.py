@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from cc_ci.contract.record import Counts, junit_counts
+from cc_ci.harness import children
 from cc_ci.harness.outcome import PhaseResult, phase_result, pytest_could_not_run
 from cc_ci.suite import plugins
 from cc_ci.suite.context import ENV_VAR, SuiteContext
@@ -78,7 +79,7 @@ def run_phase(
         f"$ pytest {'-m ' + repr(marker) + ' ' if marker else ''}{' '.join(map(str, paths))}\n"
     )
     try:
-        r = subprocess.run(
+        r = children.run(
             argv,
             capture_output=True,
             text=True,

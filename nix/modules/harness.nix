@@ -39,6 +39,15 @@ in
       default = null;
       description = "CA that signed the wildcard certificate, when it is not publicly trusted.";
     };
+    maxDeployments = mkOption {
+      type = types.ints.positive;
+      default = 2;
+      description = ''
+        How many deployments one run has at once (CCCI_MAX_DEPLOYMENTS): a full run's PR head
+        and its upgrade from the previous release side by side (2), or one after the other
+        (1). Live test apps at most: drone.runner.capacity × this (docs/runbook.md).
+      '';
+    };
     environment = mkOption {
       type = types.attrsOf (types.oneOf [ types.str types.int types.bool ]);
       default = { };
@@ -58,7 +67,7 @@ in
       stateDir = "${top.stateDir}/runner";
       toolsDir = "${top.stateDir}/tools";
       forgeUrl = top.gitea.url;
-      inherit (cfg) resolveTo httpsPort caFile;
+      inherit (cfg) resolveTo httpsPort caFile maxDeployments;
       # the exec runner loads the token as a credential of its unit (drone-runner.nix)
       gitTokenFile = if cfg.gitTokenFile == null then null else "/run/credentials/cc-ci-drone-runner.service/git-token";
       policyFile = "${policyFile}";

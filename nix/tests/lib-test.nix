@@ -96,7 +96,7 @@ let
 
     runner_env_leaves_out_unset_files = {
       got = builtins.attrNames (lib.runnerEnv runnerArgs);
-      want = [ "CCCI_FORGE_URL" "CCCI_HTTPS_PORT" "CCCI_RESOLVE_TO" "CCCI_RESULTS_DIR" "CCCI_STATE_DIR" "CCCI_TOOLS" "CCCI_ZONE" ];
+      want = [ "CCCI_FORGE_URL" "CCCI_HTTPS_PORT" "CCCI_MAX_DEPLOYMENTS" "CCCI_RESOLVE_TO" "CCCI_RESULTS_DIR" "CCCI_STATE_DIR" "CCCI_TOOLS" "CCCI_ZONE" ];
     };
     runner_env_passes_token_file_and_strips_the_forge_slash = {
       got =

@@ -439,6 +439,7 @@ def test_the_runner_hands_every_step_the_harness_environment():
     assert env == {
         "CCCI_FORGE_URL": "https://git.example.org",
         "CCCI_HTTPS_PORT": "443",
+        "CCCI_MAX_DEPLOYMENTS": "2",
         "CCCI_PROXY_SERVICE": "traefik_ci_example_org_app",
         "CCCI_RESOLVE_TO": "127.0.0.1",
         "CCCI_RESULTS_DIR": "/var/lib/cc-ci/results",
@@ -449,6 +450,7 @@ def test_the_runner_hands_every_step_the_harness_environment():
     settings = Settings.from_env(env)
     assert (settings.zone, settings.https_port) == ("ci.example.org", 443)
     assert settings.proxy_service == "traefik_ci_example_org_app"
+    assert settings.max_deployments == 2
     assert result["credentials"] == ["rpc-secret:/run/secrets/drone_rpc_secret"]
 
 
@@ -478,6 +480,13 @@ def test_a_harness_environment_key_replaces_one_and_keeps_the_rest():
     assert env["CCCI_DEPLOY_TIMEOUT"] == "900"
     assert env["CCCI_ZONE"] == "ci.example.org"
     assert result["isTheUnitsFile"]
+
+
+def test_the_deployments_a_run_has_at_once_is_an_option_of_the_harness():
+    from cc_ci.contract.envfile import values
+
+    result = evaluate(STEP_ENV, "{ services.cc-ci.harness.maxDeployments = 1; }")
+    assert values(result["text"])["CCCI_MAX_DEPLOYMENTS"] == "1"
 
 
 def test_the_daemons_own_environment_does_not_reach_the_steps():

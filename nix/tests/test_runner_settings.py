@@ -27,6 +27,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -35,6 +36,7 @@ import pytest
 from cc_ci.contract import envfile
 from cc_ci.contract.names import app_domain
 from cc_ci.contract.redact import Redactor
+from cc_ci.harness.chains import Cancel, Chain, limit_for, run_chains
 from cc_ci.harness.cli import parse_args, results_dir
 from cc_ci.harness.deploy import docker as dk
 from cc_ci.harness.deploy.abra import Abra
@@ -94,6 +96,7 @@ OTHER = {
     "CCCI_STAGE_TIMEOUT": "600",
     "CCCI_TESTS_MEMORY": "1g",
     "CCCI_TESTS_CPUS": "0.5",
+    "CCCI_MAX_DEPLOYMENTS": "1",
     "CCCI_SUITES_DIR": "/srv/other/tests",
     "CCCI_ABRA": "/opt/other/abra",
     "CCCI_ABRA_SERVER": "other",
@@ -160,6 +163,7 @@ def rendered(nix: str, files: Path) -> dict[str, str]:
         "gitTokenFile": str(files / "one.token"),
         "policyFile": str(files / "one.toml"),
         "proxyService": "traefik_ci_example_org_app",
+        "maxDeployments": 2,
     }
     return render(nix, args, ENVIRONMENT)
 
@@ -424,6 +428,26 @@ def test_the_tests_caps_are_the_sandbox_containers_limits(rendered):
     assert sandbox_limits(Settings.from_env(rendered)) == Limits(memory="3g", cpus=cpus)
 
 
+def test_the_max_deployments_is_how_many_of_a_runs_chains_work_at_once(rendered):
+    def most_at_once(settings: Settings) -> int:
+        now, most, lock = [0], [0], threading.Lock()
+
+        def work() -> None:
+            with lock:
+                now[0] += 1
+                most[0] = max(most[0], now[0])
+            time.sleep(0.2)
+            with lock:
+                now[0] -= 1
+
+        limit = limit_for(settings.max_deployments, serial=False)
+        run_chains([Chain(f"c{i}", work) for i in range(3)], limit, Cancel())
+        return most[0]
+
+    assert most_at_once(Settings.from_env(rendered)) == 2
+    assert most_at_once(changed(rendered, "CCCI_MAX_DEPLOYMENTS")) == 1
+
+
 BEHAVIOUR = {
     "CCCI_HTTPS_PORT": test_the_https_port_is_where_the_harness_and_the_suite_reach_the_app,
     "CCCI_RESOLVE_TO": test_the_resolve_to_address_is_where_the_app_is_connected_to,
@@ -440,6 +464,7 @@ BEHAVIOUR = {
     "CCCI_STAGE_TIMEOUT": test_the_stage_timeout_caps_each_pytest_phase_and_the_sandbox,
     "CCCI_TESTS_MEMORY": test_the_tests_caps_are_the_sandbox_containers_limits,
     "CCCI_TESTS_CPUS": test_the_tests_caps_are_the_sandbox_containers_limits,
+    "CCCI_MAX_DEPLOYMENTS": test_the_max_deployments_is_how_many_of_a_runs_chains_work_at_once,
 }
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from cc_ci.harness import children
 from cc_ci.harness.deploy.terminal import run_in_terminal
 
 # abra reads a recipe catalogue at $ABRA_DIR/catalogue and clones it from the network when
@@ -85,7 +86,7 @@ class Abra:
             if tty:
                 r = run_in_terminal(argv, self._env(), timeout)
             else:
-                r = subprocess.run(
+                r = children.run(
                     argv,
                     capture_output=True,
                     text=True,
@@ -131,7 +132,7 @@ class Abra:
         (dest / "recipes.json").write_text(EMPTY_CATALOGUE)
         ident = ["-c", "user.name=cc-ci", "-c", "user.email=cc-ci@localhost"]
         for git in (["init", "-q"], ["add", "recipes.json"], ["commit", "-q", "-m", "empty"]):
-            r = subprocess.run(
+            r = children.run(
                 ["git", *ident, *git], cwd=dest, capture_output=True, text=True, timeout=60
             )
             if r.returncode != 0:

@@ -6,6 +6,7 @@ import contextlib
 import subprocess
 from dataclasses import dataclass
 
+from cc_ci.harness import children
 from cc_ci.harness.waiting import wait_for
 
 STACK_LABEL = "com.docker.stack.namespace"
@@ -20,7 +21,7 @@ class DockerError(RuntimeError):
 def docker(*args: str, check: bool = True, timeout: float = 120, input: str | None = None) -> str:
     """Run `docker ARGS…` and return stdout; raise DockerError naming the command on failure."""
     try:
-        r = subprocess.run(
+        r = children.run(
             ["docker", *args], capture_output=True, text=True, timeout=timeout, input=input
         )
     except subprocess.TimeoutExpired as exc:
@@ -101,7 +102,7 @@ def remove_networks(names: list[str], timeout: float = 60) -> None:
 
 def image_exists(tag: str) -> bool:
     """True when the local daemon has an image of this tag."""
-    r = subprocess.run(
+    r = children.run(
         ["docker", "image", "inspect", tag], capture_output=True, text=True, timeout=30
     )
     return r.returncode == 0

@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,7 @@ class LiveRun:
     workdir: Path
     domains: list[str] = field(default_factory=list)
     _fd: int | None = None
+    _claiming: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def _lock(self) -> Path:
@@ -64,9 +66,11 @@ class LiveRun:
         return self
 
     def claim(self, domain: str) -> None:
-        """Record a domain before it is deployed, so the janitor never takes it for an orphan."""
-        self.domains.append(domain)
-        self._save()
+        """Record a domain before it is deployed, so the janitor never takes it for an orphan.
+        A run's chains claim from their threads: each claim is added to the file, never lost."""
+        with self._claiming:
+            self.domains.append(domain)
+            self._save()
 
     def _save(self) -> None:
         tmp = self._info.with_suffix(".tmp")

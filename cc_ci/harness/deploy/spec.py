@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from cc_ci.contract.envfile import values
+from cc_ci.harness import children
 from cc_ci.harness.deploy.swarm import normalize_image
 from cc_ci.harness.policy.env import parse_env
 from cc_ci.harness.policy.gate import compose_files
@@ -118,7 +119,7 @@ def stack_config(recipe_dir: Path, env: Mapping[str, str], timeout: float = 60) 
     run_env = {k: os.environ[k] for k in DOCKER_ENV if k in os.environ}
     args = [docker, "stack", "config", *[x for f in files for x in ("-c", str(f))]]
     try:
-        r = subprocess.run(
+        r = children.run(
             args,
             capture_output=True,
             text=True,

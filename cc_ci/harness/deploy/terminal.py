@@ -16,6 +16,8 @@ import signal
 import subprocess
 import time
 
+from cc_ci.harness import children
+
 READ_CHUNK = 65536
 MAX_OUTPUT = 4 * 1024 * 1024  # keep the last 4 MiB: a backup's progress bar can be long
 
@@ -49,27 +51,28 @@ def run_in_terminal(
     size = 0
     deadline = time.monotonic() + timeout
     try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                _kill(proc)
-                raise subprocess.TimeoutExpired(argv, timeout, output=_text(chunks))
-            ready, _, _ = select.select([primary], [], [], min(left, 1.0))
-            if not ready:
-                if proc.poll() is not None and not _pending(primary):
+        with children.track(proc, group=True):
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    _kill(proc)
+                    raise subprocess.TimeoutExpired(argv, timeout, output=_text(chunks))
+                ready, _, _ = select.select([primary], [], [], min(left, 1.0))
+                if not ready:
+                    if proc.poll() is not None and not _pending(primary):
+                        break
+                    continue
+                try:
+                    data = os.read(primary, READ_CHUNK)
+                except OSError:  # EIO: the terminal's other side is closed
                     break
-                continue
-            try:
-                data = os.read(primary, READ_CHUNK)
-            except OSError:  # EIO: the terminal's other side is closed
-                break
-            if not data:
-                break
-            chunks.append(data)
-            size += len(data)
-            while size > MAX_OUTPUT and len(chunks) > 1:
-                size -= len(chunks.pop(0))
-        code = proc.wait(timeout=max(deadline - time.monotonic(), 1))
+                if not data:
+                    break
+                chunks.append(data)
+                size += len(data)
+                while size > MAX_OUTPUT and len(chunks) > 1:
+                    size -= len(chunks.pop(0))
+            code = proc.wait(timeout=max(deadline - time.monotonic(), 1))
     finally:
         os.close(primary)
         if proc.poll() is None:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import IO
 
 from cc_ci.contract.record import Counts, junit_counts
+from cc_ci.harness import children
 from cc_ci.harness.deploy import docker as dk
 from cc_ci.harness.deploy.janitor import SANDBOX_LABEL as LABEL
 from cc_ci.harness.locks import LockTimeout
@@ -170,7 +171,7 @@ def results_tmpfs(path: Path, size: str = RESULTS_SIZE) -> Iterator[Path]:
     can never fill the host's disk; unmounted (and gone) on leaving."""
     path.mkdir(parents=True, exist_ok=True)
     opts = f"size={size},mode=0700,uid={UID},gid={UID},nosuid,nodev,noexec"
-    r = subprocess.run(
+    r = children.run(
         ["mount", "-t", "tmpfs", "-o", opts, "cc-ci-tests-results", str(path)],
         capture_output=True,
         text=True,
@@ -181,7 +182,7 @@ def results_tmpfs(path: Path, size: str = RESULTS_SIZE) -> Iterator[Path]:
     try:
         yield path
     finally:
-        subprocess.run(["umount", "--lazy", str(path)], capture_output=True, timeout=30)
+        children.run(["umount", "--lazy", str(path)], capture_output=True, timeout=30)
 
 
 class BoundedOutput:
@@ -239,7 +240,7 @@ def run_sandboxed(
         limits=limits,
         **argv_kw,
     )
-    created = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    created = children.run(argv, capture_output=True, text=True, timeout=120)
     if created.returncode != 0:
         raise SandboxError(f"cannot create the tests' container: {created.stderr.strip()[-300:]}")
     try:
@@ -250,13 +251,15 @@ def run_sandboxed(
             stdin=subprocess.DEVNULL,
         )
         out = BoundedOutput(p.stdout)
-        try:
-            p.wait(timeout=timeout)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            dk.docker("kill", name, check=False, timeout=60)
-            p.wait(timeout=60)
+        # a cancel kills the attached client: Interrupted, and the container goes (finally)
+        with children.track(p):
+            try:
+                p.wait(timeout=timeout)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                dk.docker("kill", name, check=False, timeout=60)
+                p.wait(timeout=60)
         output = out.text()
         log.write(output)
         state = json.loads(dk.docker("inspect", "--format", "{{json .State}}", name, timeout=30))

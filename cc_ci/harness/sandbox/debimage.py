@@ -23,6 +23,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cc_ci.harness import children
 from cc_ci.harness.deploy.docker import DockerError, docker, image_exists
 
 SUITE = "bookworm"
@@ -47,7 +48,7 @@ def debian_base(suite: str = SUITE, mirror: str = MIRROR) -> str:
         raise DebImageError("debootstrap is not installed: run scripts/bootstrap")
     with tempfile.TemporaryDirectory(prefix="cc-ci-debootstrap-") as tmp:
         root = Path(tmp) / "root"
-        r = subprocess.run(
+        r = children.run(
             [
                 "debootstrap",
                 "--variant=minbase",
@@ -68,10 +69,10 @@ def debian_base(suite: str = SUITE, mirror: str = MIRROR) -> str:
         )
         shutil.rmtree(root / "var/cache/apt/archives", ignore_errors=True)
         (root / "var/cache/apt/archives/partial").mkdir(parents=True, exist_ok=True)
-        tar = subprocess.run(
+        tar = children.run(
             ["tar", "-C", str(root), "-c", "."], capture_output=True, timeout=600, check=True
         ).stdout
-    r2 = subprocess.run(["docker", "import", "-", tag], input=tar, capture_output=True, timeout=600)
+    r2 = children.run(["docker", "import", "-", tag], input=tar, capture_output=True, timeout=600)
     if r2.returncode != 0:
         raise DebImageError(f"docker import {tag} failed: {r2.stderr.decode().strip()}")
     return tag
@@ -137,7 +138,7 @@ def derive(base: str, layer: Layer, timeout: float = 3600) -> str:
         # Layers are cc-ci's own code, never a PR's; shlex.join quotes each argument.
         script += [shlex.join(argv) for argv in layer.run]
         try:
-            r = subprocess.run(
+            r = children.run(
                 [
                     "docker",
                     "run",

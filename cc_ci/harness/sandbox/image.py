@@ -20,12 +20,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from cc_ci.harness import locks
+from cc_ci.harness import children, locks
 from cc_ci.harness.sandbox.debimage import DebImageError, Layer, debian_base, derive
 from cc_ci.harness.settings import Settings
 
@@ -93,7 +92,7 @@ def download_wheels(tools: Path | None = None) -> list[Path]:
     have = sorted(dest.glob("*.whl")) if dest.is_dir() else []
     if len(have) != len(want):
         dest.mkdir(parents=True, exist_ok=True)
-        r = subprocess.run(
+        r = children.run(
             [
                 sys.executable,
                 "-m",

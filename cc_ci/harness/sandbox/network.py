@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cc_ci.harness import locks
+from cc_ci.harness import children, locks
 from cc_ci.harness.deploy import docker as dk
 from cc_ci.harness.deploy.janitor import SANDBOX_LABEL as LABEL
 from cc_ci.harness.outcome import teardown_raised
@@ -51,7 +49,7 @@ def run_network_name(run_id: str) -> str:
 
 
 def _create_network(name: str, labels: dict[str, str]) -> None:
-    r = subprocess.run(
+    r = children.run(
         [
             "docker",
             "network",
@@ -106,7 +104,7 @@ def proxy_address(
             raise NetworkError(f"no proxy service {service} (CCCI_PROXY_SERVICE): {exc}") from exc
         targets = {n.get("Target") for n in spec["Spec"]["TaskTemplate"].get("Networks") or []}
         if not targets & {net_id, network}:
-            r = subprocess.run(
+            r = children.run(
                 [
                     "docker",
                     "service",
@@ -233,7 +231,7 @@ class RunNetwork:
             name=relay, run_id=self.run_id, image=image, network=self.name, proxy_ip=proxy_ip
         )
         for step in (argv, ["docker", "network", "connect", NETWORK, relay]):
-            r = subprocess.run(step, capture_output=True, text=True, timeout=120)
+            r = children.run(step, capture_output=True, text=True, timeout=120)
             if r.returncode != 0:
                 raise NetworkError(f"cannot set up the relay: {r.stderr.strip()[-300:]}")
         dk.docker("start", relay, timeout=60)
@@ -276,19 +274,16 @@ class RunNetwork:
 
 
 def teardown_network(net: RunNetwork, log: FileLog) -> tuple[float, list[str]] | None:
-    """The run's network teardown as (seconds, leftovers), SIGTERM and SIGINT held off
-    meanwhile; None when the run never made one."""
+    """The run's network teardown as (seconds, leftovers), shielded meanwhile (on the main
+    thread SIGTERM and SIGINT held off; in a chain, the run's cancel: children.shielded);
+    None when the run never made one."""
     if not net.created:
         return None
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGTERM, signal.SIGINT)}
-    t0 = time.monotonic()
-    try:
+    with children.shielded():
+        t0 = time.monotonic()
         try:
             left = net.remove(log)
         except Exception as exc:  # noqa: BLE001 - a failed teardown is a result, not a crash
             log.write(f"teardown of {net.name} raised: {exc}\n")
             left = teardown_raised(str(exc))
         return time.monotonic() - t0, left
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)

@@ -80,6 +80,30 @@ def test_a_live_runs_claims_are_read_from_its_lock_and_a_dead_runs_are_not(tmp_p
     assert read_claims(tmp_path)[0] == Claims()
 
 
+def test_a_runs_chains_claim_at_once_and_every_claim_is_read(tmp_path):
+    """A run's chains claim their apps from their threads: no claim is lost."""
+    domains = [f"demo-{i:06x}.ci.test" for i in range(40)]
+    with LiveRun(tmp_path, "drone-5", tmp_path / "w") as live:
+        threads = [threading.Thread(target=live.claim, args=(d,)) for d in domains]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        claims, _ = read_claims(tmp_path)
+    assert claims.domains == frozenset(domains)
+
+
+def test_secrets_added_from_many_threads_are_all_masked():
+    r = Redactor()
+    values = [f"secret-value-{i:03d}" for i in range(200)]
+    threads = [threading.Thread(target=r.add, args=(v,)) for v in values]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert r(" ".join(values)) == " ".join(["[redacted]"] * len(values))
+
+
 def test_a_live_run_in_another_process_is_live(tmp_path):
     code = (
         "import sys, time\n"

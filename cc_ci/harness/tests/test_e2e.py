@@ -70,6 +70,14 @@ def test_demo_passes_install_upgrade_and_recipe_local_and_leaves_nothing(
     }
     assert "install" in r.stdout and "PASS" in r.stdout
     assert f"to run it again: {rec['repro']}" in r.stdout
+    # the two deployments were side by side (the default: CCCI_MAX_DEPLOYMENTS=2), each on
+    # its own app, and each chain's wall time is in the record
+    fresh, up = rec["timings"]["chains"]
+    assert (fresh["stages"], up["stages"]) == (["install", "recipe-local"], [upgrade["name"]])
+    assert up["started_s"] < fresh["ended_s"] and fresh["started_s"] < up["ended_s"]
+    assert all(c["wall_s"] > 0 and not c["interrupted"] for c in (fresh, up))
+    assert len({d["domain"] for d in rec["timings"]["deployments"]}) == 2
+    assert "at most 2 at once" in (tmp_path / "e2e-full" / "setup.log").read_text()
     assert demo_leftovers() == []
 
 
@@ -106,25 +114,53 @@ def test_backup_without_backup_bot_two_is_a_clear_stage_error(
     assert demo_leftovers() == []
 
 
-def test_sigterm_mid_stage_still_tears_down(world, tmp_path, record, demo_leftovers):
-    p = start_install(world, tmp_path, "e2e-term")
+SLEEPS = "import time\n\n\ndef test_sleeps():\n    time.sleep(600)\n"
+
+
+def start_two_chains(world: dict[str, str], results: Path, run_id: str):
+    """A run of two chains at once, in the background: recipe-local (the PR's tests sleep
+    for ten minutes in their container) beside the upgrade from the previous release;
+    returns once both chains' apps are deployed and healthy, before either tears down."""
+    forge = Path(world["FORGE"]) / run_id
+    head = build_forge(forge, head_tests={"test_sleeps.py": SLEEPS})
+    env = {**world, "CCCI_FORGE_URL": f"file://{forge}"}
+    p = start(env, results, run_id, head, "recipe-local,upgrade")
+    wait_for("both chains' apps to be up", lambda: _both_up(results / run_id), 300)
+    return p
+
+
+def _both_up(run_dir: Path) -> bool:
+    deployments = _record_now(run_dir).get("timings", {}).get("deployments", [])
+    return len(deployments) == 2 and all(
+        "healthy_s" in d and "teardown_s" not in d for d in deployments
+    )
+
+
+def test_sigterm_mid_stage_tears_down_both_chains(world, tmp_path, record, demo_leftovers):
+    p = start_two_chains(world, tmp_path, "e2e-term")
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=180)
     assert p.returncode == 2, out + err
     rec = record(tmp_path, "e2e-term")
-    assert rec["stages"][0]["status"] == "error"
-    assert "interrupted" in rec["stages"][0]["message"]
+    for stage in rec["stages"]:  # each chain's running stage
+        assert (stage["status"], stage["message"]) == ("error", "the run was interrupted"), stage
+    assert [c["interrupted"] for c in rec["timings"]["chains"]] == [True, True]
+    assert all("teardown_s" in d for d in rec["timings"]["deployments"])
     assert rec["teardown"]["status"] == "clean"
     assert demo_leftovers() == []
 
 
 def test_the_next_runs_janitor_removes_what_a_sigkilled_run_left(
-    world, tmp_path, run_ccci, demo_leftovers
+    world, tmp_path, run_ccci, record, demo_leftovers
 ):
-    p = start_install(world, tmp_path, "e2e-kill", quiet=True)
+    """Killed with both chains' apps up: its claims name both, the next run removes both."""
+    p = start_two_chains(world, tmp_path, "e2e-kill")
     p.kill()
-    p.wait(timeout=30)
-    assert demo_leftovers(), "the killed run should have left its app behind"
+    p.communicate(timeout=30)
+    deployments = record(tmp_path, "e2e-kill")["timings"]["deployments"]
+    stacks = {d["domain"].replace(".", "_") for d in deployments}
+    left = demo_leftovers()
+    assert len(stacks) == 2 and all(any(s in x for x in left) for s in stacks), left
     # The next run starts with the janitor; a run of just an upgrade-less, fast stage set.
     r = run_ccci(
         world,
@@ -137,37 +173,43 @@ def test_the_next_runs_janitor_removes_what_a_sigkilled_run_left(
         "recipe-local",
     )
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "removing orphaned run app" in (tmp_path / "e2e-after-kill" / "setup.log").read_text()
+    setup = (tmp_path / "e2e-after-kill" / "setup.log").read_text()
+    assert all(f"removing orphaned run app {stack}" in setup for stack in stacks), setup
+    assert "janitor: cleared state of dead run e2e-kill" in setup
     assert demo_leftovers() == []
 
 
-def start_install(world: dict[str, str], results: Path, run_id: str, quiet: bool = False):
+def start(env: dict[str, str], results: Path, run_id: str, ref: str, stages: str):
+    """cc-ci-run on the demo recipe, in the background."""
+    env = {k: v for k, v in env.items() if k not in ("HEAD", "FORGE")}
+    argv = [sys.executable, "-m", "cc_ci.harness.cli", "demo", "--src", "cc-ci/demo"]
+    argv += ["--ref", ref, "--stages", stages, "--run-id", run_id, "--results-dir", str(results)]
+    return subprocess.Popen(
+        argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def start_install(world: dict[str, str], results: Path, run_id: str):
     """cc-ci-run's install stage on the demo head, in the background; returns once the stage
     is running (its app deployed and healthy)."""
-    env = {k: v for k, v in world.items() if k not in ("HEAD", "FORGE")}
-    argv = [sys.executable, "-m", "cc_ci.harness.cli", "demo", "--src", "cc-ci/demo"]
-    argv += ["--ref", world["HEAD"], "--stages", "install", "--run-id", run_id]
-    out = subprocess.DEVNULL if quiet else subprocess.PIPE
-    p = subprocess.Popen(
-        [*argv, "--results-dir", str(results)],
-        env=env,
-        cwd=ROOT,
-        stdout=out,
-        stderr=out,
-        text=True,
-    )
+    p = start(world, results, run_id, world["HEAD"], "install")
     wait_for("the install stage to start", lambda: _stage_running(results / run_id), 120)
     return p
 
 
-def _stage_running(run_dir: Path) -> bool:
+def _record_now(run_dir: Path) -> dict:
+    """The run record as it is now; empty before it is first written."""
     try:
-        rec = json.loads((run_dir / "run.json").read_text())
+        return json.loads((run_dir / "run.json").read_text())
     except (OSError, ValueError):
-        return False
+        return {}
+
+
+def _stage_running(run_dir: Path) -> bool:
+    rec = _record_now(run_dir)
     return (
-        any(s["status"] == "running" for s in rec["stages"])
-        and rec["deployments"] >= 1
+        any(s["status"] == "running" for s in rec.get("stages", []))
+        and rec.get("deployments", 0) >= 1
         and any(line.startswith("healthy") for line in _read(run_dir / "install.log"))
     )
 
@@ -255,7 +297,8 @@ def test_a_forks_own_release_tags_never_become_the_base_and_each_base_is_its_own
     forge = Path(world["FORGE"]) / "forked"
     build_forge(forge)
     fork = build_fork(forge, SRC, "mallory/demo", pr=3, moved_tags=("1.1.0+1.1",))
-    env = {**world, "CCCI_FORGE_URL": f"file://{forge}"}
+    # in series (CCCI_MAX_DEPLOYMENTS=1): one upgrade chain after the other
+    env = {**world, "CCCI_FORGE_URL": f"file://{forge}", "CCCI_MAX_DEPLOYMENTS": "1"}
     head = ["--repo", SRC, "--src", "mallory/demo", "--ref", fork.head, "--pr", "3"]
     r = run_ccci(
         env, tmp_path, *head, "--run-id", "e2e-bases", "--stages", "upgrade",
@@ -271,6 +314,12 @@ def test_a_forks_own_release_tags_never_become_the_base_and_each_base_is_its_own
         "upgrade from 1.1.0+1.1",
     ]
     assert rec["deployments"] == 2
+    first, second = rec["timings"]["chains"]
+    assert second["started_s"] >= first["ended_s"], rec["timings"]["chains"]
+    assert (
+        "at most 1 at once (CCCI_MAX_DEPLOYMENTS)"
+        in (tmp_path / "e2e-bases" / "setup.log").read_text()
+    )
     base = forge / f"{SRC}.git"
     for s in rec["stages"]:
         tag = s["name"].removeprefix("upgrade from ")

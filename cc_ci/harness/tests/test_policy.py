@@ -6,7 +6,6 @@ import json
 import re
 import textwrap
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -1197,9 +1196,8 @@ def test_a_refusal_naming_a_character_no_file_can_hold_is_logged_and_recorded_es
     )
     req = RunRequest("demo", "cc-ci/demo", "main", ("install",), "run-1", tmp_path / "results")
     run = Run(req, settings)
-    run.checkout = SimpleNamespace(path=recipe)
     with pytest.raises(PolicyRefused, match=r"service app\\udfff: privileged"):
-        run._gate(app_env(recipe), "fresh deployment", run.log("install"), (DOMAIN,))
+        run._gate(app_env(recipe), "fresh deployment", run.log("install"), (DOMAIN,), recipe)
     log = (run.run_dir / "install.log").read_text(encoding="utf-8")
     assert "policy: compose.yml: service app\\udfff: privileged: runs privileged" in log
     record = json.loads((run.run_dir / "run.json").read_text(encoding="utf-8"))

@@ -13,7 +13,7 @@ import pytest
 from cc_ci.harness.cli import parse_args, results_dir
 from cc_ci.harness.deploy.abra import Abra
 from cc_ci.harness.deploy.lifecycle import App, health_url
-from cc_ci.harness.meta import RecipeMeta, load_meta
+from cc_ci.harness.meta import MetaError, RecipeMeta, load_meta
 from cc_ci.harness.sandbox.container import Limits, sandbox_limits
 from cc_ci.harness.sandbox.image import wheels_dir
 from cc_ci.harness.settings import DEPLOY_CEILING, REPO_ROOT, STAGE_CEILING, Settings, SettingsError
@@ -136,3 +136,27 @@ def test_the_command_id_the_bridge_passes_names_the_run_and_a_bad_one_exits_2(mo
         monkeypatch.setenv("CCCI_COMMAND", bad)
         assert main(["custom-html", "--ref", "abc1234"]) == 2
         assert "CCCI_COMMAND" in capsys.readouterr().err
+
+
+# -- how many deployments a run has at once (chains.py) ---------------------------------------
+
+
+def test_a_run_has_two_deployments_at_once_unless_the_operator_says_otherwise():
+    assert Settings.from_env({}).max_deployments == 2
+    assert Settings.from_env({"CCCI_MAX_DEPLOYMENTS": "1"}).max_deployments == 1
+    assert Settings.from_env({"CCCI_MAX_DEPLOYMENTS": " 3 "}).max_deployments == 3
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", ""])
+def test_a_malformed_deployments_at_once_is_refused_naming_the_setting(value):
+    with pytest.raises(SettingsError, match=r"CCCI_MAX_DEPLOYMENTS=.* at least 1"):
+        Settings.from_env({"CCCI_MAX_DEPLOYMENTS": value})
+
+
+def test_a_recipe_can_ask_to_be_run_in_series(tmp_path: Path):
+    assert load_meta(tmp_path).serial is False
+    (tmp_path / "recipe_meta.py").write_text("SERIAL = True\n")
+    assert load_meta(tmp_path).serial is True
+    (tmp_path / "recipe_meta.py").write_text("SERIAL = 'yes'\n")
+    with pytest.raises(MetaError, match="SERIAL must be True or False"):
+        load_meta(tmp_path)
