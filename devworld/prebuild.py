@@ -6,7 +6,7 @@ Every image here is content-addressed (`cc_ci.harness.sandbox.debimage`, `devwor
 one already built is found in a fraction of a second, so a second run only checks. The
 first run of the day on a fresh machine builds them, in `--jobs` lanes side by side (the
 shared parents first), and says for each what it builds and roughly how long that takes,
-with a line every 30 s while anything is still building. `scripts/bootstrap --images SET`
+with a line every 30 s while anything is still building. `scripts/bootstrap --for SET`
 runs this in the background while it builds the Go and Rust tools.
 
 `demo` is what `scripts/demo` needs (the recipe-tests sandbox, the backupbot stand-in, the
