@@ -122,10 +122,12 @@ def test_a_maintainers_local_checkout_is_the_head_and_the_forge_the_base(forge, 
     # docs/writing-tests.md, "Running a run again by hand": --src ~/src/demo --ref HEAD
     work = tmp_path / "checkout"
     git(tmp_path, "clone", "-q", str(forge["dir"] / f"{SRC}.git"), str(work))
-    git(work, "tag", "-a", "99.0.0+local", "-m", "a tag of the checkout's own")
+    # the maintainer's own identity: the machine's git may have none (a fresh HOME)
+    me = ("-c", "user.name=m", "-c", "user.email=m@example.org")
+    git(work, *me, "tag", "-a", "99.0.0+local", "-m", "a tag of the checkout's own")
     (work / "FIX.md").write_text("a fix, committed, not pushed\n")
     git(work, "add", "-A")
-    git(work, "-c", "user.name=m", "-c", "user.email=m@example.org", "commit", "-qm", "fix")
+    git(work, *me, "commit", "-qm", "fix")
     out, _ = fetch(forge, tmp_path, src=str(work), repo=SRC, ref="HEAD")
     assert out.head == git(work, "rev-parse", "HEAD")
     assert (out.path / "FIX.md").exists()
